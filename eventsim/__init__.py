@@ -1,0 +1,28 @@
+"""eventsim: event-driven simulation of activity-sparse recurrent networks (EGRU).
+
+The small public API:
+
+- :func:`random_model`, :func:`load_model`, :func:`save_model` (model format of SPEC §4);
+- :func:`simulate` runs a model on inputs with the event engine or the dense reference
+  and returns outputs, final state and exact operation counts.
+"""
+__version__ = "0.1.0"
+
+from .errors import EventsimError  # noqa: E402
+from .model import EGRULayer, Model, load_model, random_model, save_model  # noqa: E402
+
+__all__ = ["EventsimError", "EGRULayer", "Model", "load_model", "save_model", "random_model",
+           "simulate", "EventStream"]
+
+
+def __getattr__(name):  # lazy: importing eventsim does not compile or import numba
+    if name == "simulate":
+        from .simulate import simulate
+        return simulate
+    if name == "EventStream":
+        from .inputs import EventStream
+        return EventStream
+    if name == "import_checkpoint":
+        from .interop import import_checkpoint
+        return import_checkpoint
+    raise AttributeError(f"module 'eventsim' has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""Subcommands of the ``eventsim`` CLI: one module per group, each with ``register(subparsers)``."""

@@ -1,0 +1,354 @@
+"""The EGRU model: layers, validation, the ``.npz`` file format, random init.
+
+The equations are those of SPEC §1 (the EvNN formulation, gate blocks
+``[z | r | g]``); see ``docs/spec.md``. This module only holds parameters: the
+dense reference (:mod:`eventsim.reference`) and the event engine
+(:mod:`eventsim.engine`) compute with them.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, replace
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .errors import EventsimError
+
+RESET_MODES = ("threshold", "output")
+DTYPES = {"float32": np.float32, "float64": np.float64}
+LAYER_KEYS = ("kernel", "recurrent_kernel", "bias", "recurrent_bias", "thr")
+OPTIONAL_KEYS = ("readout.weight", "readout.bias", "embedding.weight", "meta")
+
+
+@dataclass
+class EGRULayer:
+    """Parameters of one EGRU layer (SPEC §1).
+
+    kernel: (m, 3n) input weights; row i is the fan-out of input i.
+    recurrent_kernel: (n, 3n) recurrent weights; row j is the fan-out of unit j.
+    bias, recurrent_bias: (3n,) input-side and recurrent-side biases.
+    thr: (n,) per-unit thresholds, >= 0.
+    Column blocks are [z | r | g] (keep gate, reset gate, candidate).
+    """
+
+    kernel: np.ndarray
+    recurrent_kernel: np.ndarray
+    bias: np.ndarray
+    recurrent_bias: np.ndarray
+    thr: np.ndarray
+
+    @property
+    def n_in(self) -> int:
+        return int(self.kernel.shape[0])
+
+    @property
+    def n_units(self) -> int:
+        return int(self.thr.shape[0])
+
+    def arrays(self) -> dict:
+        return {k: getattr(self, k) for k in LAYER_KEYS}
+
+
+@dataclass
+class Model:
+    """A stack of EGRU layers with an optional embedding and linear readout.
+
+    layers: the EGRU layers, layer k's input size equal to layer k-1's units.
+    readout_weight: (n_out, n_L) or None (PyTorch ``nn.Linear`` layout).
+    readout_bias: (n_out,) or None.
+    embedding: (V, m) or None; then inputs are integer token ids.
+    reset: "threshold" (s_t = c_t - o_t*thr, default, as EvNN) or "output"
+        (c_t gets -y_{t-1}, the paper's equation).
+    ff_delays, rec_delays: integer delays (steps) per layer, SPEC §3.
+    dampening, support: the pseudo-derivative's gamma and s_w (training only).
+    meta: free extra information saved with the model (JSON-serialisable).
+    """
+
+    layers: list
+    readout_weight: Optional[np.ndarray] = None
+    readout_bias: Optional[np.ndarray] = None
+    embedding: Optional[np.ndarray] = None
+    reset: str = "threshold"
+    ff_delays: tuple = ()
+    rec_delays: tuple = ()
+    dampening: float = 0.7
+    support: float = 1.0
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.ff_delays:
+            self.ff_delays = (0,) * len(self.layers)
+        if not self.rec_delays:
+            self.rec_delays = (0,) * len(self.layers)
+        self.ff_delays = tuple(int(d) for d in self.ff_delays)
+        self.rec_delays = tuple(int(d) for d in self.rec_delays)
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers)
+
+    @property
+    def n_in(self) -> int:
+        return self.layers[0].n_in
+
+    @property
+    def sizes(self) -> list:
+        return [layer.n_units for layer in self.layers]
+
+    @property
+    def n_out(self) -> Optional[int]:
+        return None if self.readout_weight is None else int(self.readout_weight.shape[0])
+
+    @property
+    def vocab(self) -> Optional[int]:
+        return None if self.embedding is None else int(self.embedding.shape[0])
+
+    @property
+    def dtype(self):
+        return self.layers[0].kernel.dtype
+
+    def astype(self, dtype) -> "Model":
+        """A copy with every array cast to ``dtype`` (float32 or float64)."""
+        dt = _resolve_dtype(dtype)
+        cast = lambda a: None if a is None else np.ascontiguousarray(a, dtype=dt)
+        layers = [EGRULayer(**{k: cast(v) for k, v in l.arrays().items()}) for l in self.layers]
+        return replace(self, layers=layers, readout_weight=cast(self.readout_weight),
+                       readout_bias=cast(self.readout_bias), embedding=cast(self.embedding),
+                       meta=dict(self.meta))
+
+    def with_delays(self, ff_delays=None, rec_delays=None) -> "Model":
+        """A copy sharing the arrays but with other delays (validated)."""
+        m = replace(self, ff_delays=tuple(ff_delays if ff_delays is not None else self.ff_delays),
+                    rec_delays=tuple(rec_delays if rec_delays is not None else self.rec_delays))
+        validate_model(m)
+        return m
+
+    def meta_dict(self) -> dict:
+        """Everything that is not an array, as saved in the file's ``meta``."""
+        d = dict(self.meta)
+        d.update(reset=self.reset, ff_delays=list(self.ff_delays), rec_delays=list(self.rec_delays),
+                 pseudo_derivative={"dampening": self.dampening, "support": self.support})
+        return d
+
+
+def _resolve_dtype(dtype):
+    if isinstance(dtype, str):
+        if dtype not in DTYPES:
+            raise EventsimError(f"dtype {dtype!r} is not supported; use 'float32' or 'float64'")
+        return DTYPES[dtype]
+    dt = np.dtype(dtype)
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise EventsimError(f"dtype {dt} is not supported; use float32 or float64")
+    return dt.type
+
+
+def _check_array(name: str, a, shape: tuple, hint: str = "") -> None:
+    if not isinstance(a, np.ndarray):
+        raise EventsimError(f"{name} must be a numpy array, got {type(a).__name__}")
+    if a.dtype.kind != "f":
+        raise EventsimError(f"{name} has dtype {a.dtype}; weights must be float32 or float64")
+    if a.shape != shape:
+        raise EventsimError(f"{name} has shape {a.shape} but {shape} was expected{hint}")
+    if not np.all(np.isfinite(a)):
+        bad = np.argwhere(~np.isfinite(a))[0]
+        raise EventsimError(f"{name} holds a NaN or infinite value at index {tuple(int(i) for i in bad)}")
+
+
+def validate_model(model: Model) -> None:
+    """Check every shape, value and setting; raise :class:`EventsimError` naming the culprit."""
+    if not model.layers:
+        raise EventsimError("the model has no layers; it needs at least layer0.*")
+    if model.reset not in RESET_MODES:
+        raise EventsimError(f"reset mode {model.reset!r} is unknown; use 'threshold' or 'output'")
+    dtype = model.layers[0].kernel.dtype if isinstance(model.layers[0].kernel, np.ndarray) else None
+    prev_n = None
+    for k, layer in enumerate(model.layers):
+        p = f"layer{k}"
+        K = layer.kernel
+        if not isinstance(K, np.ndarray) or K.ndim != 2:
+            raise EventsimError(f"{p}.kernel must be a 2-D array (m, 3n), got "
+                                f"{getattr(K, 'shape', type(K).__name__)}")
+        if K.shape[1] % 3 != 0 or K.shape[1] == 0:
+            raise EventsimError(f"{p}.kernel has {K.shape[1]} columns, which do not divide into "
+                                f"three gate blocks [z | r | g]; expected (m, 3n)")
+        n = K.shape[1] // 3
+        m = K.shape[0]
+        if prev_n is not None and m != prev_n:
+            raise EventsimError(f"{p}.kernel has {m} input rows but layer{k - 1} has {prev_n} units; "
+                                f"layer sizes must chain")
+        hint = f" (layer {k} has n = {n} units from {p}.kernel; check the gate order [z | r | g])"
+        _check_array(f"{p}.kernel", K, (m, 3 * n))
+        _check_array(f"{p}.recurrent_kernel", layer.recurrent_kernel, (n, 3 * n), hint)
+        _check_array(f"{p}.bias", layer.bias, (3 * n,), hint)
+        _check_array(f"{p}.recurrent_bias", layer.recurrent_bias, (3 * n,), hint)
+        _check_array(f"{p}.thr", layer.thr, (n,), hint)
+        if np.any(layer.thr < 0):
+            j = int(np.argmax(layer.thr < 0))
+            raise EventsimError(f"{p}.thr[{j}] = {float(layer.thr[j])} is negative; thresholds must be >= 0")
+        for key in LAYER_KEYS:
+            if getattr(layer, key).dtype != dtype:
+                raise EventsimError(f"{p}.{key} has dtype {getattr(layer, key).dtype} but the model "
+                                    f"uses {dtype}; all arrays must share one dtype")
+        prev_n = n
+    if (model.readout_weight is None) != (model.readout_bias is None):
+        raise EventsimError("readout.weight and readout.bias must be given together")
+    if model.readout_weight is not None:
+        W = model.readout_weight
+        if not isinstance(W, np.ndarray) or W.ndim != 2:
+            raise EventsimError("readout.weight must be a 2-D array (n_out, n_last)")
+        _check_array("readout.weight", W, (W.shape[0], prev_n),
+                     f" (n_out, {prev_n}): the last layer has {prev_n} units")
+        _check_array("readout.bias", model.readout_bias, (W.shape[0],))
+    if model.embedding is not None:
+        E = model.embedding
+        if not isinstance(E, np.ndarray) or E.ndim != 2:
+            raise EventsimError("embedding.weight must be a 2-D array (V, m)")
+        _check_array("embedding.weight", E, (E.shape[0], model.layers[0].n_in),
+                     f" (V, {model.layers[0].n_in}): layer0 has {model.layers[0].n_in} inputs")
+    L = len(model.layers)
+    for name in ("ff_delays", "rec_delays"):
+        d = getattr(model, name)
+        if len(d) != L:
+            raise EventsimError(f"{name} has {len(d)} entries but the model has {L} layers")
+        if any(x < 0 for x in d):
+            raise EventsimError(f"{name} = {list(d)} holds a negative delay; delays are integers >= 0")
+    for name in ("dampening", "support"):
+        v = getattr(model, name)
+        if not np.isfinite(v) or v < 0:
+            raise EventsimError(f"pseudo-derivative {name} = {v} must be a finite number >= 0")
+
+
+def save_model(model: Model, path) -> None:
+    """Write ``model`` to ``path`` in the ``.npz`` format of SPEC §4."""
+    validate_model(model)
+    arrays = {}
+    for k, layer in enumerate(model.layers):
+        for key, a in layer.arrays().items():
+            arrays[f"layer{k}.{key}"] = a
+    if model.readout_weight is not None:
+        arrays["readout.weight"] = model.readout_weight
+        arrays["readout.bias"] = model.readout_bias
+    if model.embedding is not None:
+        arrays["embedding.weight"] = model.embedding
+    arrays["meta"] = np.array(json.dumps(model.meta_dict()))
+    path = os.fspath(path)
+    with open(path, "wb") as f:  # np.savez would append .npz to other suffixes
+        np.savez(f, **arrays)
+
+
+def load_model(path, dtype=None) -> Model:
+    """Read and validate a model file (SPEC §4). ``dtype`` casts on load."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise EventsimError(f"model file {path!r} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except Exception as e:  # not a zip, truncated, pickled object arrays ...
+        raise EventsimError(f"model file {path!r} is not a readable .npz archive ({e})") from None
+    return model_from_arrays(data, source=path, dtype=dtype)
+
+
+def model_from_arrays(data: dict, source: str = "model", dtype=None) -> Model:
+    """Build a validated :class:`Model` from a dict of SPEC §4 keys."""
+    data = dict(data)
+    layers = []
+    k = 0
+    while any(f"layer{k}.{key}" in data for key in LAYER_KEYS):
+        arrs = {}
+        for key in LAYER_KEYS:
+            name = f"layer{k}.{key}"
+            if name not in data:
+                raise EventsimError(f"{source}: key {name!r} is missing (layer {k} needs "
+                                    f"{', '.join(LAYER_KEYS)})")
+            arrs[key] = np.asarray(data.pop(name))
+        layers.append(EGRULayer(**arrs))
+        k += 1
+    meta = {}
+    if "meta" in data:
+        raw = data.pop("meta")
+        try:
+            meta = json.loads(str(raw))
+            if not isinstance(meta, dict):
+                raise ValueError("not an object")
+        except ValueError as e:
+            raise EventsimError(f"{source}: 'meta' is not a JSON object ({e})") from None
+    readout_w = data.pop("readout.weight", None)
+    readout_b = data.pop("readout.bias", None)
+    emb = data.pop("embedding.weight", None)
+    if data:
+        raise EventsimError(f"{source}: unknown key(s) {sorted(data)}; allowed are layer{{k}}."
+                            f"{{{','.join(LAYER_KEYS)}}}, {', '.join(OPTIONAL_KEYS)}")
+    if not layers:
+        raise EventsimError(f"{source}: no layers found (expected keys layer0.kernel, ...)")
+    pd = meta.pop("pseudo_derivative", {}) or {}
+    try:
+        model = Model(layers=layers, readout_weight=readout_w, readout_bias=readout_b, embedding=emb,
+                      reset=meta.pop("reset", "threshold"),
+                      ff_delays=tuple(meta.pop("ff_delays", ()) or ()),
+                      rec_delays=tuple(meta.pop("rec_delays", ()) or ()),
+                      dampening=float(pd.get("dampening", 0.7)), support=float(pd.get("support", 1.0)),
+                      meta=meta)
+    except (TypeError, ValueError) as e:
+        raise EventsimError(f"{source}: invalid meta settings ({e})") from None
+    validate_model(model)
+    if dtype is not None:
+        model = model.astype(dtype)
+    return model
+
+
+def random_model(n_in: int, layers: Sequence[int], n_out: Optional[int] = None, seed: int = 0,
+                 weight_density: float = 1.0, thr_mean: float = 0.3, vocab: Optional[int] = None,
+                 dtype="float32", reset: str = "threshold", ff_delays=None, rec_delays=None,
+                 thr_concentration: float = 10.0) -> Model:
+    """A randomly initialised model for tests and demos.
+
+    Weights are Xavier-normal (std = sqrt(2 / (fan_in + fan_out))); biases are
+    zero; thresholds are drawn from Beta(mu*k, (1-mu)*k) with mean
+    ``thr_mean`` = mu and concentration ``thr_concentration`` = k (EvNN draws
+    its initial thresholds from a Beta distribution too). With
+    ``weight_density`` < 1 each weight is kept with that probability and the
+    rest set to exactly zero (absent synapses). ``vocab`` adds an embedding
+    (V, n_in) so that the model takes token ids.
+    """
+    if isinstance(layers, int):
+        layers = [layers]
+    layers = [int(n) for n in layers]
+    if int(n_in) < 1 or not layers or min(layers) < 1:
+        raise EventsimError(f"sizes must be positive: n_in = {n_in}, layers = {layers}")
+    if not 0.0 < weight_density <= 1.0:
+        raise EventsimError(f"weight_density = {weight_density} must be in (0, 1]")
+    if not 0.0 < thr_mean < 1.0:
+        raise EventsimError(f"thr_mean = {thr_mean} must be in (0, 1)")
+    if n_out is not None and int(n_out) < 1:
+        raise EventsimError(f"n_out = {n_out} must be positive")
+    dt = _resolve_dtype(dtype)
+    rng = np.random.default_rng(seed)
+
+    def xavier(fan_in, fan_out, shape):
+        w = rng.normal(0.0, np.sqrt(2.0 / (fan_in + fan_out)), size=shape)
+        if weight_density < 1.0:
+            w *= rng.random(shape) < weight_density
+        return w.astype(dt)
+
+    out = []
+    m = int(n_in)
+    for n in layers:
+        a, b = thr_mean * thr_concentration, (1.0 - thr_mean) * thr_concentration
+        out.append(EGRULayer(kernel=xavier(m, 3 * n, (m, 3 * n)),
+                             recurrent_kernel=xavier(n, 3 * n, (n, 3 * n)),
+                             bias=np.zeros(3 * n, dt), recurrent_bias=np.zeros(3 * n, dt),
+                             thr=rng.beta(a, b, size=n).astype(dt)))
+        m = n
+    ro_w = ro_b = emb = None
+    if n_out is not None:
+        ro_w = xavier(m, int(n_out), (int(n_out), m))
+        ro_b = np.zeros(int(n_out), dt)
+    if vocab is not None:
+        emb = rng.normal(0.0, 1.0, size=(int(vocab), int(n_in))).astype(dt)
+    model = Model(layers=out, readout_weight=ro_w, readout_bias=ro_b, embedding=emb, reset=reset,
+                  ff_delays=tuple(ff_delays or ()), rec_delays=tuple(rec_delays or ()))
+    validate_model(model)
+    return model

@@ -1,0 +1,131 @@
+"""Shared machinery of the event engine: fan-out rows, row walks, bucket rings.
+
+A *projection* is a weight matrix read by rows: row ``i`` is the fan-out of
+source ``i`` (a row of ``kernel``, of ``recurrent_kernel`` or a column of the
+readout weight). It is stored CSR-style, each source's nonzero weights
+contiguous, so that an absent synapse (a zero weight) is never walked and never
+counted. A projection whose weights are all nonzero is flagged ``dense``: its
+rows are walked as contiguous vectors without column indices (the same MACs,
+vectorisable).
+
+For counting event-driven unit updates each row also lists the distinct
+*units* it reaches (a target column ``k`` belongs to unit ``k mod n``); a row
+that reaches every unit is flagged ``full`` so that marking costs O(1).
+
+The event queue of SPEC §3 is, for integer time, a ring of per-step buckets
+per projection: an event emitted at step t that is due at step t + d goes into
+bucket (t + d) mod (d + 1); the bucket of step t is drained (and emptied) by its
+target layer at step t before any event due later can land in it. Kernels that
+use these helpers take only plain arrays and scalars (``cache=True`` works).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+# columns of the projection metadata table (one row per projection)
+PM_INDPTR, PM_COLS, PM_UINDPTR, PM_UIDX, PM_FULL, PM_DENSE, PM_WIDTH, PM_ROWS = range(8)
+
+
+@dataclass
+class Projection:
+    """Fan-out rows of one weight matrix (rows = sources, columns = targets)."""
+
+    indptr: np.ndarray   # (rows + 1,) int64
+    cols: np.ndarray     # (nnz,) int32 target column of each weight
+    vals: np.ndarray     # (nnz,) weights, row-major
+    uindptr: np.ndarray  # (rows + 1,) int64 into uidx
+    uidx: np.ndarray     # distinct target units of each row, int32
+    full: np.ndarray     # (rows,) uint8: the row reaches every unit
+    dense: bool          # every weight is nonzero
+    width: int           # number of target columns
+    rows: int
+
+    @property
+    def nnz(self) -> int:
+        return int(self.vals.size)
+
+
+def build_projection(W: np.ndarray, n_units: int) -> Projection:
+    """Fan-out rows of ``W`` (sources x targets); target column k is unit k mod n_units."""
+    W = np.asarray(W)
+    rows, width = W.shape
+    nz = W != 0
+    indptr = np.zeros(rows + 1, dtype=np.int64)
+    np.cumsum(nz.sum(axis=1), out=indptr[1:])
+    r, c = np.nonzero(nz)
+    reach = nz.reshape(rows, width // n_units, n_units).any(axis=1)  # (rows, n_units)
+    uindptr = np.zeros(rows + 1, dtype=np.int64)
+    np.cumsum(reach.sum(axis=1), out=uindptr[1:])
+    ur, uc = np.nonzero(reach)
+    return Projection(indptr=indptr, cols=c.astype(np.int32), vals=np.ascontiguousarray(W[r, c]),
+                      uindptr=uindptr, uidx=uc.astype(np.int32),
+                      full=reach.all(axis=1).astype(np.uint8), dense=bool(nz.all()),
+                      width=int(width), rows=int(rows))
+
+
+def pack_projections(projs, dtype):
+    """Concatenate projections into flat arrays plus a metadata table.
+
+    Returns (meta (P, 8) int64, indptr, cols, vals, uindptr, uidx, full); the
+    offsets in ``meta`` locate each projection's part of the flat arrays.
+    """
+    meta = np.zeros((len(projs), 8), dtype=np.int64)
+    offs = [0, 0, 0, 0, 0]
+    for p, pr in enumerate(projs):
+        meta[p, :5] = offs
+        meta[p, PM_DENSE] = int(pr.dense)
+        meta[p, PM_WIDTH] = pr.width
+        meta[p, PM_ROWS] = pr.rows
+        offs = [offs[0] + pr.rows + 1, offs[1] + pr.nnz, offs[2] + pr.rows + 1,
+                offs[3] + pr.uidx.size, offs[4] + pr.rows]
+
+    def cat(name, dt):
+        parts = [getattr(pr, name) for pr in projs]
+        return np.ascontiguousarray(np.concatenate(parts).astype(dt)) if parts else np.zeros(0, dt)
+
+    return (meta, cat("indptr", np.int64), cat("cols", np.int32), cat("vals", dtype),
+            cat("uindptr", np.int64), cat("uidx", np.int32), cat("full", np.uint8))
+
+
+@njit(cache=True)
+def walk_row(p, i, v, meta, indptr, cols, vals, acc):
+    """Accumulate ``v * w`` over the nonzero weights of row ``i`` of projection ``p``
+    into ``acc`` (indexed by target column); return the MACs performed."""
+    base = meta[p, PM_INDPTR]
+    voff = meta[p, PM_COLS]
+    a = indptr[base + i]
+    b = indptr[base + i + 1]
+    if meta[p, PM_DENSE] == 1:
+        w = meta[p, PM_WIDTH]
+        src = voff + a
+        for k in range(w):
+            acc[k] += v * vals[src + k]
+    else:
+        for k in range(voff + a, voff + b):
+            acc[cols[k]] += v * vals[k]
+    return b - a
+
+
+@njit(cache=True)
+def mark_units(p, i, meta, uindptr, uidx, full, touched):
+    """Mark the units reached by row ``i``; return True when it reaches all of them."""
+    if full[meta[p, PM_FULL] + i] == 1:
+        return True
+    base = meta[p, PM_UINDPTR]
+    uoff = meta[p, PM_UIDX]
+    for k in range(uoff + uindptr[base + i], uoff + uindptr[base + i + 1]):
+        touched[uidx[k]] = 1
+    return False
+
+
+@njit(cache=True)
+def ring_push(src, val, cnt, src_off, cnt_off, slots, cap, due, j, v):
+    """Queue event (j, v) due at step ``due`` in a ring of ``slots`` buckets of capacity ``cap``."""
+    s = due % slots
+    q = cnt[cnt_off + s]
+    src[src_off + s * cap + q] = j
+    val[src_off + s * cap + q] = v
+    cnt[cnt_off + s] = q + 1

@@ -1,0 +1,235 @@
+"""Model inputs: dense arrays, token ids and event streams (SPEC §4).
+
+Whatever its form, an input is turned into one *input table* for the engine:
+a CSR matrix whose rows are the input vectors ``x_t`` (only nonzero entries
+stored, each an input event) and an index ``row_of[b, t]`` saying which row is
+sample ``b``'s input at step ``t``. For dense input the table has one row per
+(sample, step); for token ids the table is the embedding (a memory read per
+step, no MAC); for event streams it holds the events of each (sample, step).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from .errors import EventsimError
+
+
+@dataclass
+class EventStream:
+    """Input events (SPEC §4): parallel arrays sorted by (sample, t).
+
+    sample, t, channel: int64 arrays; value: float32 (or float64) array.
+    n_samples, n_steps, n_channels: the extent of the stream (B, T, m).
+    Several events on one channel in one step add up to one input value
+    ``x_t[channel]``; a channel whose values add up to 0 is not active.
+    """
+
+    sample: np.ndarray
+    t: np.ndarray
+    channel: np.ndarray
+    value: np.ndarray
+    n_samples: int
+    n_steps: int
+    n_channels: int
+
+    @classmethod
+    def from_arrays(cls, sample, t, channel, value, n_samples=None, n_steps=None,
+                    n_channels=None) -> "EventStream":
+        """Validate and build a stream; the extents default to max index + 1."""
+        arrs = {}
+        for name, a in (("sample", sample), ("t", t), ("channel", channel)):
+            a = np.asarray(a)
+            if a.ndim != 1 or (a.size and a.dtype.kind not in "iu"):
+                raise EventsimError(f"event stream '{name}' must be a 1-D integer array, got "
+                                    f"{a.dtype} with shape {a.shape}")
+            arrs[name] = a.astype(np.int64)
+        value = np.asarray(value)
+        if value.ndim != 1 or (value.size and value.dtype.kind not in "fiu"):
+            raise EventsimError(f"event stream 'value' must be a 1-D numeric array, got {value.dtype}")
+        sizes = {k: len(v) for k, v in arrs.items()}
+        sizes["value"] = len(value)
+        if len(set(sizes.values())) != 1:
+            raise EventsimError(f"event stream arrays differ in length: {sizes}")
+        if value.size and not np.all(np.isfinite(value)):
+            raise EventsimError("event stream 'value' holds a NaN or infinite value")
+        for name in ("sample", "t", "channel"):
+            if arrs[name].size and arrs[name].min() < 0:
+                raise EventsimError(f"event stream '{name}' holds a negative index")
+        ext = {}
+        for name, given in (("sample", n_samples), ("t", n_steps), ("channel", n_channels)):
+            hi = int(arrs[name].max()) + 1 if arrs[name].size else 0
+            if given is None:
+                ext[name] = hi
+            else:
+                if int(given) < hi:
+                    raise EventsimError(f"event stream '{name}' reaches {hi - 1} but the stream "
+                                        f"declares only {int(given)}")
+                ext[name] = int(given)
+        if arrs["sample"].size > 1:
+            key = arrs["sample"] * max(ext["t"], 1) + arrs["t"]
+            if np.any(np.diff(key) < 0):
+                raise EventsimError("event stream is not sorted by (sample, t); sort it first "
+                                    "(e.g. np.lexsort((t, sample)))")
+        vdt = value.dtype if value.dtype.kind == "f" else np.float32
+        return cls(arrs["sample"], arrs["t"], arrs["channel"], value.astype(vdt), ext["sample"],
+                   ext["t"], ext["channel"])
+
+    @classmethod
+    def from_dense(cls, x: np.ndarray) -> "EventStream":
+        """Every nonzero entry of a (B, T, m) array becomes an event."""
+        x = np.asarray(x)
+        b, t, c = np.nonzero(x)
+        return cls(b.astype(np.int64), t.astype(np.int64), c.astype(np.int64), x[b, t, c],
+                   x.shape[0], x.shape[1], x.shape[2])
+
+    def to_dense(self, dtype=np.float32) -> np.ndarray:
+        """The (B, T, m) array with events on the same channel and step added up."""
+        x = np.zeros((self.n_samples, self.n_steps, self.n_channels), dtype=dtype)
+        np.add.at(x, (self.sample, self.t, self.channel), self.value.astype(dtype))
+        return x
+
+    def __len__(self) -> int:
+        return int(self.sample.size)
+
+    def save(self, path) -> None:
+        with open(os.fspath(path), "wb") as f:
+            np.savez(f, sample=self.sample, t=self.t, channel=self.channel,
+                     value=self.value.astype(np.float32), n_samples=self.n_samples,
+                     n_steps=self.n_steps, n_channels=self.n_channels)
+
+    @classmethod
+    def load(cls, path) -> "EventStream":
+        path = os.fspath(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                data = {k: z[k] for k in z.files}
+        except Exception as e:
+            raise EventsimError(f"event-stream file {path!r} is not a readable .npz archive ({e})") from None
+        missing = [k for k in ("sample", "t", "channel", "value") if k not in data]
+        if missing:
+            raise EventsimError(f"event-stream file {path!r} lacks key(s) {missing}; it needs "
+                                f"sample, t, channel, value (SPEC §4)")
+        extra = set(data) - {"sample", "t", "channel", "value", "n_samples", "n_steps", "n_channels"}
+        if extra:
+            raise EventsimError(f"event-stream file {path!r} has unknown key(s) {sorted(extra)}")
+        ext = {k: int(data[k]) for k in ("n_samples", "n_steps", "n_channels") if k in data}
+        return cls.from_arrays(data["sample"], data["t"], data["channel"], data["value"], **ext)
+
+
+@dataclass
+class InputTable:
+    """The engine's view of an input (see module docstring).
+
+    indptr (R+1,) int64, idx (nnz,) int32 channel of each entry, val (nnz,)
+    value, row_of (B, T) int64 (row index of sample b's input at step t),
+    dense: the (B, T, m) float input for the reference (built lazily).
+    """
+
+    indptr: np.ndarray
+    idx: np.ndarray
+    val: np.ndarray
+    row_of: np.ndarray
+    n_samples: int
+    n_steps: int
+    n_channels: int
+    single: bool  # the user passed one sample without a batch axis
+
+    def dense(self) -> np.ndarray:
+        B, T, m = self.n_samples, self.n_steps, self.n_channels
+        x = np.zeros((B, T, m), dtype=self.val.dtype)
+        rows = self.row_of.reshape(-1)
+        out = x.reshape(B * T, m)
+        for k, r in enumerate(rows):
+            a, b = self.indptr[r], self.indptr[r + 1]
+            out[k, self.idx[a:b]] = self.val[a:b]
+        return x
+
+
+def _csr_from_rows(x2d: np.ndarray):
+    nz = x2d != 0
+    indptr = np.zeros(x2d.shape[0] + 1, dtype=np.int64)
+    np.cumsum(nz.sum(axis=1), out=indptr[1:])
+    rows, cols = np.nonzero(nz)
+    return indptr, cols.astype(np.int32), x2d[rows, cols]
+
+
+def prepare_input(model, inputs, n_steps: Optional[int] = None) -> InputTable:
+    """Check ``inputs`` against ``model`` and build the engine's input table."""
+    dtype = model.dtype
+    m = model.n_in
+    if isinstance(inputs, EventStream):
+        if model.embedding is not None:
+            raise EventsimError("the model has an embedding and takes token ids, not an event stream")
+        if inputs.n_channels > m:
+            raise EventsimError(f"the event stream has channels up to {inputs.n_channels - 1} but "
+                                f"the model has {m} inputs")
+        B, T = inputs.n_samples, inputs.n_steps if n_steps is None else int(n_steps)
+        if T < inputs.n_steps:
+            raise EventsimError(f"n_steps = {T} is shorter than the event stream ({inputs.n_steps} steps)")
+        if B == 0 or T == 0:
+            raise EventsimError("the event stream is empty: it has no samples or no steps")
+        key = (inputs.sample * T + inputs.t) * m + inputs.channel
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        vals = inputs.value[order].astype(dtype)
+        uniq, start = np.unique(key, return_index=True)
+        summed = np.add.reduceat(vals, start) if vals.size else vals
+        keep = summed != 0
+        uniq, summed = uniq[keep], summed[keep]
+        rows = uniq // m
+        indptr = np.zeros(B * T + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=B * T), out=indptr[1:])
+        return InputTable(indptr, (uniq % m).astype(np.int32), np.ascontiguousarray(summed),
+                          np.arange(B * T, dtype=np.int64).reshape(B, T), B, T, m, False)
+    x = np.asarray(inputs)
+    if model.embedding is not None:
+        if x.dtype.kind not in "iu":
+            raise EventsimError(f"the model has an embedding, so inputs must be integer token ids "
+                                f"of shape (T,) or (B, T); got dtype {x.dtype}")
+        single = x.ndim == 1
+        if single:
+            x = x[None]
+        if x.ndim != 2 or x.shape[1] == 0 or x.shape[0] == 0:
+            raise EventsimError(f"token ids must have shape (T,) or (B, T) with T >= 1; got {np.shape(inputs)}")
+        V = model.vocab
+        if x.min() < 0 or x.max() >= V:
+            raise EventsimError(f"token ids must lie in [0, {V - 1}] (vocabulary size {V}); "
+                                f"found {int(x.min())}..{int(x.max())}")
+        indptr, idx, val = _csr_from_rows(model.embedding)
+        return InputTable(indptr, idx, val, x.astype(np.int64), x.shape[0], x.shape[1], m, single)
+    if x.dtype.kind not in "fiub":
+        raise EventsimError(f"inputs must be a numeric array, got dtype {x.dtype}")
+    single = x.ndim == 2
+    if single:
+        x = x[None]
+    if x.ndim != 3:
+        raise EventsimError(f"dense inputs must have shape (T, m) or (B, T, m); got {np.shape(inputs)}")
+    if x.shape[2] != m:
+        raise EventsimError(f"inputs have {x.shape[2]} channels but the model's layer0 has {m} inputs")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise EventsimError(f"inputs are empty: shape {np.shape(inputs)}")
+    x = x.astype(dtype, copy=False)
+    if not np.all(np.isfinite(x)):
+        raise EventsimError("inputs hold a NaN or infinite value")
+    B, T = x.shape[:2]
+    indptr, idx, val = _csr_from_rows(x.reshape(B * T, m))
+    return InputTable(indptr, idx, val, np.arange(B * T, dtype=np.int64).reshape(B, T), B, T, m, single)
+
+
+def load_input(path):
+    """Read an input file: ``.npy`` dense array / token ids, or ``.npz`` event stream."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise EventsimError(f"input file {path!r} does not exist")
+    if path.endswith(".npz"):
+        return EventStream.load(path)
+    if path.endswith(".npy"):
+        try:
+            return np.load(path, allow_pickle=False)
+        except Exception as e:
+            raise EventsimError(f"input file {path!r} is not a readable .npy array ({e})") from None
+    raise EventsimError(f"input file {path!r}: use .npy (dense array or token ids) or .npz (event stream)")

@@ -1,0 +1,258 @@
+"""Activity rasters: the events of every layer over time, input events above them.
+
+Units are on the y axis, steps on the x axis, the event value is the colour and a
+white pixel means "no event". Layers are stacked with a shared time axis; the
+bottom panel shows the fraction of units that emitted an event per step.
+
+Decimation (so that 1000+ units x 1000+ steps stay readable and fast): the
+(steps x units) event image of each panel is cut into blocks of ``bt`` steps x
+``bu`` units, with ``bt = ceil(T / max_time_bins)`` and ``bu = ceil(n /
+max_unit_bins)``, and each block becomes ONE pixel holding the value of largest
+magnitude in the block (signed max-|value| pooling, :func:`bin_events`). A block
+is empty only if none of its ``bt * bu`` entries is an event, so no event
+vanishes; what is lost is how many events a block held (use ``reduce="rate"`` to
+colour blocks by the fraction of entries that are events instead). The image is
+built chunk by chunk over time, so extra memory is bounded by ``chunk_elems``
+floats plus the output image, whatever T is. The activity trace is computed at
+the same time resolution (mean over each block of steps). When ``bt`` or ``bu``
+exceeds 1 the figure says so in its panels.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import EventsimError
+from . import style as st
+
+REDUCTIONS = ("maxabs", "rate")
+
+
+def bin_events(a, max_time_bins: int = 1200, max_unit_bins: int = 400, reduce: str = "maxabs",
+               chunk_elems: int = 1 << 22):
+    """Decimate a (T, n) event array into at most max_time_bins x max_unit_bins pixels.
+
+    Returns ``(image, active, bt, bu)``: ``image`` (n_unit_bins, n_time_bins) float32
+    (row = unit block, column = step block); ``active`` (n_time_bins,) the fraction
+    of entries of each step block that are events (nonzero); ``bt``, ``bu`` the block
+    sizes. ``reduce="maxabs"``: each pixel is the entry of largest magnitude in its
+    block (sign kept; 0 = no event in the block). ``reduce="rate"``: each pixel is
+    the fraction of the block's entries that are nonzero.
+    """
+    if reduce not in REDUCTIONS:
+        raise EventsimError(f"unknown raster reduction {reduce!r}; use one of {', '.join(REDUCTIONS)}")
+    a = np.asarray(a)
+    if a.ndim != 2:
+        raise EventsimError(f"raster panel must be a (steps, units) array, got shape {a.shape}")
+    if max_time_bins < 1 or max_unit_bins < 1:
+        raise EventsimError("max_time_bins and max_unit_bins must be at least 1")
+    T, n = a.shape
+    if T == 0 or n == 0:
+        raise EventsimError(f"raster panel is empty (shape {a.shape}); record at least one step and one unit")
+    bt = max(1, math.ceil(T / max_time_bins))
+    bu = max(1, math.ceil(n / max_unit_bins))
+    nbt, nbu = math.ceil(T / bt), math.ceil(n / bu)
+    image = np.zeros((nbu, nbt), dtype=np.float32)
+    active = np.zeros(nbt, dtype=np.float64)
+    # steps per chunk: a multiple of bt, about chunk_elems entries
+    blocks_per_chunk = max(1, chunk_elems // max(1, bt * n))
+    step = blocks_per_chunk * bt
+    pad_u = nbu * bu - n
+    for t0 in range(0, T, step):
+        c = np.asarray(a[t0:t0 + step], dtype=np.float32)
+        kb = math.ceil(c.shape[0] / bt)
+        pad_t = kb * bt - c.shape[0]
+        if pad_t or pad_u:
+            c = np.pad(c, ((0, pad_t), (0, pad_u)))
+        blocks = c.reshape(kb, bt, nbu, bu)
+        nz = blocks != 0
+        b0 = t0 // bt
+        # fraction of real (unpadded) entries of the step block that are events
+        steps_in_block = np.minimum(bt, T - (np.arange(b0, b0 + kb) * bt))
+        active[b0:b0 + kb] = nz.sum(axis=(1, 2, 3)) / (steps_in_block * n)
+        if reduce == "maxabs":
+            mx = blocks.max(axis=(1, 3))
+            mn = blocks.min(axis=(1, 3))
+            val = np.where(-mn > mx, mn, mx)
+        else:
+            cells = nz.sum(axis=(1, 3)).astype(np.float32)
+            units_in_block = np.full(nbu, bu, dtype=np.float32)
+            units_in_block[-1] = n - (nbu - 1) * bu
+            val = cells / (steps_in_block[:, None] * units_in_block[None, :])
+        image[:, b0:b0 + kb] = val.T
+    return image, active, bt, bu
+
+
+def _panel(a, sample, samples):
+    """Select samples of a (T, n) or (B, T, n) array and concatenate them along time."""
+    a = np.asarray(a) if not isinstance(a, np.ndarray) else a
+    if a.ndim == 2:
+        return a
+    if a.ndim != 3:
+        raise EventsimError(f"raster arrays must be (steps, units) or (samples, steps, units), got shape {a.shape}")
+    idx = list(samples) if samples is not None else [sample]
+    for s in idx:
+        if not -a.shape[0] <= s < a.shape[0]:
+            raise EventsimError(f"sample {s} does not exist: the recording holds {a.shape[0]} samples "
+                                f"(indices 0..{a.shape[0] - 1})")
+    if len(idx) == 1:
+        return a[idx[0]]
+    return np.concatenate([a[s] for s in idx], axis=0)
+
+
+def raster_figure(layers: Sequence, inputs=None, *, sample: int = 0, samples: Sequence[int] | None = None,
+                  t_range: tuple | None = None, layer_names: Sequence[str] | None = None,
+                  max_time_bins: int = 1200, max_unit_bins: int = 400, reduce: str = "maxabs",
+                  title: str | None = None, width: float = 10.0):
+    """Figure of the events of every layer (and the input) over time.
+
+    layers: one array per layer, (T, n) or (B, T, n) (e.g. ``SimResult.y``);
+    inputs: optional (T, m) or (B, T, m) input values (nonzero = input event);
+    sample / samples: which sample(s) of 3-D arrays; several samples are drawn one
+    after the other along the time axis, separated by dashed lines;
+    t_range: (start, stop) steps to show (of each sample); reduce, max_*_bins: see
+    :func:`bin_events`. Returns a :class:`matplotlib.figure.Figure`.
+    """
+    if layers is None or len(layers) == 0:
+        raise EventsimError("nothing to plot: the raster needs at least one layer's events "
+                            "(simulate with record=('y',))")
+    if samples is not None and len(samples) == 0:
+        raise EventsimError("samples is empty; give at least one sample index")
+    nsamp = len(samples) if samples is not None else 1
+    panels, names = [], []
+    if inputs is not None:
+        panels.append(("input", _panel(inputs, sample, samples)))
+    for k, y in enumerate(layers):
+        name = layer_names[k] if layer_names is not None else f"layer {k}"
+        panels.append((name, _panel(y, sample, samples)))
+        names.append(name)
+    T = panels[-1][1].shape[0]
+    for name, p in panels:
+        if p.shape[0] != T:
+            raise EventsimError(f"raster panels disagree on the number of steps: {name} has {p.shape[0]}, "
+                                f"{panels[-1][0]} has {T}")
+    T1 = T // nsamp  # steps per sample
+    lo, hi = 0, T1
+    if t_range is not None:
+        lo, hi = int(t_range[0]), int(t_range[1])
+        if not (0 <= lo < hi <= T1):
+            raise EventsimError(f"t_range {t_range} is outside the recording: choose 0 <= start < stop <= {T1}")
+        if nsamp > 1:
+            panels = [(nm, np.concatenate([p[s * T1 + lo:s * T1 + hi] for s in range(nsamp)], axis=0))
+                      for nm, p in panels]
+        else:
+            panels = [(nm, p[lo:hi]) for nm, p in panels]
+    Tshow = panels[-1][1].shape[0]
+
+    binned = [(nm, *bin_events(p, max_time_bins, max_unit_bins, reduce)) for nm, p in panels]
+    # one shared colour scale for the layers, one for the input
+    has_in = inputs is not None
+    layer_imgs = [b[1] for i, b in enumerate(binned) if not (has_in and i == 0)]
+    vmax = max(float(np.abs(img).max()) for img in layer_imgs) or 1.0
+    signed_layers = any(float(img.min()) < 0 for img in layer_imgs)
+
+    with st.style():
+        rows = [max(1, b[1].shape[0]) for b in binned]
+        heights = [float(np.clip(r / 60.0, 0.7, 3.0)) for r in rows] + [0.9]
+        fig = st.new_figure(width, min(14.0, sum(heights) + 1.1))
+        gs = fig.add_gridspec(len(heights), 2, height_ratios=heights, width_ratios=[1, 0.018],
+                              hspace=0.12, wspace=0.02)
+        axes = []
+        layer_im = input_im = None
+        x0 = lo - 0.5 if nsamp == 1 else -0.5
+        for i, (nm, img, active, bt, bu) in enumerate(binned):
+            ax = fig.add_subplot(gs[i, 0], sharex=axes[0] if axes else None)
+            axes.append(ax)
+            nbu, nbt = img.shape
+            n_units = panels[i][1].shape[1]
+            masked = np.ma.masked_equal(img, 0)
+            is_input = has_in and i == 0
+            if reduce == "rate":
+                cmap_name, vmin_, vmax_ = ("Greys" if is_input else "magma_r"), 0.0, 1.0
+            elif is_input:
+                m = float(np.abs(img).max()) or 1.0
+                signed = float(img.min()) < 0
+                cmap_name, vmin_, vmax_ = (st.INPUT_CMAP, -m, m) if signed else ("Greys", 0.0, m)
+            else:
+                cmap_name = st.INPUT_CMAP if signed_layers else st.EVENT_CMAP
+                vmin_, vmax_ = (-vmax if signed_layers else 0.0), vmax
+            import matplotlib
+            cmap = matplotlib.colormaps[cmap_name].copy()
+            cmap.set_bad(st.EMPTY_COLOR)
+            im = ax.imshow(masked, aspect="auto", origin="lower", cmap=cmap, vmin=vmin_, vmax=vmax_,
+                           interpolation="nearest",
+                           extent=(x0, x0 + nbt * bt, -0.5, nbu * bu - 0.5))
+            if is_input:
+                input_im = im
+            else:
+                layer_im = im
+            ax.set_ylim(-0.5, n_units - 0.5)
+            ax.set_ylabel(f"{nm}\nunit" if not is_input else "input\nchannel")
+            for sp in ("top", "right"):
+                ax.spines[sp].set_visible(True)
+            rate = 1.0 - float(np.count_nonzero(panels[i][1])) / panels[i][1].size
+            txt = f"{n_units} {'channels' if is_input else 'units'}, sparsity {100 * rate:.1f}%"
+            if bt > 1 or bu > 1:
+                txt += f"\n1 px = {bt} steps x {bu} {'ch.' if is_input else 'units'} ({'max |value|' if reduce == 'maxabs' else 'event rate'})"
+            st.note(ax, txt)
+            ax.tick_params(labelbottom=False)
+        # activity trace
+        axa = fig.add_subplot(gs[len(binned), 0], sharex=axes[0])
+        for i, (nm, img, active, bt, bu) in enumerate(binned):
+            if has_in and i == 0:
+                continue
+            k = i - 1 if has_in else i
+            xs = x0 + (np.arange(active.size) + 0.5) * bt
+            axa.plot(xs, 100 * active, color=st.layer_color(k), lw=0.9, label=nm)
+        axa.set_ylabel("active\nunits (%)")
+        axa.set_ylim(bottom=0)
+        axa.grid(True, axis="y")
+        axa.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0)
+        if nsamp > 1:
+            axa.set_xlabel(f"step (samples {', '.join(str(s) for s in samples)} one after the other)")
+            for ax in axes + [axa]:
+                for s in range(1, nsamp):
+                    ax.axvline(s * (Tshow // nsamp) - 0.5, color="k", ls="--", lw=0.7)
+        else:
+            axa.set_xlabel("time step")
+        axes[0].set_xlim(x0, x0 + Tshow)
+        if layer_im is not None:
+            cax = fig.add_subplot(gs[1 if has_in else 0:len(binned), 1])
+            fig.colorbar(layer_im, cax=cax, label="event value y" if reduce == "maxabs" else "events per entry")
+        if input_im is not None:
+            cax = fig.add_subplot(gs[0, 1])
+            fig.colorbar(input_im, cax=cax, label="input" if reduce == "maxabs" else "rate")
+        if title is None:
+            title = "Event raster" + (f" (sample {sample})" if nsamp == 1 else "")
+        axes[0].set_title(title)
+    return fig
+
+
+def raster_from_npz(path):
+    """Read a study's ``raster.npz`` (``input`` (S, T, m), ``layer{k}.y`` (S, T, n)).
+
+    Returns ``(layers, inputs)``: the list of layer arrays in layer order and the
+    input array (or None when absent).
+    """
+    import os
+
+    if not os.path.isfile(path):
+        raise EventsimError(f"raster file {path!r} does not exist")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except Exception as e:  # corrupted / not an npz
+        raise EventsimError(f"cannot read raster file {path!r} as .npz: {e}") from None
+    with data:
+        keys = set(data.files)
+        layers = []
+        k = 0
+        while f"layer{k}.y" in keys:
+            layers.append(data[f"layer{k}.y"])
+            k += 1
+        inputs = data["input"] if "input" in keys else None
+        if not layers:
+            raise EventsimError(f"raster file {path!r} holds no 'layer0.y' array (keys: {sorted(keys)}); "
+                                "it should hold 'input' (S, T, m) and 'layer{k}.y' (S, T, n)")
+    return layers, inputs

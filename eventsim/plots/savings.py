@@ -1,0 +1,302 @@
+"""Compute-savings figures: MAC bars against dense baselines, and sweep trade-offs.
+
+:func:`macs_figure` reads a SPEC §4 counts dict (``counts.to_dict()`` or a
+``counts.json``). Left: for each layer, the readout and the total, the four
+SPEC §2 MAC figures (dense, weight-sparse, activity-sparse, effective) per step,
+with the factor dense / effective written above each effective bar. Right: the
+total against the dense GRU and LSTM baselines of the same layer shapes (readout
+included in both, as in :mod:`eventsim.counts`), with the savings factors
+baseline / effective written on the bars. All values are MACs per step (the
+counts divided by samples x steps). The y axis becomes logarithmic when the bars
+span more than ``log_ratio`` (default 30x).
+
+:func:`tradeoff_figure` takes rows (one per model/run: ``name``, ``kind``,
+``task``, ``metric``, ``effective_macs_per_step``, optional ``activity_sparsity``
+and ``savings_vs_gru``), e.g. from ``summary.json`` files or a sweep table
+(:func:`load_tradeoff_rows`). Left: task metric against effective MACs per step
+(log axis), one point per row. Right: savings vs the dense GRU against activity
+sparsity, with the guide ``1 / (1 - sparsity)`` (the saving of a layer whose
+inputs are as sparse as its outputs) and the paper's reference points for the
+matching task (:mod:`eventsim.plots.paper_reference`); absolute MACs of the paper's
+much larger models are not comparable, so the paper enters only through its
+relative figures.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import EventsimError
+from . import style as st
+from .paper_reference import matching_references
+
+MAC_KEYS = ("dense", "weight_sparse", "activity_sparse", "effective")
+
+
+def _require(d, path, where):
+    cur = d
+    for key in path:
+        if not isinstance(cur, Mapping) or key not in cur:
+            raise EventsimError(f"{where} lacks '{'.'.join(path)}'; expected SPEC §4 counts JSON "
+                                "(as written by counts.to_dict() / eventsim run --counts)")
+        cur = cur[key]
+    return cur
+
+
+def macs_figure(counts: Mapping, *, title: str | None = None, log_ratio: float = 30.0,
+                where: str = "counts"):
+    """Bars of the four MAC figures per layer and total, and the total against GRU/LSTM baselines."""
+    samples = int(_require(counts, ("samples",), where))
+    steps = int(_require(counts, ("steps",), where))
+    layers = _require(counts, ("layers",), where)
+    total = _require(counts, ("total", "macs"), where)
+    base = _require(counts, ("baselines",), where)
+    if samples < 1 or steps < 1:
+        raise EventsimError(f"{where} has samples={samples}, steps={steps}; both must be positive")
+    per = float(samples * steps)
+    groups = []
+    for k, l in enumerate(layers):
+        macs = _require(l, ("macs",), f"{where} layer {k}")
+        groups.append((f"layer {k}\n{l.get('inputs', '?')}→{l.get('units', '?')}", macs))
+    ro = counts.get("readout", {}).get("macs") if isinstance(counts.get("readout"), Mapping) else None
+    if ro and ro.get("dense"):
+        groups.append(("readout", ro))
+    groups.append(("total", total))
+    vals = np.array([[float(g[1].get(key, np.nan)) / per for key in MAC_KEYS] for g in groups])
+    gru = float(_require(base, ("gru", "macs"), where)) / per
+    lstm = float(_require(base, ("lstm", "macs"), where)) / per
+    eff = float(total["effective"]) / per
+
+    with st.style():
+        fig = st.new_figure(10.0, 4.0)
+        gs = fig.add_gridspec(1, 2, width_ratios=[max(2.0, len(groups) * 1.1), 2.2], wspace=0.25)
+        ax = fig.add_subplot(gs[0, 0])
+        x = np.arange(len(groups))
+        w = 0.2
+        positive = vals[np.isfinite(vals) & (vals > 0)]
+        use_log = positive.size > 0 and positive.max() / positive.min() > log_ratio
+        for i, key in enumerate(MAC_KEYS):
+            ax.bar(x + (i - 1.5) * w, vals[:, i], width=w, color=st.MAC_COLORS[key], label=st.MAC_LABELS[key])
+        for j in range(len(groups)):
+            d, e = vals[j, 0], vals[j, 3]
+            label = f"{d / e:.1f}x" if e > 0 else "0 MACs"
+            if e > 0:
+                ytxt = e * 1.15 if use_log else e + 0.01 * np.nanmax(vals)
+            else:  # nothing to divide by: say so at the foot of the axis
+                ytxt = positive.min() / 2.5 if use_log else 0.0
+            ax.text(x[j] + 1.5 * w, ytxt, label, ha="center", va="bottom", fontsize=7,
+                    color=st.MAC_COLORS["effective"], fontweight="bold", rotation=90 if len(groups) > 6 else 0)
+        ax.set_xticks(x)
+        ax.set_xticklabels([g[0] for g in groups])
+        ax.set_ylabel("MACs per step")
+        if use_log:
+            ax.set_yscale("log")
+            ax.set_ylim(positive.min() / 3, positive.max() * 4)
+        else:
+            ax.set_ylim(top=np.nanmax(vals) * 1.18)
+        ax.grid(True, axis="y", which="major")
+        ax.legend(loc="upper left", ncol=2)
+        ax.set_title("Synaptic MACs per layer (label: dense / effective)")
+
+        ax2 = fig.add_subplot(gs[0, 1])
+        names = ["dense\nLSTM", "dense\nGRU", "effective\n(this model)"]
+        bars = [lstm, gru, eff]
+        colors = [st.KIND_COLORS["lstm"], st.KIND_COLORS["gru"], st.MAC_COLORS["effective"]]
+        ax2.bar(np.arange(3), bars, color=colors, width=0.6)
+        log2 = eff > 0 and lstm / eff > log_ratio
+        if log2:
+            ax2.set_yscale("log")
+            ax2.set_ylim(eff / 3, lstm * 6)
+        else:
+            ax2.set_ylim(0, lstm * 1.3)
+        for xi, b in enumerate(bars):
+            ax2.text(xi, b * (1.12 if log2 else 1.0) + (0 if log2 else 0.01 * lstm), st.human(b),
+                     ha="center", va="bottom", fontsize=7)
+        if eff > 0:
+            ax2.text(2, eff * (2.2 if log2 else 1.0) + (0 if log2 else 0.09 * lstm),
+                     f"{gru / eff:.1f}x vs GRU\n{lstm / eff:.1f}x vs LSTM", ha="center", va="bottom",
+                     fontsize=8, fontweight="bold", color=st.MAC_COLORS["effective"])
+        ax2.set_xticks(np.arange(3))
+        ax2.set_xticklabels(names)
+        ax2.set_ylabel("MACs per step (incl. readout)")
+        ax2.grid(True, axis="y")
+        ax2.set_title("Total vs dense baselines")
+        sp = counts.get("total", {}).get("activity_sparsity")
+        sub = f"{samples} sample(s) x {steps} steps"
+        if isinstance(sp, (int, float)):
+            sub += f", activity sparsity {100 * sp:.1f}%"
+        fig.suptitle((title or "Compute: effective vs dense MACs") + f"\n{sub}", fontsize=10,
+                     fontweight="bold", y=1.06)
+    return fig
+
+
+# -- trade-off of a sweep ------------------------------------------------------
+
+def _num(v):
+    if v is None or v == "":
+        return None
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def rows_from_summary(summary: Mapping, where: str = "summary") -> list:
+    """Rows of a study's ``summary.json`` (one per model)."""
+    models = summary.get("models") if isinstance(summary, Mapping) else None
+    if not isinstance(models, Mapping):
+        raise EventsimError(f"{where} has no 'models' object; expected a study summary.json")
+    rows = []
+    for name, m in models.items():
+        r = dict(m)
+        r.setdefault("name", name)
+        r.setdefault("task", summary.get("task"))
+        r.setdefault("metric_name", summary.get("metric"))
+        r.setdefault("scenario", summary.get("scenario"))
+        rows.append(r)
+    return rows
+
+
+def load_tradeoff_rows(paths: Iterable) -> list:
+    """Rows from ``summary.json`` files, sweep tables (``.csv``) or JSON lists of row objects."""
+    rows = []
+    for p in paths:
+        p = os.fspath(p)
+        if os.path.isdir(p) and os.path.isfile(os.path.join(p, "summary.json")):
+            p = os.path.join(p, "summary.json")
+        if not os.path.isfile(p):
+            raise EventsimError(f"trade-off input {p!r} does not exist (give summary.json, a sweep .csv or .json)")
+        if p.lower().endswith(".csv"):
+            with open(p, newline="") as f:
+                got = [dict(r) for r in csv.DictReader(f)]
+            if not got:
+                raise EventsimError(f"sweep table {p!r} has no rows")
+            rows.extend(got)
+            continue
+        try:
+            with open(p) as f:
+                data = json.load(f)
+        except json.JSONDecodeError as e:
+            raise EventsimError(f"cannot parse {p!r} as JSON: {e}") from None
+        if isinstance(data, Mapping) and "models" in data:
+            rows.extend(rows_from_summary(data, p))
+        elif isinstance(data, Mapping) and isinstance(data.get("rows"), list):
+            rows.extend(dict(r) for r in data["rows"])
+        elif isinstance(data, list) and all(isinstance(r, Mapping) for r in data):
+            for r in data:
+                rows.extend(rows_from_summary(r, p) if "models" in r else [dict(r)])
+        else:
+            raise EventsimError(f"{p!r} is neither a summary.json, a list of rows nor {{'rows': [...]}}")
+    return rows
+
+
+def _normalise(rows: Sequence[Mapping], metric: str | None):
+    out = []
+    for i, r in enumerate(rows):
+        m = _num(r.get(metric)) if metric else _num(r.get("metric"))
+        x = _num(r.get("effective_macs_per_step", r.get("effective_macs")))
+        if m is None or x is None:
+            need = metric or "metric"
+            raise EventsimError(f"trade-off row {i} ({r.get('name', r.get('model', '?'))}) needs numeric "
+                                f"'{need}' and 'effective_macs_per_step'; it has {sorted(r)}")
+        kind = str(r.get("kind") or "egru").lower()
+        out.append({"name": str(r.get("name", r.get("model", f"run {i}"))), "kind": kind,
+                    "task": r.get("task"), "metric": m, "macs": x,
+                    "sparsity": _num(r.get("activity_sparsity")),
+                    "savings_vs_gru": _num(r.get("savings_vs_gru")),
+                    "metric_name": r.get("metric_name")})
+    return out
+
+
+METRIC_LABELS = {"accuracy": "test accuracy (%)", "bpc": "bits per character (lower is better)",
+                 "perplexity": "perplexity (lower is better)"}
+
+
+def tradeoff_figure(rows: Sequence[Mapping], *, metric: str | None = None, metric_name: str | None = None,
+                    task: str | None = None, references: Sequence[Mapping] | None = None,
+                    title: str | None = None, annotate: bool = True):
+    """Task metric vs effective MACs per step, and savings vs sparsity with the paper's points.
+
+    rows: dicts (see module docstring); metric: the row key holding the task metric
+    (default ``metric``); metric_name: "accuracy" | "bpc" | "perplexity" (for the
+    axis; default from the rows); task: task name for the paper's reference points
+    (default: the rows' task when they all agree); references: override the
+    reference points (default :data:`eventsim.plots.paper_reference.REFERENCES`).
+    """
+    if not rows:
+        raise EventsimError("no rows to plot: give at least one model result (summary.json or sweep table)")
+    pts = _normalise(rows, metric)
+    metric_name = metric_name or next((p["metric_name"] for p in pts if p["metric_name"]), None) or metric
+    tasks = {p["task"] for p in pts if p["task"]}
+    if task is None and len(tasks) == 1:
+        task = next(iter(tasks))
+    scale = 100.0 if metric_name == "accuracy" and all(0 <= p["metric"] <= 1 for p in pts) else 1.0
+    refs = matching_references(task, references)
+    with st.style():
+        fig = st.new_figure(10.0, 4.0)
+        ax = fig.add_subplot(1, 2, 1)
+        ax2 = fig.add_subplot(1, 2, 2)
+        seen = set()
+        for p in pts:
+            k = p["kind"] if p["kind"] in st.KIND_COLORS else "egru"
+            lab = k.upper() if k not in seen else None
+            seen.add(k)
+            ax.scatter(p["macs"], p["metric"] * scale, s=36, color=st.KIND_COLORS[k], marker=st.KIND_MARKERS[k],
+                       label=lab, zorder=3, edgecolor="white", linewidth=0.5)
+            if annotate and len(pts) <= 20:
+                ax.annotate(p["name"], (p["macs"], p["metric"] * scale), xytext=(4, 3),
+                            textcoords="offset points", fontsize=7)
+        egru = [p for p in pts if p["kind"] == "egru"]
+        if len(egru) > 1:
+            e = sorted(egru, key=lambda p: p["macs"])
+            ax.plot([p["macs"] for p in e], [p["metric"] * scale for p in e], color=st.KIND_COLORS["egru"],
+                    lw=0.8, alpha=0.6, zorder=2)
+        ax.set_xscale("log")
+        ax.margins(x=0.12, y=0.08)
+        ax.set_xlabel("effective MACs per step (log)")
+        ax.set_ylabel(METRIC_LABELS.get(metric_name, str(metric_name or "task metric")))
+        ax.grid(True, which="major")
+        ax.legend(loc="best")
+        ax.set_title("Task metric vs compute")
+
+        # right: savings vs sparsity (relative figures: comparable with the paper)
+        sx = [p for p in pts if p["sparsity"] is not None and p["savings_vs_gru"] is not None]
+        s_grid = np.linspace(0.0, 0.97, 200)
+        ax2.plot(100 * s_grid, 1.0 / (1.0 - s_grid), color="#999999", ls="--", lw=0.9,
+                 label="1 / (1 - sparsity)")
+        for i, p in enumerate(sx):
+            ax2.scatter(100 * p["sparsity"], p["savings_vs_gru"], s=36, color=st.KIND_COLORS["egru"],
+                        zorder=3, edgecolor="white", linewidth=0.5, label="this project" if i == 0 else None)
+            if annotate and len(sx) <= 20:
+                ax2.annotate(p["name"], (100 * p["sparsity"], p["savings_vs_gru"]), xytext=(4, 3),
+                             textcoords="offset points", fontsize=7)
+        ymax = max([1.0 / (1.0 - 0.9)] + [p["savings_vs_gru"] for p in sx])
+        for r in refs:
+            lab = f"paper: {r['label']}" + (" (approx.)" if r.get("uncertain") else "")
+            s_lo, s_hi = r["activity_sparsity"]
+            f = r.get("savings_vs_gru")
+            if f is not None:
+                ax2.errorbar(100 * (s_lo + s_hi) / 2, f, xerr=[[100 * (s_hi - s_lo) / 2]] if s_hi > s_lo else None,
+                             fmt="*", ms=11, color=st.REFERENCE_COLOR, mfc="none" if r.get("uncertain") else
+                             st.REFERENCE_COLOR, label=lab, zorder=4)
+                ymax = max(ymax, f)
+            else:
+                ax2.axvspan(100 * s_lo, 100 * s_hi, color=st.REFERENCE_COLOR, alpha=0.12, label=lab)
+        ax2.set_yscale("log")
+        ax2.set_ylim(0.8, ymax * 1.6)
+        ax2.set_xlim(0, 100)
+        ax2.set_xlabel("activity sparsity (%)")
+        ax2.set_ylabel("MAC savings vs dense GRU (x, log)")
+        ax2.grid(True, which="major")
+        ax2.legend(loc="upper left")
+        ax2.set_title("Savings vs sparsity" + (f" ({task})" if task else ""))
+        notes = ([] if sx else ["no EGRU point with sparsity and savings"]) + \
+            ([] if refs else [f"no paper reference for task {task!r}" if task else "no task: no paper reference"])
+        if notes:
+            st.note(ax2, "\n".join(notes), loc="lower right")
+        fig.suptitle(title or "Trade-off: task performance vs compute", fontweight="bold", fontsize=11, y=1.02)
+    return fig

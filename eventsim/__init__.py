@@ -10,18 +10,14 @@ __version__ = "0.1.0"
 
 from .errors import EventsimError  # noqa: E402
 from .model import EGRULayer, Model, load_model, random_model, save_model  # noqa: E402
+from .inputs import EventStream  # noqa: E402
+from .simulation import SimResult, simulate  # noqa: E402  (numba is imported only when the engine runs)
 
 __all__ = ["EventsimError", "EGRULayer", "Model", "load_model", "save_model", "random_model",
-           "simulate", "EventStream"]
+           "simulate", "SimResult", "EventStream", "import_checkpoint"]
 
 
-def __getattr__(name):  # lazy: importing eventsim does not compile or import numba
-    if name == "simulate":
-        from .simulate import simulate
-        return simulate
-    if name == "EventStream":
-        from .inputs import EventStream
-        return EventStream
+def __getattr__(name):  # lazy: optional parts load on first use
     if name == "import_checkpoint":
         from .interop import import_checkpoint
         return import_checkpoint

@@ -1,0 +1,76 @@
+"""``eventsim random-model`` and ``eventsim random-input``: files for tests and demos."""
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "random-model", help="write a randomly initialised model file",
+        description="Write a random EGRU model (.npz, SPEC §4): Xavier-normal weights, zero biases, "
+                    "thresholds from a Beta distribution with the given mean.")
+    p.add_argument("--inputs", type=int, required=True, help="inputs per step of layer 0 (m)")
+    p.add_argument("--layers", required=True, help="units per layer, comma-separated (e.g. 64,64)")
+    p.add_argument("--outputs", type=int, help="add a linear readout with this many outputs")
+    p.add_argument("--vocab", type=int, help="add an embedding of this vocabulary size (inputs are token ids)")
+    p.add_argument("--density", type=float, default=1.0, help="fraction of nonzero weights (default 1.0)")
+    p.add_argument("--thr-mean", type=float, default=0.3, help="mean initial threshold (default 0.3)")
+    p.add_argument("--reset", choices=("threshold", "output"), default="threshold", help="reset mode")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="output .npz path")
+    p.set_defaults(func=run_model)
+
+    q = sub.add_parser(
+        "random-input", help="write a random dense input or event stream for a model",
+        description="Write random inputs for MODEL: a dense .npy (B, T, m) with the given fraction of "
+                    "nonzero entries, token ids for an embedding model, or an event-stream .npz.")
+    q.add_argument("--model", required=True, help="model file the input is for")
+    q.add_argument("--samples", type=int, default=1, help="B (default 1)")
+    q.add_argument("--steps", type=int, required=True, help="T")
+    q.add_argument("--density", type=float, default=0.5, help="fraction of nonzero inputs (default 0.5)")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--out", required=True, help=".npy (dense or tokens) or .npz (event stream)")
+    q.set_defaults(func=run_input)
+
+
+def run_model(args) -> int:
+    from ..model import random_model, save_model
+    from ._util import int_list
+
+    m = random_model(args.inputs, int_list(args.layers, "--layers"), n_out=args.outputs, seed=args.seed,
+                     weight_density=args.density, thr_mean=args.thr_mean, vocab=args.vocab,
+                     dtype=args.dtype, reset=args.reset)
+    save_model(m, args.out)
+    print(f"wrote {args.out}: inputs {m.n_in}, layers {m.sizes}, outputs {m.n_out}, "
+          f"vocab {m.vocab}, weight density {args.density}")
+    return 0
+
+
+def run_input(args) -> int:
+    import numpy as np
+
+    from ..errors import EventsimError
+    from ..inputs import EventStream
+    from ..model import load_model
+
+    model = load_model(args.model)
+    if args.samples < 1 or args.steps < 1:
+        raise EventsimError("--samples and --steps must be >= 1")
+    if not 0.0 <= args.density <= 1.0:
+        raise EventsimError(f"--density {args.density} must be in [0, 1]")
+    rng = np.random.default_rng(args.seed)
+    if model.embedding is not None:
+        if not args.out.endswith(".npy"):
+            raise EventsimError("an embedding model takes token ids: use an .npy output")
+        x = rng.integers(0, model.vocab, size=(args.samples, args.steps))
+        np.save(args.out, x)
+    else:
+        shape = (args.samples, args.steps, model.n_in)
+        x = (rng.normal(size=shape) * (rng.random(shape) < args.density)).astype(np.float32)
+        if args.out.endswith(".npz"):
+            EventStream.from_dense(x).save(args.out)
+        elif args.out.endswith(".npy"):
+            np.save(args.out, x)
+        else:
+            raise EventsimError(f"--out {args.out!r}: use .npy (dense) or .npz (event stream)")
+    print(f"wrote {args.out}")
+    return 0

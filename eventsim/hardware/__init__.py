@@ -1,0 +1,11 @@
+"""Hardware cost models: profiles (TOML), energy from counts, many-core mapping and timing.
+
+- :mod:`.profiles`: :func:`load_profile`, :class:`HardwareProfile`;
+- :mod:`.energy`: :func:`estimate_energy` from a SPEC §4 counts dict;
+- :mod:`.mapping`: placements of units onto cores and the SRAM fit check;
+- :mod:`.timing`: the discrete-event timing simulation of a run on the chip.
+
+See docs/hardware.md for every formula and file format.
+"""
+from .energy import WORKLOADS, energy_table, estimate_energy  # noqa: F401
+from .profiles import HardwareProfile, available_profiles, load_profile  # noqa: F401

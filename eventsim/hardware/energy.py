@@ -1,0 +1,183 @@
+"""Energy estimate of a run from its counts alone (SPEC §4 counts dict).
+
+For each population (every EGRU layer, then the readout) the estimate takes
+operation counts from the counts dict and multiplies each by one figure of a
+:class:`~eventsim.hardware.profiles.HardwareProfile` (all figures in pJ):
+
+- compute       = macs·E_syn + elementwise·E_ew + nonlinearities·E_nl + unit_updates·E_upd
+- memory        = macs·((1 − f)·E_read[weight_level] + f·E_read[spill_level])
+- communication = packets·E_packet + packets·h·E_hop
+- static        = P_static · time, time = (Σ macs·t_mac + Σ unit_updates·t_upd) / cores
+
+where E_syn is the profile's ``mac`` (or ``ac`` with ``event_op="ac"``), f the
+fraction of the population's weights spilled out of core SRAM (0 unless a
+mapping says otherwise), packets = values sent × destinations (own layer,
+recurrently, plus the next layer or readout) and h the mean hops per packet
+(0 without a mapping: run the timing simulation for hops). ``time`` is the
+ideal, perfectly parallel compute time, a lower bound; the timing simulation
+measures the real one. Which counts enter depends on the workload and the
+profile's kind (see :data:`WORKLOADS` and docs/hardware.md):
+
+- ``egru`` on an ``event`` profile: effective MACs, event-driven updates,
+  values sent = events;
+- ``egru`` on a ``dense`` profile: dense MACs, clocked updates, every unit
+  sends every step;
+- ``gru`` / ``lstm``: the dense baselines of the same layer shapes, GRU
+  3n(m+n) MACs, 3n products and 3n nonlinearities per step; LSTM 4n(m+n), 3n
+  and 5n; every unit updates and sends every step.
+
+The readout costs its MACs (effective for the EGRU on event hardware, dense
+otherwise) and their weight reads; it updates no units and sends nothing.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from ..errors import EventsimError
+from .profiles import HardwareProfile
+
+WORKLOADS = ("egru", "gru", "lstm")
+#: (MACs per step as a function of (m, n), elementwise per unit, nonlinearities per unit)
+_DENSE = {"gru": (lambda m, n: 3 * n * (m + n), 3, 3),
+          "lstm": (lambda m, n: 4 * n * (m + n), 3, 5)}
+PARTS = ("compute_pj", "memory_pj", "communication_pj")
+
+
+def _get(d, path: str, where: str):
+    cur = d
+    for key in path.split("."):
+        if not isinstance(cur, dict) or key not in cur:
+            raise EventsimError(f"{where}: key {path!r} is missing; the counts must follow SPEC §4 "
+                                f"(as written by eventsim simulate --json or a study's counts.json)")
+        cur = cur[key]
+    return cur
+
+
+def _int(d, path, where) -> int:
+    v = _get(d, path, where)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or v != int(v):
+        raise EventsimError(f"{where}: {path} = {v!r} must be a non-negative integer count")
+    return int(v)
+
+
+def _row(name: str, macs: int, updates: int, ew: int, nl: int, sent: int, dests: int,
+         profile: HardwareProfile, e_syn: float, spill: float, hops: float) -> dict:
+    e, mem = profile.energy, profile.memory
+    packets = sent * dests
+    read = (1.0 - spill) * profile.read_pj(profile.weight_level) + spill * profile.read_pj(profile.spill_level)
+    compute = macs * e_syn + ew * e["elementwise"] + nl * e["nonlinearity"] + updates * e["unit_update"]
+    memory = macs * read
+    comm = packets * e["packet"] + packets * hops * e["hop"]
+    return {"population": name, "macs": macs, "unit_updates": updates, "elementwise": ew,
+            "nonlinearities": nl, "values_sent": sent, "packets": packets, "spill_fraction": spill,
+            "compute_pj": compute, "memory_pj": memory, "communication_pj": comm,
+            "dynamic_pj": compute + memory + comm}
+
+
+def estimate_energy(counts: dict, profile: HardwareProfile, workload: str = "egru", *,
+                    event_op: str = "mac", spill_fraction: Optional[Sequence[float]] = None,
+                    hops_per_packet: float = 0.0, where: str = "counts") -> dict:
+    """Energy of ``workload`` with the layer shapes and activity of ``counts`` on ``profile``.
+
+    counts: SPEC §4 dict. workload: ``"egru"`` (this run), ``"gru"`` or ``"lstm"``
+    (dense baselines of the same shapes). event_op: ``"mac"`` (graded events,
+    the EGRU's) or ``"ac"`` (binary events: weight accumulate only), used for
+    the EGRU on event hardware. spill_fraction: per population (layers, then
+    readout) the fraction of weights read from the spill level.
+    Returns a dict with per-population rows, ``readout`` and ``total`` (pJ, s).
+    """
+    if workload not in WORKLOADS:
+        raise EventsimError(f"workload {workload!r} is unknown; use one of {', '.join(WORKLOADS)}")
+    if event_op not in ("mac", "ac"):
+        raise EventsimError(f"event_op {event_op!r} is unknown; use 'mac' (graded events) or 'ac' (binary)")
+    if not isinstance(counts, dict):
+        raise EventsimError(f"{where}: counts must be a JSON object (SPEC §4), got {type(counts).__name__}")
+    samples, steps = _int(counts, "samples", where), _int(counts, "steps", where)
+    S = samples * steps
+    layers = _get(counts, "layers", where)
+    if not isinstance(layers, list) or not layers:
+        raise EventsimError(f"{where}: 'layers' must be a non-empty list")
+    L = len(layers)
+    readout = counts.get("readout") or {}
+    n_out = int(readout.get("outputs", 0) or 0)
+    ro_dense = _int(counts, "readout.macs.dense", where) if readout else 0
+    has_readout = bool(readout) and (n_out > 0 or ro_dense > 0)
+    n_pop = L + (1 if has_readout else 0)
+    if spill_fraction is None:
+        spill_fraction = [0.0] * n_pop
+    spill_fraction = [float(f) for f in spill_fraction]
+    if len(spill_fraction) != n_pop or any(not 0.0 <= f <= 1.0 for f in spill_fraction):
+        raise EventsimError(f"spill_fraction needs {n_pop} values in [0, 1] (layers, then readout); "
+                            f"got {spill_fraction}")
+    if hops_per_packet < 0:
+        raise EventsimError(f"hops_per_packet = {hops_per_packet} must be >= 0")
+
+    event = workload == "egru" and profile.kind == "event"
+    executed_as = "event" if event else ("clocked" if workload == "egru" else "dense")
+    e_syn = profile.energy["ac" if (event and event_op == "ac") else "mac"]
+    rows = []
+    for k, layer in enumerate(layers):
+        w = f"{where}: layers[{k}]"
+        m, n = _int(layer, "inputs", w), _int(layer, "units", w)
+        dests = 1 + (1 if (k < L - 1 or has_readout) else 0)
+        if workload == "egru":
+            mode = "event_driven" if event else "clocked"
+            macs = _int(layer, "macs.effective" if event else "macs.dense", w)
+            upd = _int(layer, f"unit_updates.{mode}", w)
+            ew = _int(layer, f"elementwise.{mode}", w)
+            nl = _int(layer, f"nonlinearities.{mode}", w)
+            sent = _int(layer, "events", w) if event else n * S
+        else:
+            fmac, k_ew, k_nl = _DENSE[workload]
+            macs, upd, ew, nl, sent = fmac(m, n) * S, n * S, k_ew * n * S, k_nl * n * S, n * S
+        rows.append(_row(f"layer{k}", macs, upd, ew, nl, sent, dests, profile, e_syn,
+                         spill_fraction[k], hops_per_packet))
+    ro_row = None
+    if has_readout:
+        macs = _int(counts, "readout.macs.effective", where) if event else ro_dense
+        ro_row = _row("readout", macs, 0, 0, 0, 0, 0, profile, e_syn, spill_fraction[L], hops_per_packet)
+    if workload in _DENSE and isinstance(counts.get("baselines"), dict) and workload in counts["baselines"]:
+        expect = _int(counts, f"baselines.{workload}.macs", where)
+        got = sum(r["macs"] for r in rows) + ro_dense
+        if expect != got:
+            raise EventsimError(f"{where}: baselines.{workload}.macs = {expect:,} but the layer shapes "
+                                f"give {got:,}; the counts file is inconsistent")
+    allrows = rows + ([ro_row] if ro_row else [])
+    total = {key: sum(r[key] for r in allrows)
+             for key in ("macs", "unit_updates", "elementwise", "nonlinearities", "values_sent",
+                         "packets", "compute_pj", "memory_pj", "communication_pj", "dynamic_pj")}
+    chip = profile.chip
+    time_s = (total["macs"] * profile.mac_ns + total["unit_updates"] * chip["unit_update_ns"]) * 1e-9 / chip["cores"]
+    total["ideal_time_s"] = time_s
+    total["static_pj"] = chip["static_power_w"] * time_s * 1e12
+    total["energy_pj"] = total["dynamic_pj"] + total["static_pj"]
+    total["energy_per_step_pj"] = total["energy_pj"] / S if S else 0.0
+    return {"profile": profile.name, "kind": profile.kind, "workload": workload,
+            "executed_as": executed_as, "event_op": event_op if event else "mac",
+            "samples": samples, "steps": steps, "hops_per_packet": hops_per_packet,
+            "layers": rows, "readout": ro_row, "total": total}
+
+
+def format_energy(pj: float) -> str:
+    """A human unit for an energy given in pJ."""
+    for unit, scale in (("J", 1e12), ("mJ", 1e9), ("uJ", 1e6), ("nJ", 1e3)):
+        if abs(pj) >= scale:
+            return f"{pj / scale:.3g} {unit}"
+    return f"{pj:.3g} pJ"
+
+
+def energy_table(estimates: Sequence[dict], label: str = "") -> str:
+    """A readable table of estimates (one row per profile × workload)."""
+    head = ("profile", "workload", "as", "compute", "memory", "comm", "static", "total", "per step")
+    rows = [head]
+    for est in estimates:
+        t = est["total"]
+        rows.append((est["profile"], (f"{label}:" if label else "") + est["workload"], est["executed_as"],
+                     format_energy(t["compute_pj"]), format_energy(t["memory_pj"]),
+                     format_energy(t["communication_pj"]), format_energy(t["static_pj"]),
+                     format_energy(t["energy_pj"]), format_energy(t["energy_per_step_pj"])))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+             for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)

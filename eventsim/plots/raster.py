@@ -197,6 +197,9 @@ def raster_figure(layers: Sequence, inputs=None, *, sample: int = 0, samples: Se
             if bt > 1 or bu > 1:
                 txt += f"\n1 px = {bt} steps x {bu} {'ch.' if is_input else 'units'} ({'max |value|' if reduce == 'maxabs' else 'event rate'})"
             st.note(ax, txt)
+            if not np.any(img):
+                ax.text(0.5, 0.5, "no events", transform=ax.transAxes, ha="center", va="center",
+                        color="#888888")
             ax.tick_params(labelbottom=False)
         # activity trace
         axa = fig.add_subplot(gs[len(binned), 0], sharex=axes[0])

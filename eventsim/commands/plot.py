@@ -1,0 +1,204 @@
+"""``eventsim plot raster|sparsity|savings|tradeoff``: figures from results files.
+
+Each subcommand writes one PNG (``--out``, default next to the input) and prints
+its path. Sources:
+
+- ``raster``: a ``raster.npz`` of a study (``input`` and ``layer{k}.y``), or an
+  input file (``.npy`` dense / ``.npz`` event stream) together with ``--model``
+  (the model is then simulated with the event engine, recording the events);
+- ``sparsity``: a ``history.json`` (sparsity over epochs), a ``raster.npz`` or an
+  input with ``--model`` (sparsity over steps + per-unit event-rate histogram);
+- ``savings``: a counts JSON (SPEC §4);
+- ``tradeoff``: ``summary.json`` files / study folders / sweep tables (.csv/.json).
+"""
+from __future__ import annotations
+
+import os
+
+
+def _samples(text):
+    from ..errors import EventsimError
+
+    try:
+        vals = [int(v) for v in text.split(",") if v.strip() != ""]
+    except ValueError:
+        raise EventsimError(f"--samples {text!r} must be comma-separated sample indices, e.g. 0,1,2") from None
+    if not vals:
+        raise EventsimError("--samples is empty; give sample indices such as 0,1")
+    return vals
+
+
+def _t_range(text):
+    from ..errors import EventsimError
+
+    try:
+        a, b = text.split(":")
+        return int(a), int(b)
+    except ValueError:
+        raise EventsimError(f"--steps {text!r} must be START:STOP, e.g. 0:500") from None
+
+
+def _default_out(source, suffix):
+    base = os.path.splitext(os.fspath(source))[0]
+    return f"{base}_{suffix}.png"
+
+
+def _events_from(args):
+    """(layers, inputs) from a raster.npz, or by simulating --model on an input file."""
+    from ..errors import EventsimError
+    from ..plots.raster import raster_from_npz
+
+    src = args.source
+    if args.model is None:
+        if not src.endswith(".npz"):
+            raise EventsimError(f"{src!r} is not a raster.npz; to plot events of a model on an input give "
+                                "--model MODEL.npz as well")
+        return raster_from_npz(src)
+    import eventsim
+    from ..inputs import load_input
+
+    model = eventsim.load_model(args.model)
+    x = load_input(src)
+    res = eventsim.simulate(model, x, record=("y",))
+    inputs = None
+    if isinstance(x, eventsim.EventStream):
+        if x.n_samples * x.n_steps * x.n_channels <= 50_000_000:  # dense copy only when it is small
+            inputs = x.to_dense()
+    elif model.embedding is None:  # token ids have no input channels to draw
+        import numpy as np
+
+        xa = np.asarray(x)
+        inputs = xa if xa.ndim == 3 else xa[None]
+    return res.y, inputs
+
+
+def _raster(args):
+    from ..plots.raster import raster_figure
+    from ..plots.style import save
+
+    layers, inputs = _events_from(args)
+    if args.no_input:
+        inputs = None
+    fig = raster_figure(layers, inputs, samples=args.samples, t_range=args.steps,
+                        max_time_bins=args.max_time_bins, max_unit_bins=args.max_unit_bins,
+                        reduce=args.reduce, title=args.title)
+    print(save(fig, args.out or _default_out(args.source, "raster")))
+    return 0
+
+
+def _sparsity(args):
+    import json
+
+    from ..errors import EventsimError
+    from ..plots.report import _events_per_step
+    from ..plots.sparsity import rate_histogram_figure, sparsity_epochs_figure, sparsity_steps_figure
+    from ..plots.style import save
+
+    if args.source.endswith(".json"):
+        with open(args.source) as f:
+            try:
+                hist = json.load(f)
+            except json.JSONDecodeError as e:
+                raise EventsimError(f"cannot parse {args.source!r} as JSON: {e}") from None
+        name = os.path.basename(os.path.dirname(os.path.abspath(args.source))) or "model"
+        print(save(sparsity_epochs_figure({name: hist}), args.out or _default_out(args.source, "sparsity")))
+        return 0
+    layers, _ = _events_from(args)
+    ev, units, ns = _events_per_step(layers)
+    out = args.out or _default_out(args.source, "sparsity")
+    print(save(sparsity_steps_figure(ev, units, ns), out))
+    print(save(rate_histogram_figure(layers, saturated=args.saturated),
+               os.path.splitext(out)[0] + "_rates.png"))
+    return 0
+
+
+def _savings(args):
+    import json
+
+    from ..errors import EventsimError
+    from ..plots.savings import macs_figure
+    from ..plots.style import save
+
+    if not os.path.isfile(args.source):
+        raise EventsimError(f"counts file {args.source!r} does not exist")
+    with open(args.source) as f:
+        try:
+            counts = json.load(f)
+        except json.JSONDecodeError as e:
+            raise EventsimError(f"cannot parse {args.source!r} as JSON: {e}") from None
+    print(save(macs_figure(counts, title=args.title, where=args.source),
+               args.out or _default_out(args.source, "savings")))
+    return 0
+
+
+def _tradeoff(args):
+    from ..plots.savings import load_tradeoff_rows, tradeoff_figure
+    from ..plots.style import save
+
+    rows = load_tradeoff_rows(args.sources)
+    fig = tradeoff_figure(rows, metric=args.metric, metric_name=args.metric_name, task=args.task,
+                          title=args.title)
+    first = args.sources[0]
+    if os.path.isdir(first):
+        first = os.path.join(first, "summary.json")
+    print(save(fig, args.out or _default_out(first, "tradeoff")))
+    return 0
+
+
+def register(subparsers):
+    p = subparsers.add_parser("plot", help="draw figures (raster, sparsity, savings, trade-off) from results",
+                              description=__doc__.split("\n\n")[0] + " See docs/analysis.md.")
+    sub = p.add_subparsers(dest="plot_kind", metavar="KIND")
+    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+
+    def common(q, src_help):
+        q.add_argument("source", help=src_help)
+        q.add_argument("--out", "-o", help="PNG file to write (default: next to SOURCE)")
+        q.add_argument("--title", help="figure title")
+
+    r = sub.add_parser("raster", help="event raster: units x steps per layer, input above",
+                       description="Events of every layer over time (units on y, steps on x, event value as "
+                                   "colour). Large recordings are decimated by max-|value| pooling over blocks "
+                                   "of steps x units, so that no event vanishes (docs/analysis.md).")
+    common(r, "raster.npz of a study, or an input file (.npy/.npz) with --model")
+    r.add_argument("--model", "-m", help="model .npz to simulate on SOURCE (then SOURCE is an input file)")
+    r.add_argument("--samples", type=_samples, default=None,
+                   help="comma-separated sample indices drawn one after the other (default: 0)")
+    r.add_argument("--steps", type=_t_range, default=None, help="START:STOP steps to show (default: all)")
+    r.add_argument("--max-time-bins", type=int, default=1200, help="at most this many pixel columns (default 1200)")
+    r.add_argument("--max-unit-bins", type=int, default=400, help="at most this many pixel rows per layer "
+                                                                   "(default 400)")
+    r.add_argument("--reduce", choices=("maxabs", "rate"), default="maxabs",
+                   help="pixel of a block: value of largest magnitude (default) or fraction of entries with events")
+    r.add_argument("--no-input", action="store_true", help="do not draw the input panel")
+    r.set_defaults(func=_raster)
+
+    s = sub.add_parser("sparsity", help="sparsity over epochs (history.json) or over steps + event-rate histogram",
+                       description="From a history.json: activity and backward sparsity per epoch. From a "
+                                   "raster.npz (or an input with --model): activity sparsity per layer over "
+                                   "steps (OUT) and the per-unit event-rate histogram (OUT_rates.png).")
+    common(s, "history.json, raster.npz, or an input file with --model")
+    s.add_argument("--model", "-m", help="model .npz to simulate on SOURCE")
+    s.add_argument("--saturated", type=float, default=0.95,
+                   help="event rate from which a unit counts as saturated (default 0.95)")
+    s.set_defaults(func=_sparsity)
+
+    v = sub.add_parser("savings", help="MAC bars per layer and total vs dense GRU/LSTM baselines",
+                       description="Effective vs weight-sparse vs activity-sparse vs dense MACs per step, per "
+                                   "layer and in total, against the dense GRU and LSTM baselines, with the "
+                                   "savings factors written on the bars.")
+    common(v, "counts JSON (SPEC §4), e.g. results/<study>/<model>/counts.json")
+    v.set_defaults(func=_savings)
+
+    t = sub.add_parser("tradeoff", help="task metric vs effective MACs of several models/runs",
+                       description="One point per model/run: task metric against effective MACs per step, and "
+                                   "MAC savings vs a dense GRU against activity sparsity with the EGRU paper's "
+                                   "reference figures for a matching task.")
+    t.add_argument("sources", nargs="+", help="summary.json files, study folders, or sweep tables (.csv/.json)")
+    t.add_argument("--out", "-o", help="PNG file to write (default: next to the first source)")
+    t.add_argument("--title", help="figure title")
+    t.add_argument("--metric", help="row field holding the task metric (default: 'metric')")
+    t.add_argument("--metric-name", choices=("accuracy", "bpc", "perplexity"),
+                   help="what the metric is (axis label; default: from the rows)")
+    t.add_argument("--task", help="task name for the paper's reference points (default: the rows' task)")
+    t.set_defaults(func=_tradeoff)

@@ -1,0 +1,327 @@
+"""The study report: one self-contained HTML page and its Markdown twin.
+
+:func:`write_report` reads a study's results folder (layout in
+``docs/architecture.md``) and writes
+
+- ``report.html``: summary table, every figure embedded as a base64 PNG (no
+  external file, no script, no web font: it can be mailed as one file), the
+  scenario text, hardware cost tables when present and the software versions;
+- ``report.md`` beside it, the same content with the figures as PNG files in
+  ``report_files/`` (so it renders on GitHub).
+
+Figures, in order: the trade-off of all models (metric vs effective MACs), the
+sparsity over training epochs (activity and backward), then for each model with
+the files: MAC bars (``counts.json``), the event raster of the first recorded
+sample, activity sparsity over its steps and the per-unit event-rate histogram
+(``raster.npz``). A missing optional file only drops its figures; a missing or
+malformed ``summary.json`` is an error.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import importlib.metadata
+import json
+import logging
+import os
+import platform
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from ..errors import EventsimError
+from . import style as st
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Figure_:
+    """One rendered figure of the report: slug (file name), caption and PNG bytes."""
+
+    slug: str
+    caption: str
+    png: bytes
+
+
+def software_versions() -> dict:
+    """Versions of python, numpy, numba, matplotlib and eventsim in this environment."""
+    from .. import __version__
+
+    out = {"python": platform.python_version()}
+    for pkg in ("numpy", "numba", "matplotlib"):
+        try:
+            out[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    out["eventsim"] = __version__
+    return out
+
+
+def _load_json(path, what):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except json.JSONDecodeError as e:
+        raise EventsimError(f"{what} {path!r} is not valid JSON ({e}); re-run the study or fix the file") from None
+
+
+def _fmt(v, kind=""):
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, (list, tuple)):
+        return "×".join(str(x) for x in v) if kind == "units" else ", ".join(str(x) for x in v)
+    if isinstance(v, (int, np.integer)):
+        return f"{v:,}"
+    if isinstance(v, (float, np.floating)):
+        if kind == "pct":
+            return f"{100 * v:.1f}%"
+        if kind == "x":
+            return f"{v:.2f}x"
+        if abs(v) >= 1000:
+            return f"{v:,.0f}"
+        return f"{v:.4g}"
+    return str(v)
+
+
+SUMMARY_COLUMNS = (
+    ("model", None, ""), ("kind", "kind", ""), ("units", "units", "units"), ("metric", "metric", ""),
+    ("activity sparsity", "activity_sparsity", "pct"), ("backward sparsity", "backward_sparsity", "pct"),
+    ("effective MACs/step", "effective_macs_per_step", ""), ("dense MACs/step", "dense_macs_per_step", ""),
+    ("savings vs GRU", "savings_vs_gru", "x"), ("savings vs LSTM", "savings_vs_lstm", "x"),
+)
+
+
+def summary_table(summary: Mapping) -> tuple:
+    """(header, rows) of the summary table, values formatted as text."""
+    metric = summary.get("metric") or "metric"
+    header = [c[0] if c[1] != "metric" else metric for c in SUMMARY_COLUMNS]
+    rows = []
+    for name, m in summary["models"].items():
+        row = []
+        for label, key, kind in SUMMARY_COLUMNS:
+            if key is None:
+                row.append(str(name))
+            elif key == "metric" and metric == "accuracy" and isinstance(m.get(key), (int, float)) \
+                    and 0 <= m[key] <= 1:
+                row.append(f"{100 * m[key]:.2f}%")
+            else:
+                row.append(_fmt(m.get(key), kind))
+        rows.append(row)
+    return header, rows
+
+
+def _flatten(d, prefix=""):
+    out = []
+    if isinstance(d, Mapping):
+        for k, v in d.items():
+            out.extend(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    elif isinstance(d, list) and d and all(isinstance(x, Mapping) for x in d):
+        for i, v in enumerate(d):
+            out.extend(_flatten(v, f"{prefix}[{i}]"))
+    else:
+        out.append((prefix, _fmt(d)))
+    return out
+
+
+def cost_table(cost) -> tuple:
+    """(header, rows) of a ``cost.json`` (hardware cost figures), flattened to key/value rows."""
+    rows = _flatten(cost)
+    return ["figure", "value"], [list(r) for r in rows]
+
+
+def _render(fig) -> bytes:
+    return st.png_bytes(fig)
+
+
+def _events_per_step(layers) -> tuple:
+    """(T, L) events per step summed over samples, layer sizes and number of samples."""
+    ev = np.stack([np.count_nonzero(np.asarray(y), axis=(0, 2)) for y in layers], axis=1)
+    return ev, [int(np.shape(y)[2]) for y in layers], int(np.shape(layers[0])[0])
+
+
+def build_figures(results_dir, summary: Mapping, progress: bool = False) -> list:
+    """Render every figure the folder's files allow; returns a list of :class:`Figure_`."""
+    from .raster import raster_figure, raster_from_npz
+    from .savings import macs_figure, rows_from_summary, tradeoff_figure
+    from .sparsity import rate_histogram_figure, sparsity_epochs_figure, sparsity_steps_figure
+
+    jobs = []  # (slug, caption, callable)
+    models = summary["models"]
+    rows = rows_from_summary(summary, "summary.json")
+    if any(r.get("metric") is not None and r.get("effective_macs_per_step") is not None for r in rows):
+        ok = [r for r in rows if r.get("metric") is not None and r.get("effective_macs_per_step") is not None]
+        jobs.append(("tradeoff", "Task metric against effective MACs per step (left); MAC savings against "
+                     "a dense GRU versus activity sparsity, with the EGRU paper's reference figures "
+                     "when the task matches (right).", lambda ok=ok: tradeoff_figure(ok)))
+    histories = {}
+    for name in models:
+        p = os.path.join(results_dir, name, "history.json")
+        if os.path.isfile(p):
+            h = _load_json(p, "training history")
+            if isinstance(h, list) and any(isinstance(e, Mapping) and e.get("activity_sparsity") is not None
+                                           for e in h):
+                histories[name] = h
+    if histories:
+        jobs.append(("sparsity_epochs", "Activity sparsity (forward pass) and backward sparsity (BPTT, "
+                     "units through which a gradient passes) per training epoch.",
+                     lambda: sparsity_epochs_figure(histories)))
+    for name, m in models.items():
+        mdir = os.path.join(results_dir, name)
+        cp = os.path.join(mdir, "counts.json")
+        if os.path.isfile(cp):
+            counts = _load_json(cp, "counts file")
+            jobs.append((f"{name}_macs", f"{name}: synaptic MACs per step per layer (dense, weight-sparse, "
+                         "activity-sparse, effective) and the total against dense GRU/LSTM baselines.",
+                         lambda c=counts, n=name, p=cp: macs_figure(c, title=f"{n}: effective vs dense MACs",
+                                                                    where=p)))
+        rp = os.path.join(mdir, "raster.npz")
+        if os.path.isfile(rp):
+            layers, inputs = raster_from_npz(rp)
+            jobs.append((f"{name}_raster", f"{name}: events of every layer for test sample 0 (colour: event "
+                         "value; white: no event), input above, fraction of active units below.",
+                         lambda l=layers, i=inputs, n=name: raster_figure(l, i, sample=0,
+                                                                          title=f"{n}: event raster (sample 0)")))
+            ev, units, ns = _events_per_step(layers)
+            jobs.append((f"{name}_sparsity_steps", f"{name}: activity sparsity per layer at each step "
+                         f"(over the {ns} recorded test samples).",
+                         lambda e=ev, u=units, s=ns, n=name: sparsity_steps_figure(
+                             e, u, s, title=f"{n}: activity sparsity over time steps")))
+            jobs.append((f"{name}_rates", f"{name}: per-unit event rates over the {ns} recorded test samples; "
+                         "dead (never firing) and saturated units in their own colours.",
+                         lambda l=layers, n=name: rate_histogram_figure(l, title=f"{n}: per-unit event rates")))
+    if progress:
+        from tqdm import tqdm
+        it = tqdm(jobs, desc="report figures", unit="fig")
+    else:
+        it = jobs
+    figs = []
+    for slug, caption, make in it:
+        figs.append(Figure_(_safe(slug), caption, _render(make())))
+    return figs
+
+
+def _safe(slug: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in slug)
+
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
+color:#222;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:0.2em}h2{font-size:1.25em;border-bottom:1px solid #ddd;padding-bottom:0.2em;
+margin-top:1.8em}
+table{border-collapse:collapse;font-size:0.9em;margin:0.8em 0}th,td{border:1px solid #ccc;padding:0.3em 0.6em;
+text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+figure{margin:1.2em 0}figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:0.88em;color:#555}
+pre{background:#f7f7f7;padding:0.8em;overflow-x:auto;font-size:0.85em}.muted{color:#666;font-size:0.9em}
+"""
+
+
+def _html_table(header, rows, cls="summary") -> str:
+    h = "".join(f"<th>{html.escape(str(c))}</th>" for c in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f'<table class="{cls}"><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _md_table(header, rows) -> str:
+    def esc(c):
+        return str(c).replace("|", "\\|")
+    lines = ["| " + " | ".join(esc(c) for c in header) + " |",
+             "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def write_report(results_dir, out=None, progress: bool = False) -> str:
+    """Write ``report.html`` (self-contained) and ``report.md`` (+ ``report_files/``) for a study.
+
+    results_dir: a study's results folder (with ``summary.json``); out: path of the
+    HTML page (default ``<results_dir>/report.html``); the Markdown twin goes beside
+    it with the same stem. Returns the HTML path.
+    """
+    results_dir = os.fspath(results_dir)
+    if not os.path.isdir(results_dir):
+        raise EventsimError(f"results folder {results_dir!r} does not exist; run 'eventsim study' first "
+                            "or give the folder it wrote")
+    sp = os.path.join(results_dir, "summary.json")
+    if not os.path.isfile(sp):
+        raise EventsimError(f"{results_dir!r} has no summary.json; is it a study results folder "
+                            "(see docs/architecture.md)?")
+    summary = _load_json(sp, "study summary")
+    if not isinstance(summary, Mapping) or not isinstance(summary.get("models"), Mapping) \
+            or not summary["models"]:
+        raise EventsimError(f"{sp!r} has no 'models' object with at least one model; re-run the study")
+    out = os.fspath(out) if out is not None else os.path.join(results_dir, "report.html")
+    if not out.lower().endswith((".html", ".htm")):
+        raise EventsimError(f"report path {out!r} must end in .html (the Markdown twin is written beside it)")
+    stem = os.path.splitext(out)[0]
+    md_path = stem + ".md"
+    fig_dir = stem + "_files"
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+
+    figs = build_figures(results_dir, summary, progress=progress)
+    header, rows = summary_table(summary)
+    scen_path = os.path.join(results_dir, "scenario.toml")
+    scenario_text = open(scen_path).read() if os.path.isfile(scen_path) else None
+    costs = []
+    for name in summary["models"]:
+        cp = os.path.join(results_dir, name, "cost.json")
+        if os.path.isfile(cp):
+            costs.append((name, cost_table(_load_json(cp, "hardware cost table"))))
+    here = software_versions()
+    study_versions = summary.get("versions") if isinstance(summary.get("versions"), Mapping) else {}
+    vkeys = list(dict.fromkeys(list(here) + list(study_versions)))
+    vrows = [[k, str(study_versions.get(k, "–")), str(here.get(k, "–"))] for k in vkeys]
+    vheader = ["package", "study run with", "report made with"]
+    title = f"eventsim study: {summary.get('scenario', os.path.basename(os.path.abspath(results_dir)))}"
+    sub = f"task {summary.get('task', '?')}, metric {summary.get('metric', '?')}, {len(summary['models'])} model(s)"
+
+    # HTML
+    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+             f"<style>{_CSS}</style></head><body>",
+             f"<h1>{html.escape(title)}</h1><p class=\"muted\">{html.escape(sub)}</p>",
+             "<h2 id=\"summary\">Summary</h2>", _html_table(header, rows),
+             "<p class=\"muted\">MACs are synaptic multiply-accumulates per step on the test split (SPEC §2); "
+             "savings = dense baseline MACs / effective MACs.</p>",
+             "<h2 id=\"figures\">Figures</h2>"]
+    for f in figs:
+        b64 = base64.b64encode(f.png).decode("ascii")
+        parts.append(f"<figure id=\"fig-{f.slug}\"><img alt=\"{html.escape(f.slug)}\" "
+                     f"src=\"data:image/png;base64,{b64}\"><figcaption>{html.escape(f.caption)}</figcaption></figure>")
+    if costs:
+        parts.append("<h2 id=\"hardware\">Hardware cost</h2>")
+        for name, (ch, cr) in costs:
+            parts.append(f"<h3>{html.escape(name)}</h3>" + _html_table(ch, cr, "cost"))
+    parts.append("<h2 id=\"scenario\">Scenario</h2>")
+    parts.append(f"<pre>{html.escape(scenario_text)}</pre>" if scenario_text is not None
+                 else "<p class=\"muted\">scenario.toml not found in the results folder.</p>")
+    parts.append("<h2 id=\"versions\">Software versions</h2>" + _html_table(vheader, vrows, "versions"))
+    parts.append("</body></html>")
+    with open(out, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(parts))
+
+    # Markdown twin
+    os.makedirs(fig_dir, exist_ok=True)
+    rel = os.path.basename(fig_dir)
+    md = [f"# {title}", "", sub, "", "## Summary", "", _md_table(header, rows), "",
+          "MACs are synaptic multiply-accumulates per step on the test split (SPEC §2); "
+          "savings = dense baseline MACs / effective MACs.", "", "## Figures", ""]
+    for f in figs:
+        with open(os.path.join(fig_dir, f.slug + ".png"), "wb") as fh:
+            fh.write(f.png)
+        md += [f"![{f.slug}]({rel}/{f.slug}.png)", "", f"*{f.caption}*", ""]
+    if costs:
+        md += ["## Hardware cost", ""]
+        for name, (ch, cr) in costs:
+            md += [f"### {name}", "", _md_table(ch, cr), ""]
+    md += ["## Scenario", ""]
+    md += (["```toml", scenario_text.rstrip("\n"), "```", ""] if scenario_text is not None
+           else ["scenario.toml not found in the results folder.", ""])
+    md += ["## Software versions", "", _md_table(vheader, vrows), ""]
+    with open(md_path, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(md))
+    log.info("wrote %s and %s (%d figures)", out, md_path, len(figs))
+    return out

@@ -44,8 +44,7 @@ def load_dataset(name: str, **options) -> Dataset:
     return loaders[name](**options)
 
 
-def dataset_options(name: str) -> dict:
-    """{option: default} of data set ``name`` (for help texts and scenario validation)."""
+def _option_specs(name: str) -> dict:
     from . import images, nmnist, text
     specs = {"digits": images.DIGITS_OPTIONS, "smnist5k": images.MNIST_OPTIONS,
              "psmnist5k": images.PSMNIST_OPTIONS, "mnist1d": images.MNIST1D_OPTIONS,
@@ -53,7 +52,23 @@ def dataset_options(name: str) -> dict:
              "text-word": text._options(35)}
     if name not in specs:
         raise EventsimError(f"unknown data set {name!r}; available: {', '.join(DATASETS)}")
-    return {k: v[0] for k, v in specs[name].items()}
+    return specs[name]
 
 
-__all__ = ["DATASETS", "Dataset", "Split", "load_dataset", "dataset_options"]
+def dataset_options(name: str) -> dict:
+    """{option: default} of data set ``name`` (for help texts and scenario validation)."""
+    return {k: v[0] for k, v in _option_specs(name).items()}
+
+
+def check_dataset_options(name: str, options: dict) -> dict:
+    """Validate ``options`` for data set ``name`` without loading it; return them with
+    defaults filled. Raises :class:`EventsimError` like :func:`load_dataset` would."""
+    from ._base import check_options
+    return check_options(name, dict(options), _option_specs(name))
+
+
+DATASET_TASKS = {"digits": "classify", "smnist5k": "classify", "psmnist5k": "classify",
+                 "mnist1d": "classify", "nmnist5k": "classify", "text-char": "lm", "text-word": "lm"}
+
+__all__ = ["DATASETS", "DATASET_TASKS", "Dataset", "Split", "load_dataset", "dataset_options",
+           "check_dataset_options"]

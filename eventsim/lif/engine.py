@@ -1,0 +1,233 @@
+"""The LIF unit model on the event engine (Numba).
+
+Shared with the EGRU engine (:mod:`eventsim.engine.core`): fan-out rows as packed
+CSR projections (``pack_projections``), the row walk that accumulates ``value * w``
+and returns the operations it performed (``walk_row``), and the marking of the units
+a row reaches (``mark_units``); the input table of :mod:`eventsim.inputs`. Specific
+to LIF: per-synapse delays, so the queue is a ring of per-step *input buckets*
+``ring[(t + d) % D, unit]`` (as NEST and Brian2 keep them) into which an event's row
+is accumulated when it is emitted; ``D`` = largest delay + 1. A projection whose
+synapses all share one delay is walked with the shared ``walk_row`` straight into
+bucket ``t + d``; otherwise :func:`walk_row_delayed` sends each synapse to its own
+bucket. A synapse whose bucket lies at or past the end of the run is not delivered
+and not counted.
+
+Order of work inside step t (one sample; samples are independent):
+
+1. input events of step t (the input table's row), in channel order: each walks its
+   row of the input projection into the buckets of steps t + d (d >= 0);
+2. every unit i, in index order: take and clear bucket t (``I``); if refractory,
+   count down and keep ``v``; else ``v = (alpha*v + b) + I`` and, if ``v > thr``,
+   emit (value 1, or ``v`` when graded), walk its recurrent row into the buckets of
+   steps t + d (d >= 1, so never into bucket t) and reset.
+
+The unit model (state ``v``, refractory counters; step update; event rule) is the
+body of loop 2; everything else is queue and fan-out.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..engine.core import PM_COLS, PM_INDPTR, Projection as CoreProjection, mark_units, \
+    pack_projections, walk_row
+
+# raw count slots
+C_EVENTS, C_INPUT_EVENTS, C_IN_ACS, C_IN_MACS, C_REC_ACS, C_REC_MACS, C_UPDATES = range(7)
+N_COUNTS = 7
+
+
+def core_projection(p, n_units: int) -> CoreProjection:
+    """The shared engine's fan-out rows for a LIF :class:`~eventsim.lif.model.Projection`
+    (built from CSR, no dense matrix: LIF networks have ~10^7 synapses among 10^4 units)."""
+    rows = p.n_src
+    lens = np.diff(p.indptr)
+    pre = np.repeat(np.arange(rows, dtype=np.int64), lens)
+    key = np.unique(pre * n_units + p.indices)
+    urow = key // n_units
+    uindptr = np.zeros(rows + 1, np.int64)
+    np.cumsum(np.bincount(urow, minlength=rows), out=uindptr[1:])
+    ucount = np.diff(uindptr)
+    dense = bool(p.nnz == rows * n_units and np.all(p.weight != 0)
+                 and np.array_equal(p.indices, np.tile(np.arange(n_units), rows)))
+    return CoreProjection(indptr=p.indptr.astype(np.int64), cols=p.indices.astype(np.int32),
+                          vals=np.ascontiguousarray(p.weight, dtype=np.float64),
+                          uindptr=uindptr, uidx=(key % n_units).astype(np.int32),
+                          full=(ucount == n_units).astype(np.uint8), dense=dense,
+                          width=int(n_units), rows=int(rows))
+
+
+@njit(cache=True)
+def walk_row_delayed(p, i, v, t, horizon, meta, indptr, cols, vals, delays, ring, recv):
+    """Add ``v * w`` of each synapse of row ``i`` into bucket ``(t + d) % D`` of its own
+    delay ``d`` and mark the target there; synapses due at or after ``horizon`` are
+    skipped. Returns the operations performed."""
+    base = meta[p, PM_INDPTR]
+    voff = meta[p, PM_COLS]
+    D = ring.shape[0]
+    done = 0
+    for k in range(voff + indptr[base + i], voff + indptr[base + i + 1]):
+        due = t + delays[k]
+        if due < horizon:
+            s = due % D
+            c = cols[k]
+            ring[s, c] += v * vals[k]
+            recv[s, c] = 1
+            done += 1
+    return done
+
+
+@njit(cache=True)
+def deliver(p, i, v, t, horizon, pdelay, meta, indptr, cols, vals, uindptr, uidx, full, delays,
+            ring, recv, recv_all):
+    """Send event (i, v) of projection ``p`` emitted at step t; returns the operations performed."""
+    d = pdelay[p]
+    if d < 0:
+        return walk_row_delayed(p, i, v, t, horizon, meta, indptr, cols, vals, delays, ring, recv)
+    due = t + d
+    if due >= horizon:
+        return 0
+    s = due % ring.shape[0]
+    if mark_units(p, i, meta, uindptr, uidx, full, recv[s]):
+        recv_all[s] = 1
+    return walk_row(p, i, v, meta, indptr, cols, vals, ring[s])
+
+
+@njit(cache=True)
+def lif_run(t0, t1, horizon, rows, in_indptr, in_idx, in_val,
+            pdelay, meta, indptr, cols, vals, uindptr, uidx, full, delays,
+            alpha, thr, bias, v_reset, subtract, refractory, graded,
+            v, refr, ring, recv, recv_all, out_t, out_i, out_val, n_out, cnt, rec_v, v_out):
+    """Run steps t0 .. t1-1 of one sample (state arrays are updated in place).
+
+    Stops early, before a step, when the spike buffers could overflow in it; returns
+    (next step, spikes written)."""
+    n = v.shape[0]
+    D = ring.shape[0]
+    cap = out_t.shape[0]
+    for t in range(t0, t1):
+        if n_out + n > cap:
+            return t, n_out
+        s = t % D
+        # 1. input events of step t
+        r = rows[t]
+        for k in range(in_indptr[r], in_indptr[r + 1]):
+            x = in_val[k]
+            ops = deliver(0, in_idx[k], x, t, horizon, pdelay, meta, indptr, cols, vals, uindptr, uidx,
+                          full, delays, ring, recv, recv_all)
+            cnt[C_INPUT_EVENTS] += 1
+            if x == 1.0:
+                cnt[C_IN_ACS] += ops
+            else:
+                cnt[C_IN_MACS] += ops
+        # 2. unit updates (the LIF unit model) and emission
+        woke_all = recv_all[s] == 1
+        recv_all[s] = 0
+        ring_s = ring[s]
+        recv_s = recv[s]
+        for i in range(n):
+            I = ring_s[i]
+            ring_s[i] = 0.0
+            woke = woke_all or recv_s[i] == 1
+            recv_s[i] = 0
+            if refr[i] > 0:
+                refr[i] -= 1
+                if woke:
+                    cnt[C_UPDATES] += 1
+                if rec_v:
+                    v_out[t, i] = v[i]
+                continue
+            vi = (alpha[i] * v[i] + bias[i]) + I
+            if vi > thr[i]:
+                val = vi if graded else 1.0
+                out_t[n_out] = t
+                out_i[n_out] = i
+                out_val[n_out] = val
+                n_out += 1
+                ops = deliver(1, i, val, t, horizon, pdelay, meta, indptr, cols, vals, uindptr, uidx,
+                              full, delays, ring, recv, recv_all)
+                if graded:
+                    cnt[C_REC_MACS] += ops
+                else:
+                    cnt[C_REC_ACS] += ops
+                vi = vi - thr[i] if subtract else v_reset[i]
+                refr[i] = refractory
+                cnt[C_EVENTS] += 1
+                cnt[C_UPDATES] += 1
+            elif woke:
+                cnt[C_UPDATES] += 1
+            v[i] = vi
+            if rec_v:
+                v_out[t, i] = vi
+    return t1, n_out
+
+
+class CompiledLIF:
+    """A :class:`~eventsim.lif.model.LIFModel` laid out for :func:`lif_run` (build once, run many)."""
+
+    def __init__(self, model):
+        self.model = model
+        n = model.n
+        projs = [core_projection(model.inp, n), core_projection(model.rec, n)]
+        self.meta, self.indptr, self.cols, self.vals, self.uindptr, self.uidx, self.full = \
+            pack_projections(projs, np.float64)
+        self.delays = np.ascontiguousarray(np.concatenate([model.inp.delay, model.rec.delay]), dtype=np.int64)
+        pdelay = []
+        for p in (model.inp, model.rec):
+            u = np.unique(p.delay)
+            pdelay.append(int(u[0]) if u.size == 1 else (-1 if u.size else 0))
+        self.pdelay = np.array(pdelay, dtype=np.int64)
+        self.D = model.max_delay + 1
+        self.alpha = np.ascontiguousarray(model.alpha)
+        f = lambda a: np.ascontiguousarray(a, dtype=np.float64)
+        self.thr, self.bias, self.v_reset = f(model.thr), f(model.bias), f(model.v_reset)
+
+    def run(self, table, record_v=False, progress=None, chunk=2000):
+        """Run every sample of an :class:`~eventsim.inputs.InputTable`.
+
+        Returns dict: spikes (sample, t, unit, value) arrays, v (B, T, n) or None,
+        v_final (B, n), raw counts (N_COUNTS,) int64 summed over samples.
+        ``progress``: a callable(steps_done) for a progress bar, or None.
+        """
+        m = self.model
+        B, T = table.row_of.shape
+        n = m.n
+        cnt = np.zeros(N_COUNTS, np.int64)
+        v_all = np.zeros((B, T, n)) if record_v else None
+        v_final = np.zeros((B, n))
+        in_val = np.ascontiguousarray(table.val, dtype=np.float64)
+        sp_s, sp_t, sp_i, sp_v = [], [], [], []
+        cap = max(16 * n, 1 << 16)
+        for b in range(B):
+            v = np.zeros(n)
+            refr = np.zeros(n, np.int64)
+            ring = np.zeros((self.D, n))
+            recv = np.zeros((self.D, n), np.uint8)
+            recv_all = np.zeros(self.D, np.uint8)
+            v_out = v_all[b] if record_v else np.zeros((1, 1))
+            rows = np.ascontiguousarray(table.row_of[b])
+            t = 0
+            while t < T:
+                out_t = np.empty(cap, np.int64)
+                out_i = np.empty(cap, np.int64)
+                out_v = np.empty(cap, np.float64)
+                t1 = min(T, t + chunk)
+                t_new, k = lif_run(t, t1, T, rows, table.indptr, table.idx, in_val,
+                                   self.pdelay, self.meta, self.indptr, self.cols, self.vals,
+                                   self.uindptr, self.uidx, self.full, self.delays,
+                                   self.alpha, self.thr, self.bias, self.v_reset,
+                                   m.reset == "subtract", int(m.refractory), m.events == "graded",
+                                   v, refr, ring, recv, recv_all, out_t, out_i, out_v, 0, cnt,
+                                   record_v, v_out)
+                sp_s.append(np.full(k, b, np.int64))
+                sp_t.append(out_t[:k].copy())
+                sp_i.append(out_i[:k].copy())
+                sp_v.append(out_v[:k].copy())
+                if progress is not None:
+                    progress(t_new - t)
+                t = t_new
+            v_final[b] = v
+        cat = lambda parts, dt: np.concatenate(parts) if parts else np.zeros(0, dt)
+        return {"spikes": (cat(sp_s, np.int64), cat(sp_t, np.int64), cat(sp_i, np.int64),
+                           cat(sp_v, np.float64)),
+                "v": v_all, "v_final": v_final, "raw": cnt}

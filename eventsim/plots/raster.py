@@ -179,8 +179,7 @@ def raster_figure(layers: Sequence, inputs=None, *, sample: int = 0, samples: Se
                 cmap_name = st.INPUT_CMAP if signed_layers else st.EVENT_CMAP
                 vmin_, vmax_ = (-vmax if signed_layers else 0.0), vmax
             import matplotlib
-            cmap = matplotlib.colormaps[cmap_name].copy()
-            cmap.set_bad(st.EMPTY_COLOR)
+            cmap = matplotlib.colormaps[cmap_name].with_extremes(bad=st.EMPTY_COLOR)
             im = ax.imshow(masked, aspect="auto", origin="lower", cmap=cmap, vmin=vmin_, vmax=vmax_,
                            interpolation="nearest",
                            extent=(x0, x0 + nbt * bt, -0.5, nbu * bu - 0.5))

@@ -1,0 +1,367 @@
+"""Discrete-event timing simulation of a run on a many-core chip.
+
+The run's events (``simulate(..., record=("y",))``) are replayed on the cores
+of a :class:`~eventsim.hardware.profiles.HardwareProfile` under a
+:class:`~eventsim.hardware.mapping.Placement`. Time is continuous (ns); the
+queue is a binary heap of entries ``(time, seq, kind, core, population,
+macs, packets, feed_forward)``: ``seq`` is a running counter, so entries with
+equal times are handled in the order they were created.
+
+Order of work inside one step t (steps of all samples run one after another):
+
+1. At the step start t0 the host injects the step's nonzero inputs: one
+   packet per (input channel, core holding targets of it), entering the mesh
+   at tile 0. The barrier of layer 0 is passed at t0.
+2. A core serves what reaches it in arrival order, one job at a time (FIFO):
+   a packet costs ``macs × t_mac`` (t_mac = 1/(clock × macs_per_cycle), plus
+   ``spill_ns_per_weight`` for the spilled fraction of that core's weights).
+3. Once the barrier of population p is passed and a core has served all
+   feed-forward packets of p at this step, it updates its units of p that
+   must wake (received a synaptic event, or emit; every unit on a dense
+   profile): ``units × unit_update_ns``. When that update ends, each emitting
+   unit sends one packet to every core holding targets of it: its layer's
+   units (recurrent, for step t+1; not sent at a sample's last step) and the
+   next layer's or the readout's units (feed-forward, step t). A packet
+   arrives after ``packet_ns + hops × hop_ns``, hops being the Manhattan
+   distance between the tiles of a 2-D mesh (``cores_per_tile`` cores per
+   tile, ``mesh_columns`` tiles per row). Packets from one core's update to one
+   core share their arrival time and are served back to back (one queue entry).
+4. ``barrier_ns`` after the last core finished updating population p, the
+   barrier of population p+1 is passed.
+5. The step ends when the queue is empty (last core finished); its latency
+   includes a final ``barrier_ns``, and the next step starts then.
+
+Delays (SPEC §3) other than zero are not modelled (they raise an error).
+"""
+from __future__ import annotations
+
+import heapq
+import time as _time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import EventsimError
+from .mapping import Placement, check_memory, fan_in_matrices, place, populations, source_activity
+
+ARRIVE, READY, BARRIER = 0, 1, 2
+
+
+@dataclass
+class TimingResult:
+    """What the timing simulation measured (times in seconds, energies in pJ).
+
+    step_latency_s: (B, T) latency of each step. core_busy_s, core_macs,
+    core_updates, packets_sent, packets_received: per core. host_packets:
+    input packets injected by the host. hops: sum over packets of their hops.
+    energy: compute/memory/communication/static/total pJ. memory: the SRAM
+    fit report. wall_s: seconds the simulation itself took.
+    """
+
+    profile: str
+    placement: str
+    n_cores: int
+    step_latency_s: np.ndarray
+    core_busy_s: np.ndarray
+    core_macs: np.ndarray
+    core_updates: np.ndarray
+    packets_sent: np.ndarray
+    packets_received: np.ndarray
+    host_packets: int
+    hops: int
+    events: int
+    input_events: int
+    energy: dict
+    memory: dict
+    wall_s: float = 0.0
+    used_cores: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+    @property
+    def total_time_s(self) -> float:
+        return float(self.step_latency_s.sum())
+
+    @property
+    def throughput_steps_per_s(self) -> float:
+        t = self.total_time_s
+        return self.step_latency_s.size / t if t > 0 else float("inf")
+
+    @property
+    def utilisation(self) -> np.ndarray:
+        t = self.total_time_s
+        return self.core_busy_s / t if t > 0 else np.zeros_like(self.core_busy_s)
+
+    @property
+    def load_imbalance(self) -> float:
+        """max / mean busy time over the cores that hold units (1.0 = perfectly balanced)."""
+        busy = self.core_busy_s[self.used_cores]
+        return float(busy.max() / busy.mean()) if busy.size and busy.mean() > 0 else 1.0
+
+    def to_dict(self) -> dict:
+        lat = self.step_latency_s.reshape(-1)
+        u = self.utilisation[self.used_cores]
+        return {"profile": self.profile, "placement": self.placement, "cores": self.n_cores,
+                "used_cores": int(self.used_cores.sum()), "steps": int(lat.size),
+                "total_time_s": self.total_time_s,
+                "step_latency_s": {"mean": float(lat.mean()), "median": float(np.median(lat)),
+                                   "max": float(lat.max()), "min": float(lat.min())},
+                "throughput_steps_per_s": self.throughput_steps_per_s,
+                "utilisation": {"mean": float(u.mean()) if u.size else 0.0,
+                                "max": float(u.max()) if u.size else 0.0},
+                "load_imbalance": self.load_imbalance,
+                "macs": int(self.core_macs.sum()), "unit_updates": int(self.core_updates.sum()),
+                "events": self.events, "input_events": self.input_events,
+                "packets": int(self.packets_sent.sum()) + self.host_packets,
+                "host_packets": self.host_packets, "hops": self.hops,
+                "per_core": {"busy_s": self.core_busy_s.tolist(), "macs": self.core_macs.tolist(),
+                             "unit_updates": self.core_updates.tolist(),
+                             "packets_sent": self.packets_sent.tolist(),
+                             "packets_received": self.packets_received.tolist()},
+                "energy": dict(self.energy), "memory": dict(self.memory), "wall_s": self.wall_s}
+
+    def _check(self) -> None:
+        """Invariants: packets sent (cores + host) = received; busy time within the run."""
+        assert int(self.packets_sent.sum()) + self.host_packets == int(self.packets_received.sum())
+        assert np.all(self.core_busy_s <= self.total_time_s * (1 + 1e-9) + 1e-15)
+        assert np.all(self.step_latency_s > 0)
+        e = self.energy
+        parts = e["compute_pj"] + e["memory_pj"] + e["communication_pj"] + e["static_pj"]
+        assert abs(parts - e["energy_pj"]) <= 1e-9 * max(1.0, abs(e["energy_pj"]))
+
+
+def mesh_hops(profile, n_cores: int) -> tuple:
+    """(C, C) hops between cores and (C,) hops from the host port at tile 0."""
+    tile = np.arange(n_cores) // int(profile.chip["cores_per_tile"])
+    cols = int(profile.chip["mesh_columns"])
+    x, y = tile % cols, tile // cols
+    H = np.abs(x[:, None] - x[None, :]) + np.abs(y[:, None] - y[None, :])
+    return H.astype(np.int64), (x + y).astype(np.int64)
+
+
+class ChipState:
+    """Mutable state of the simulation: the heap, the cores, the barriers of one step.
+
+    now: time of the entry being handled (ns). busy[c]: time core c is free.
+    pending[p][c]: feed-forward packets of population p still to reach core c
+    this step; ff_done[p][c]: when the last one was served. done[p]: cores that
+    finished updating p; barrier[p]: whether p's barrier was passed.
+    """
+
+    def __init__(self, n_cores: int, n_pops: int):
+        self.heap = []
+        self.seq = 0
+        self.now = 0.0
+        self.busy = np.zeros(n_cores)
+        self.busy_total = np.zeros(n_cores)
+        self.n_pops = n_pops
+        self.new_step(0.0)
+
+    def new_step(self, t0: float) -> None:
+        self.now = t0
+        self.pending = [dict() for _ in range(self.n_pops)]
+        self.ff_done = [dict() for _ in range(self.n_pops)]
+        self.done = [0] * self.n_pops
+        self.last_update = [t0] * self.n_pops
+        self.barrier = [False] * self.n_pops
+
+    def push(self, t: float, kind: int, core: int, pop: int, macs: int = 0, packets: int = 0,
+             ff: bool = False) -> None:
+        heapq.heappush(self.heap, (t, self.seq, kind, core, pop, macs, packets, ff))
+        self.seq += 1
+
+    def serve(self, core: int, at: float, duration: float) -> float:
+        start = self.busy[core] if self.busy[core] > at else at
+        self.busy[core] = start + duration
+        self.busy_total[core] += duration
+        return start + duration
+
+    def _check(self) -> None:
+        """Invariants: no entry earlier than now; pending counts non-negative; heap ordered."""
+        assert all(e[0] >= self.now for e in self.heap), "an entry lies in the past"
+        assert all(v >= 0 for d in self.pending for v in d.values())
+        for i in range(1, len(self.heap)):
+            assert self.heap[(i - 1) // 2][:2] <= self.heap[i][:2]
+
+
+def _active_masks(model, inputs, ys, dense: bool):
+    from ..inputs import prepare_input
+    table = prepare_input(model, inputs)
+    x = table.dense() != 0
+    B, T = x.shape[:2]
+    if dense:
+        return np.ones_like(x), [np.ones((B, T, n), bool) for n in model.sizes]
+    if ys is None or len(ys) != model.n_layers:
+        raise EventsimError(f"the timing simulation needs the events of every layer: pass "
+                            f"simulate(model, x, record=('y',)).y ({model.n_layers} arrays)")
+    out = []
+    for k, y in enumerate(ys):
+        y = np.asarray(y)
+        if y.shape != (B, T, model.sizes[k]):
+            raise EventsimError(f"events of layer {k} have shape {y.shape} but the inputs and model "
+                                f"give (B, T, n) = {(B, T, model.sizes[k])}")
+        out.append(y != 0)
+    return x, out
+
+
+def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous", *, n_cores=None,
+                    spill: bool = False, event_op: str = "mac", progress: bool = False) -> TimingResult:
+    """Replay a run's events on ``profile``'s cores; see the module docstring for the model.
+
+    model, inputs: as given to :func:`eventsim.simulate`; ys: its recorded ``y``
+    (list of (B, T, n) arrays; ignored on a dense profile, where every unit
+    sends every step). placement: ``"contiguous"``, ``"balanced"`` or a
+    :class:`Placement`. spill: read weights that overflow a core's SRAM from
+    the spill level instead of raising.
+    """
+    t_wall = _time.perf_counter()
+    if any(model.ff_delays) or any(model.rec_delays):
+        raise EventsimError("the timing simulation supports zero delays only; this model has "
+                            f"ff_delays={list(model.ff_delays)}, rec_delays={list(model.rec_delays)}")
+    dense = profile.kind == "dense"
+    x_act, y_act = _active_masks(model, inputs, ys, dense)
+    B, T = x_act.shape[:2]
+    if not isinstance(placement, Placement):
+        activity = source_activity(model, x_act, y_act) if placement == "balanced" else None
+        placement = place(model, profile, placement, n_cores, activity)
+    placement._check()
+    C = placement.n_cores
+    mem = check_memory(placement, model, profile, spill=spill)
+    pops = populations(model)
+    P, L = len(pops), model.n_layers
+    fan = fan_in_matrices(model, dense)
+    onehot = [np.eye(C, dtype=np.int64)[placement.core_of[p]] for p in range(P)]
+    # MACs that one active source causes on each core: (sources, C) per projection
+    to_core = {key: f @ onehot[key[1]] for key, f in fan.items()}
+    ff_next = {p: to_core[("ff", p + 1)] for p in range(P - 1)}  # source population p -> p+1
+    rec = {p: to_core[("rec", p)] for p in range(L)}
+    H, H_host = mesh_hops(profile, C)
+    cores_of = [placement.cores_of(p) for p in range(P)]
+    units_on = [{int(c): placement.units_on(p, c) for c in cores_of[p]} for p in range(P)]
+    # units that wake at (b, t): received a synaptic event or emit (SPEC §2 event-driven updates)
+    wake = []
+    for k in range(L):
+        src = x_act if k == 0 else y_act[k - 1]
+        recv = (src.reshape(B * T, -1).astype(np.float32) @ (fan[("ff", k)] > 0)) > 0
+        prev = np.zeros_like(y_act[k])
+        prev[:, 1:] = y_act[k][:, :-1]
+        recv |= (prev.reshape(B * T, -1).astype(np.float32) @ (fan[("rec", k)] > 0)) > 0
+        w = recv.reshape(B, T, -1) | y_act[k]
+        wake.append(w.reshape(B * T, -1).astype(np.int64) @ onehot[k])  # (B*T, C) updates per core
+
+    mac_ns = profile.mac_ns + mem.spill_fraction * profile.memory["spill_ns_per_weight"]
+    upd_ns = profile.chip["unit_update_ns"]
+    pkt_ns, hop_ns, bar_ns = profile.chip["packet_ns"], profile.chip["hop_ns"], profile.chip["barrier_ns"]
+    macs_c = np.zeros(C, np.int64)
+    upd_c = np.zeros(C, np.int64)
+    sent_c = np.zeros(C, np.int64)
+    recv_c = np.zeros(C, np.int64)
+    host_packets = 0
+    hops_total = 0
+    latency = np.zeros((B, T))
+    st = ChipState(C, P)
+    t0 = 0.0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=B * T, desc=f"timing on {profile.name}", unit="step", leave=False)
+
+    def send(c, t_emit, fanout, b, t, emitters, pop_to, ff):
+        nonlocal hops_total
+        rows = fanout[emitters]
+        macs = rows.sum(axis=0)
+        npk = (rows > 0).sum(axis=0)
+        for d in np.flatnonzero(macs):
+            d = int(d)
+            k = int(npk[d])
+            st.push(t_emit + pkt_ns + H[c, d] * hop_ns, ARRIVE, d, pop_to, int(macs[d]), k, ff)
+            sent_c[c] += k
+            hops_total += k * int(H[c, d])
+            if ff:
+                st.pending[pop_to][d] = st.pending[pop_to].get(d, 0) + 1
+
+    for b in range(B):
+        for t in range(T):
+            st.new_step(t0)
+            bt = b * T + t
+            chans = np.flatnonzero(x_act[b, t])
+            if chans.size:
+                rows = to_core[("ff", 0)][chans]
+                macs = rows.sum(axis=0)
+                npk = (rows > 0).sum(axis=0)
+                for d in np.flatnonzero(macs):
+                    d = int(d)
+                    st.push(t0 + pkt_ns + H_host[d] * hop_ns, ARRIVE, d, 0, int(macs[d]), int(npk[d]), True)
+                    st.pending[0][d] = st.pending[0].get(d, 0) + 1
+                    host_packets += int(npk[d])
+                    hops_total += int(npk[d]) * int(H_host[d])
+            st.push(t0, BARRIER, -1, 0)
+            end = t0
+            while st.heap:
+                now, _, kind, c, p, macs, npk, ff = heapq.heappop(st.heap)
+                st.now = now
+                if kind == ARRIVE:
+                    fin = st.serve(c, now, macs * mac_ns[c])
+                    macs_c[c] += macs
+                    recv_c[c] += npk
+                    if fin > end:
+                        end = fin
+                    if ff:
+                        left = st.pending[p][c] - 1
+                        st.pending[p][c] = left
+                        st.ff_done[p][c] = fin
+                        if left == 0 and st.barrier[p] and p < L:
+                            st.push(fin, READY, c, p)
+                elif kind == BARRIER:
+                    st.barrier[p] = True
+                    if p == L:  # readout: nothing to update
+                        continue
+                    for c2 in cores_of[p]:
+                        c2 = int(c2)
+                        if st.pending[p].get(c2, 0) == 0:
+                            st.push(max(now, st.ff_done[p].get(c2, now)), READY, c2, p)
+                else:  # READY: update the waking units of population p on core c
+                    n_upd = int(wake[p][bt, c])
+                    fin = st.serve(c, now, n_upd * upd_ns) if n_upd else now
+                    upd_c[c] += n_upd
+                    if fin > end:
+                        end = fin
+                    u = units_on[p][c]
+                    emitters = u[y_act[p][b, t, u]]
+                    if emitters.size:
+                        if p + 1 < P:
+                            send(c, fin, ff_next[p], b, t, emitters, p + 1, True)
+                        if t + 1 < T:
+                            send(c, fin, rec[p], b, t, emitters, p, False)
+                    st.done[p] += 1
+                    if fin > st.last_update[p]:
+                        st.last_update[p] = fin
+                    if st.done[p] == len(cores_of[p]) and p + 1 < P:
+                        st.push(st.last_update[p] + bar_ns, BARRIER, -1, p + 1)
+            latency[b, t] = (end - t0 + bar_ns) * 1e-9
+            t0 = end + bar_ns
+            if bar is not None:
+                bar.update()
+    if bar is not None:
+        bar.close()
+
+    total_s = float(latency.sum())
+    e = profile.energy
+    e_syn = e["ac" if (event_op == "ac" and not dense) else "mac"]
+    read = ((1 - mem.spill_fraction) * profile.read_pj(profile.weight_level)
+            + mem.spill_fraction * profile.read_pj(profile.spill_level))
+    n_packets = int(sent_c.sum()) + host_packets
+    energy = {"compute_pj": float(macs_c.sum() * e_syn
+                                  + upd_c.sum() * (e["unit_update"] + 3 * e["elementwise"] + 3 * e["nonlinearity"])),
+              "memory_pj": float((macs_c * read).sum()),
+              "communication_pj": float(n_packets * e["packet"] + hops_total * e["hop"]),
+              "static_pj": float(profile.chip["static_power_w"] * total_s * 1e12)}
+    energy["dynamic_pj"] = energy["compute_pj"] + energy["memory_pj"] + energy["communication_pj"]
+    energy["energy_pj"] = energy["dynamic_pj"] + energy["static_pj"]
+    energy["energy_per_step_pj"] = energy["energy_pj"] / (B * T)
+    used = placement.units_per_core() > 0
+    return TimingResult(profile=profile.name, placement=placement.strategy, n_cores=C,
+                        step_latency_s=latency, core_busy_s=st.busy_total * 1e-9, core_macs=macs_c,
+                        core_updates=upd_c, packets_sent=sent_c, packets_received=recv_c,
+                        host_packets=host_packets, hops=hops_total,
+                        events=int(sum(y.sum() for y in y_act)), input_events=int(x_act.sum()),
+                        energy=energy, memory=mem.to_dict(), wall_s=_time.perf_counter() - t_wall,
+                        used_cores=used)

@@ -360,6 +360,9 @@ def lif_from_arrays(data: dict, source: str = "model") -> LIFModel:
     if "layer0.kernel" in data:
         raise EventsimError(f"{source} is an EGRU model file (it has layer0.kernel); "
                             f"use it with 'eventsim run', not 'eventsim lif'")
+    if "channel" in data and "sample" in data:
+        raise EventsimError(f"{source} is an event-stream (input) file, not a LIF model; pass it "
+                            f"as --input and a model made with 'eventsim lif random-model' as --model")
     meta = {}
     if "meta" in data:
         try:

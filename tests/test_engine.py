@@ -171,3 +171,14 @@ def test_hypothesis_engine_equals_reference(data):
     inp = EventStream.from_dense(x) if data.draw(st.booleans(), label="as stream") else x
     a = simulate(m, inp, record=REC, n_steps=T if isinstance(inp, EventStream) else None)
     assert_same(a, simulate(m, x, engine="dense", record=REC))
+
+
+def test_compiled_model_is_a_frozen_copy():
+    rng = np.random.default_rng(4)
+    m = eventsim.random_model(4, [8], n_out=2, seed=4, dtype="float64", thr_mean=0.1)
+    x = sparse_input(rng, (2, 15, 4), 0.5)
+    cm = eventsim.compile_model(m)
+    before = simulate(m, x, record=REC)
+    m.layers[0].thr[:] = 5.0  # edits after compiling do not reach the compiled copy
+    assert_same(simulate(cm, x, record=REC), before)
+    assert simulate(m, x).counts.to_dict()["total"]["events"] == 0

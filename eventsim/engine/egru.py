@@ -178,9 +178,13 @@ def egru_run(lmeta, reset_output, pmeta, indptr, cols, vals, uindptr, uidx, full
 
 
 class CompiledEGRU:
-    """A model's parameters laid out for :func:`egru_run` (build once, run many times)."""
+    """A model's parameters laid out for :func:`egru_run` (build once, run many times).
+
+    Holds a private copy of the model, so editing the original afterwards has no effect.
+    """
 
     def __init__(self, model):
+        model = model.astype(model.dtype)  # a private copy: later edits to the user's model cannot leak in
         dt = model.dtype
         self.model = model
         projs = []

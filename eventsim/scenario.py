@@ -224,6 +224,7 @@ def apply_overrides(raw: dict, overrides: Iterable[str]) -> dict:
 # --- validation -------------------------------------------------------------------------
 
 def _check_value(where: str, value, typ: str, rng):
+    given = value
     if typ == _INT:
         if isinstance(value, bool) or not isinstance(value, int):
             raise EventsimError(f"{where} = {value!r} must be {typ}")
@@ -248,10 +249,10 @@ def _check_value(where: str, value, typ: str, rng):
         mode = rng[2] if len(rng) > 2 else ""
         lo_open, hi_open = mode == "open", mode == "hi_open"
         if lo is not None and (value < lo or (lo_open and value == lo)):
-            raise EventsimError(f"{where} = {value!r} is out of range; it must be "
+            raise EventsimError(f"{where} = {given!r} is out of range; it must be "
                                 f"{'>' if lo_open else '>='} {lo}")
         if hi is not None and (value > hi or (hi_open and value == hi)):
-            raise EventsimError(f"{where} = {value!r} is out of range; it must be "
+            raise EventsimError(f"{where} = {given!r} is out of range; it must be "
                                 f"{'<' if hi_open else '<='} {hi}")
     return value
 

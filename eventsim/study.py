@@ -1,0 +1,431 @@
+"""Studies: train the models of a scenario, measure them with the event engine.
+
+:func:`run_study` is the whole pipeline behind ``eventsim study``:
+
+1. read the scenario (path, built-in name or :class:`~eventsim.scenario.Scenario`,
+   plus ``key=value`` overrides) and the data set it names;
+2. for every model: train it (resuming from ``<model>/checkpoint/`` unless
+   ``resume=False``), or load the checkpoint file the scenario gives;
+3. evaluate it on the test split (the first ``measure.test_samples`` samples): the
+   trainer's own forward pass gives the metric, and for an EGRU the event engine
+   (:func:`eventsim.simulate` with ``engine="event"``) runs the saved model again,
+   gives the SPEC §4 counts and its own metric, which must agree with the trainer's
+   (a disagreement is logged as a warning and recorded in ``engine_check``); GRU and
+   LSTM get the closed-form dense counts;
+4. write the results folder of docs/architecture.md and the summary table.
+
+Nothing here prints; the command (:mod:`eventsim.commands.study`) prints the table.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import os
+import platform
+import time
+
+import numpy as np
+
+from .counts import gru_baseline_per_step, lstm_baseline_per_step
+from .errors import EventsimError
+
+log = logging.getLogger(__name__)
+
+#: classification: the engine and the trainer may disagree on at most this fraction of
+#: test predictions (a unit exactly at its threshold can flip with float summation order)
+PREDICTION_TOLERANCE = 0.01
+#: language models: relative tolerance on bits per character / perplexity
+LM_TOLERANCE = 1e-3
+
+
+def _load(scenario, overrides):
+    from .scenario import Scenario, load_scenario, scenario_from_dict, apply_overrides
+    if isinstance(scenario, Scenario):
+        if overrides:
+            return scenario_from_dict(apply_overrides(scenario.to_dict(), overrides), scenario.path)
+        return scenario
+    return load_scenario("digits" if scenario is None else scenario, overrides)
+
+
+def default_out_dir(name: str) -> str:
+    return os.path.join("results", name)
+
+
+def _versions() -> dict:
+    import numba
+    from . import __version__
+    return {"eventsim": __version__, "numpy": np.__version__, "numba": numba.__version__,
+            "python": platform.python_version()}
+
+
+def _spec_and_config(sc, m: dict, ds):
+    from .train import NetSpec, TrainConfig
+    tokens = ds.input_kind == "tokens"
+    egru = m["kind"] == "egru"
+    emb = m.get("embedding_dim") or (min(64, ds.n_in) if tokens else 0)
+    spec = NetSpec(kind=m["kind"], n_in=ds.n_in, units=list(m["units"]), n_out=ds.n_classes,
+                   tokens=tokens, embed_dim=emb if tokens else 0,
+                   reset=m.get("reset") or "threshold",
+                   dampening=m["dampening"] if egru and m.get("dampening") is not None else 0.7,
+                   support=m["support"] if egru and m.get("support") is not None else 1.0)
+    t = dict(sc.train)
+    loss = t.pop("loss", None) or ("lm" if ds.task == "lm" else "last")
+    if (loss == "lm") != (ds.task == "lm"):
+        raise EventsimError(f"scenario {sc.name!r}: train.loss = {loss!r} does not fit data set "
+                            f"{ds.name!r} (task {ds.task!r}); use 'lm' for language modelling, "
+                            f"'last' or 'all' for classification")
+    if egru and m.get("activity_reg") is not None:
+        t["activity_reg"] = m["activity_reg"]
+    t["loss"] = loss
+    t["metric"] = ds.metric
+    t["weight_density"] = float(m.get("weight_density") or 1.0)
+    if egru:
+        t["train_thr"] = bool(m.get("train_thr", True))
+        t["thr_mean"] = float(m.get("thr_mean") or 0.3)
+    for key in [k for k, v in t.items() if v is None]:
+        del t[key]
+    return spec, TrainConfig.from_dict(t)
+
+
+def _resolve_checkpoint(sc, path: str) -> str:
+    if os.path.isabs(path) or os.path.exists(path) or not sc.path:
+        return path
+    alt = os.path.join(os.path.dirname(os.path.abspath(sc.path)), path)
+    return alt if os.path.exists(alt) else path
+
+
+def _load_given(sc, m, spec):
+    """Parameters from the checkpoint file a scenario model names."""
+    from .model import load_model
+    from .train import load_weights, params_from_model
+    path = _resolve_checkpoint(sc, m["checkpoint"])
+    if spec.kind == "egru":
+        model = load_model(path, dtype="float32")
+        params = params_from_model(model)
+        if model.reset != spec.reset:
+            raise EventsimError(f"model {m['name']!r}: checkpoint {path!r} uses reset mode {model.reset!r} "
+                                f"but the scenario says {spec.reset!r}")
+    else:
+        lspec, params, _ = load_weights(path)
+        if lspec.kind != spec.kind:
+            raise EventsimError(f"model {m['name']!r}: checkpoint {path!r} holds a {lspec.kind}, "
+                                f"the scenario says {spec.kind}")
+    from .train.network import init_params
+    want = init_params(spec, 0)
+    for k, v in want.items():
+        if k not in params or params[k].shape != v.shape:
+            got = params[k].shape if k in params else "missing"
+            raise EventsimError(f"model {m['name']!r}: checkpoint {path!r} does not fit the scenario "
+                                f"and data: {k} is {got}, expected {v.shape} (units {spec.units}, "
+                                f"{spec.n_in} inputs, {spec.n_out} outputs)")
+    if set(params) != set(want):
+        raise EventsimError(f"model {m['name']!r}: checkpoint {path!r} has keys "
+                            f"{sorted(set(params) ^ set(want))} that the scenario's model does not")
+    return {k: np.asarray(v, dtype=np.float32) for k, v in params.items()}
+
+
+def dense_counts(spec, samples: int, steps: int) -> dict:
+    """Closed-form counts of a dense GRU/LSTM network (every synapse, every step), in the
+    layout of SPEC §4 (``effective`` = ``dense``: a clocked dense network skips nothing)."""
+    st = samples * steps
+    G = 4 if spec.kind == "lstm" else 3
+    nonlin = 5 if spec.kind == "lstm" else 3
+    base = lstm_baseline_per_step if spec.kind == "lstm" else gru_baseline_per_step
+    layers = []
+    for m, n in zip(spec.layer_inputs, spec.units):
+        macs, ew = base(m, n)
+        d = macs * st
+        layers.append({"inputs": m, "units": n, "gate_blocks": G,
+                       "macs": {"dense": d, "weight_sparse": d, "activity_sparse": d, "effective": d},
+                       "unit_updates": {"clocked": n * st, "event_driven": n * st},
+                       "elementwise": {"clocked": ew * st, "event_driven": ew * st},
+                       "nonlinearities": {"clocked": nonlin * n * st, "event_driven": nonlin * n * st}})
+    ro = spec.units[-1] * spec.n_out * st
+    readout = {"outputs": spec.n_out, "macs": {k: ro for k in ("dense", "weight_sparse",
+                                                                 "activity_sparse", "effective")}}
+    total_macs = {k: sum(l["macs"][k] for l in layers) + ro for k in ("dense", "weight_sparse",
+                                                                     "activity_sparse", "effective")}
+    total = {"units": sum(spec.units), "events": None, "activity_sparsity": None, "macs": total_macs}
+    for key in ("unit_updates", "elementwise", "nonlinearities"):
+        total[key] = {k: sum(l[key][k] for l in layers) for k in ("clocked", "event_driven")}
+    baselines = {}
+    for name, fn in (("gru", gru_baseline_per_step), ("lstm", lstm_baseline_per_step)):
+        macs = sum(fn(m, n)[0] for m, n in zip(spec.layer_inputs, spec.units)) * st + ro
+        ew = sum(fn(m, n)[1] for m, n in zip(spec.layer_inputs, spec.units)) * st
+        baselines[name] = {"macs": macs, "elementwise": ew, "total": macs + ew}
+    eff = total_macs["effective"]
+    return {"samples": samples, "steps": steps, "engine": f"closed-form dense {spec.kind}",
+            "layers": layers, "readout": readout, "total": total, "baselines": baselines,
+            "ratios": {"effective_over_dense": 1.0, "savings_vs_dense": 1.0,
+                       "savings_vs_gru": baselines["gru"]["macs"] / eff,
+                       "savings_vs_lstm": baselines["lstm"]["macs"] / eff,
+                       "effective_macs_per_step": eff / st}}
+
+
+def _test_inputs(ds, n):
+    """(trainer input, engine input, targets) of the first n test samples."""
+    split = ds.test
+    x = split.x[:n]
+    y = np.asarray(split.y[:n])
+    eng = x
+    if ds.input_kind == "events" and getattr(split, "events", None) is not None:
+        ev = split.events
+        keep = ev.sample < n
+        from .inputs import EventStream
+        eng = EventStream.from_arrays(ev.sample[keep], ev.t[keep], ev.channel[keep], ev.value[keep],
+                                      n_samples=n, n_steps=x.shape[1], n_channels=ev.n_channels)
+    return x, eng, y
+
+
+def _engine_metric(ds, res, y, metric):
+    from .train import losses
+    if ds.task == "lm":
+        _, _, s, c = losses.cross_entropy(res.readout.astype(np.float64), y)
+        return losses.metric_value(metric, s, c), None
+    pred = res.last_readout.argmax(-1)
+    return float((pred == y).mean()), pred
+
+
+def _evaluate_model(ds, spec, params, loss, metric, test_n, raster_n, mdir):
+    """Test metric (trainer and event engine), counts and raster of one model."""
+    import eventsim
+    from .train import evaluate, to_model
+    from .train.network import embed, forward
+    x, x_eng, y = _test_inputs(ds, test_n)
+    ev = evaluate(spec, params, x, y, loss, metric)
+    samples, steps = int(x.shape[0]), int(x.shape[1])
+    check = None
+    raster = {}
+    if spec.kind == "egru":
+        model = to_model(spec, params)
+        record = ("readout",) if ds.task == "lm" else ()
+        res = eventsim.simulate(model, x_eng, engine="event", record=record)
+        counts = res.counts
+        eng_metric, pred = _engine_metric(ds, res, y, metric)
+        if ds.task == "lm":
+            diff = abs(eng_metric - ev["metric"])
+            ok = diff <= LM_TOLERANCE * abs(ev["metric"])
+            check = {"trainer_metric": ev["metric"], "engine_metric": eng_metric, "abs_diff": diff,
+                     "tolerance": f"relative {LM_TOLERANCE}", "ok": bool(ok)}
+        else:
+            disagree = int((pred != ev["predictions"]).sum())
+            ok = disagree <= PREDICTION_TOLERANCE * samples
+            check = {"trainer_metric": ev["metric"], "engine_metric": eng_metric,
+                     "abs_diff": abs(eng_metric - ev["metric"]), "prediction_disagreements": disagree,
+                     "tolerance": f"at most {PREDICTION_TOLERANCE:.0%} of predictions differ",
+                     "ok": bool(ok)}
+        if not check["ok"]:
+            log.warning("ENGINE MISMATCH: the event engine's test %s (%.6g) differs from the trainer's "
+                        "(%.6g) beyond tolerance (%s); see engine_check in summary.json",
+                        metric, eng_metric, ev["metric"], check["tolerance"])
+        counts_dict = counts
+        if raster_n:
+            rx = x_eng if not hasattr(x_eng, "sample") else x
+            rres = eventsim.simulate(model, rx[:raster_n], engine="event", record=("y",))
+            raster = {f"layer{k}.y": np.asarray(a, np.float32) for k, a in enumerate(rres.y)}
+        metric_value = eng_metric
+    else:
+        counts_dict = dense_counts(spec, samples, steps)
+        metric_value = ev["metric"]
+        if raster_n:
+            ps = forward(spec, params, x[:raster_n])
+            raster = {f"layer{k}.y": c["Y"].astype(np.float32) for k, c in enumerate(ps.caches)}
+    if raster_n:
+        inp = embed(params, spec, np.asarray(x[:raster_n], np.int64)) if spec.tokens else x[:raster_n]
+        raster["input"] = np.asarray(inp, np.float32)
+        if spec.tokens:
+            raster["tokens"] = np.asarray(x[:raster_n], np.int64)
+        with open(os.path.join(mdir, "raster.npz"), "wb") as f:
+            np.savez(f, **raster)
+    return metric_value, ev, check, counts_dict
+
+
+def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, resume: bool = True) -> dict:
+    """Run a study; returns the summary dict (also written to ``summary.json``).
+
+    scenario: a path, a built-in scenario name (default "digits") or a Scenario.
+    out_dir: results folder (default ``results/<scenario name>/``).
+    overrides: ``key=value`` strings (see :mod:`eventsim.scenario`).
+    progress: show tqdm bars (stderr). resume: continue from checkpoints found in
+    the results folder (False: delete them and train from scratch).
+    """
+    from .data import load_dataset
+    from .model import save_model
+    from .train import save_weights, to_model, train
+    from .train.checkpoint import clear_checkpoints
+
+    t_start = time.perf_counter()
+    sc = _load(scenario, overrides)
+    out = os.fspath(out_dir) if out_dir else default_out_dir(sc.name)
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "scenario.toml"), "w") as f:
+        f.write(sc.to_toml())
+    opts = {k: v for k, v in sc.data.items() if k != "name"}
+    ds = load_dataset(sc.data["name"], **opts)
+    test_n = min(sc.measure.get("test_samples") or len(ds.test.y), len(ds.test.y))
+    raster_n = min(sc.measure.get("raster_samples") or 0, test_n)
+    models = {}
+    counts_by_name = {}
+    for m in sc.models:
+        name = m["name"]
+        mdir = os.path.join(out, name)
+        os.makedirs(mdir, exist_ok=True)
+        spec, cfg = _spec_and_config(sc, m, ds)
+        t0 = time.perf_counter()
+        if m.get("checkpoint"):
+            params = _load_given(sc, m, spec)
+            history = []
+            source = {"checkpoint": _resolve_checkpoint(sc, m["checkpoint"])}
+        else:
+            ck = os.path.join(mdir, "checkpoint")
+            if not resume:
+                clear_checkpoints(ck) if os.path.isdir(ck) else None
+            r = train(spec, ds.train, ds.valid, cfg, ckpt_dir=ck, resume=resume, progress=progress,
+                      desc=name)
+            params, history = r.params, r.history
+            source = {"trained_epochs": len(history), "resumed_from_epoch": r.resumed_from}
+        train_seconds = time.perf_counter() - t0
+        with open(os.path.join(mdir, "history.json"), "w") as f:
+            json.dump(history, f, indent=1)
+        meta = {"scenario": sc.name, "model": name}
+        if spec.kind == "egru":
+            save_model(to_model(spec, params, {"training": meta}), os.path.join(mdir, "model.npz"))
+        else:
+            save_weights(spec, params, os.path.join(mdir, "model.npz"), meta)
+        metric, ev, check, counts = _evaluate_model(ds, spec, params, cfg.loss, cfg.metric, test_n, raster_n,
+                                                    mdir)
+        if spec.kind == "egru":
+            if history and history[-1].get("backward"):
+                counts.backward = history[-1]["backward"]
+            cd = counts.to_dict()
+        else:
+            cd = counts
+        with open(os.path.join(mdir, "counts.json"), "w") as f:
+            json.dump(cd, f, indent=1)
+        counts_by_name[name] = cd
+        st = cd["samples"] * cd["steps"]
+        eff = cd["total"]["macs"]["effective"]
+        bw = history[-1]["backward"] if history and history[-1].get("backward") else None
+        models[name] = {
+            "kind": spec.kind, "units": list(spec.units), "metric": metric,
+            "trainer_metric": ev["metric"],
+            "activity_sparsity": cd["total"]["activity_sparsity"],
+            "backward_sparsity": bw["total"]["backward_sparsity"] if bw else None,
+            "effective_macs_per_step": eff / st,
+            "dense_macs_per_step": cd["total"]["macs"]["dense"] / st,
+            "savings_vs_gru": cd["baselines"]["gru"]["macs"] / eff if eff else None,
+            "savings_vs_lstm": cd["baselines"]["lstm"]["macs"] / eff if eff else None,
+            "weight_density": _density(params),
+            "engine_check": check,
+            "train_seconds": train_seconds,
+            "source": source,
+        }
+    _compare_to_gru(models)
+    summary = {"scenario": sc.name, "description": sc.description, "task": ds.task, "metric": ds.metric,
+               "dataset": sc.data["name"], "test_samples": test_n, "steps": int(ds.test.x.shape[1]),
+               "versions": _versions(), "results_dir": out, "seconds": time.perf_counter() - t_start,
+               "models": models}
+    with open(os.path.join(out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    with open(os.path.join(out, "summary.md"), "w") as f:
+        f.write(summary_markdown(summary))
+    with open(os.path.join(out, "summary.csv"), "w", newline="") as f:
+        f.write(summary_csv(summary))
+    return summary
+
+
+def _density(params: dict) -> float:
+    from .train.pruning import weight_density
+    return weight_density(params)
+
+
+def _compare_to_gru(models: dict) -> None:
+    """Add ``vs_gru_model``: each model against the scenario's dense GRU of the same units."""
+    grus = {tuple(v["units"]): k for k, v in models.items() if v["kind"] == "gru"}
+    for name, v in models.items():
+        g = grus.get(tuple(v["units"]))
+        if g is None or g == name:
+            v["vs_gru_model"] = None
+            continue
+        gm = models[g]
+        v["vs_gru_model"] = {"gru": g, "metric_difference": v["metric"] - gm["metric"],
+                             "metric_ratio": v["metric"] / gm["metric"] if gm["metric"] else None,
+                             "effective_macs_fraction": v["effective_macs_per_step"] / gm["dense_macs_per_step"]}
+
+
+COLUMNS = ("model", "kind", "units", "metric", "activity sparsity", "backward sparsity",
+           "effective MACs/step", "dense MACs/step", "vs GRU", "vs LSTM", "engine check")
+
+
+def _rows(summary: dict) -> list:
+    rows = []
+    for name, v in summary["models"].items():
+        metric = v["metric"]
+        mtxt = f"{metric:.2%}" if summary["metric"] == "accuracy" else f"{metric:.4f}"
+        ec = v.get("engine_check")
+        rows.append((name, v["kind"], "x".join(str(u) for u in v["units"]), mtxt,
+                     "-" if v["activity_sparsity"] is None else f"{v['activity_sparsity']:.1%}",
+                     "-" if v["backward_sparsity"] is None else f"{v['backward_sparsity']:.1%}",
+                     f"{v['effective_macs_per_step']:,.0f}", f"{v['dense_macs_per_step']:,.0f}",
+                     f"{v['savings_vs_gru']:.2f}x", f"{v['savings_vs_lstm']:.2f}x",
+                     "-" if ec is None else ("ok" if ec["ok"] else "MISMATCH")))
+    return rows
+
+
+def summary_table(summary: dict) -> str:
+    """The summary as an aligned text table."""
+    head = list(COLUMNS)
+    head[3] = summary["metric"]
+    rows = [tuple(head)] + _rows(summary)
+    w = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w[i]) if i < 3 else c.rjust(w[i]) for i, c in enumerate(r)) for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def summary_markdown(summary: dict) -> str:
+    head = list(COLUMNS)
+    head[3] = summary["metric"]
+    out = [f"# Study {summary['scenario']}", "", summary.get("description", ""), "",
+           f"Test split: {summary['test_samples']} samples x {summary['steps']} steps. "
+           f"MACs per step are per sample and step, readout included; 'vs GRU/LSTM' is the dense "
+           f"GRU/LSTM of the same layer sizes divided by the model's effective MACs.", "",
+           "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(r) + " |" for r in _rows(summary)]
+    return "\n".join(out) + "\n"
+
+
+def summary_csv(summary: dict) -> str:
+    buf = io.StringIO()
+    wr = csv.writer(buf)
+    keys = ("kind", "units", "metric", "trainer_metric", "activity_sparsity", "backward_sparsity",
+            "effective_macs_per_step", "dense_macs_per_step", "savings_vs_gru", "savings_vs_lstm",
+            "weight_density", "train_seconds")
+    wr.writerow(("model",) + keys + ("engine_ok",))
+    for name, v in summary["models"].items():
+        row = [name] + ["x".join(map(str, v[k])) if k == "units" else ("" if v[k] is None else v[k])
+                        for k in keys]
+        ec = v.get("engine_check")
+        wr.writerow(row + ["" if ec is None else ec["ok"]])
+    return buf.getvalue()
+
+
+def write_report_if_available(results_dir):
+    """Call :func:`eventsim.plots.report.write_report` when it exists.
+
+    Returns ``(path or None, reason skipped or None)``; a failure inside the report
+    writer is logged (with its message) and reported as the reason, the study's
+    results stay valid.
+    """
+    try:
+        from .plots.report import write_report
+    except ImportError as e:
+        return None, f"report step skipped: eventsim.plots.report.write_report is not available ({e})"
+    try:
+        return write_report(results_dir), None
+    except Exception as e:  # noqa: BLE001 - the report is an extra; the results are written already
+        log.warning("report step failed: %s", e)
+        return None, f"report step failed: {type(e).__name__}: {e}"

@@ -1,0 +1,256 @@
+"""Recurrent layers for training: forward with a cache, hand-written BPTT backward.
+
+Three layer kinds, all batched over samples (arrays ``(B, T, ·)``), all with the
+gate blocks and parameter names of SPEC §1 so that a trained EGRU is an
+:class:`eventsim.Model` without conversion:
+
+- ``egru``: the EGRU of SPEC §1 (EvNN formulation), both reset modes. The
+  Heaviside ``o = H(c − ϑ)`` is used forward; backward uses the pseudo-derivative
+  ``∂o/∂c = γ·max(0, 1 − s_w·|c − ϑ|)`` (and ``∂o/∂ϑ = −∂o/∂c``).
+- ``gru``: the same gating with every unit always "on" (``y = s = c``): the dense
+  GRU baseline (Haste/cuDNN form, reset gate applied to the recurrent candidate).
+- ``lstm``: a standard LSTM, blocks ``[i | f | g | o]`` (4n columns),
+  ``c = f⊙c' + i⊙g``, ``h = o⊙tanh(c)``.
+
+Parameters of a layer are a dict with keys ``kernel (m, Gn)``,
+``recurrent_kernel (n, Gn)``, ``bias (Gn,)``, ``recurrent_bias (Gn,)`` and, for
+the EGRU, ``thr (n,)`` (G = 3, or 4 for the LSTM).
+
+The input projection ``x·kernel`` of all steps is one BLAS call before the time
+loop, and the weight gradients are one BLAS call each after it; only the
+(B × n)·(n × Gn) recurrent products run per step.
+
+Order of work in one EGRU backward step t (reverse time), given ``dy`` (the
+gradient reaching ``y_t`` from above and from step t+1) and ``ds`` (reaching
+``s_t`` from step t+1):
+
+1. ``dc = dy·(o + c·h') + ds·∂s/∂c`` with ``h'`` the pseudo-derivative (plus the
+   activity regulariser's ``λ·h'``); ``dϑ`` accumulates ``−dy·c·h' + ds·∂s/∂ϑ``;
+2. through ``c = z⊙s' + (1 − z)⊙g [− y']`` to the gates and to ``s'``;
+3. through the sigmoids/tanh to the pre-activations ``dvx`` (input side) and
+   ``dvh`` (recurrent side, the candidate block scaled by r);
+4. ``dy' = dvh·recurrent_kernelᵀ`` (minus ``dc`` in reset mode "output").
+
+The internal option ``surrogate="sigmoid"`` replaces the Heaviside by the smooth
+``o = σ(β(c − ϑ))`` and the pseudo-derivative by its true derivative: used only
+by the finite-difference gradient checks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+KINDS = ("egru", "gru", "lstm")
+GATES = {"egru": 3, "gru": 3, "lstm": 4}
+SURROGATE_BETA = 4.0  # slope of the smooth stand-in (gradient checks only)
+
+
+def sigmoid(x):
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+@dataclass
+class EGRUOptions:
+    """How an EGRU layer computes.
+
+    reset: "threshold" (s = c − o·ϑ) or "output" (c gets −y_{t−1}, s = c).
+    dampening, support: γ and s_w of the pseudo-derivative.
+    activity_reg: λ of the activity regulariser (see :mod:`eventsim.train.regulariser`),
+        already divided by the number of (sample, step, unit) entries it averages over.
+    surrogate: "pseudo" (Heaviside forward, pseudo-derivative backward) or "sigmoid"
+        (smooth stand-in with its true derivative; gradient checks only).
+    """
+
+    reset: str = "threshold"
+    dampening: float = 0.7
+    support: float = 1.0
+    activity_reg: float = 0.0
+    surrogate: str = "pseudo"
+
+
+def _event_fn(c, thr, opt: EGRUOptions):
+    """(o, h') for pre-threshold states c: the event indicator and ∂o/∂c."""
+    if opt.surrogate == "sigmoid":
+        o = sigmoid(SURROGATE_BETA * (c - thr))
+        return o, SURROGATE_BETA * o * (1.0 - o)
+    o = (c > thr).astype(c.dtype)
+    h = opt.dampening * np.maximum(0.0, 1.0 - opt.support * np.abs(c - thr))
+    return o, h.astype(c.dtype)
+
+
+# ----------------------------------------------------------------------------------------
+# GRU-type layers (EGRU and GRU)
+# ----------------------------------------------------------------------------------------
+def gru_type_forward(p: dict, X: np.ndarray, kind: str, opt: EGRUOptions = None):
+    """Run an EGRU (kind "egru") or GRU (kind "gru") layer over X (B, T, m).
+
+    Returns ``(Y, cache)``: Y (B, T, n) are the layer outputs (EGRU: the graded
+    events y_t; GRU: h_t). The cache holds what the backward pass needs.
+    """
+    K, R, b, rb = p["kernel"], p["recurrent_kernel"], p["bias"], p["recurrent_bias"]
+    B, T, m = X.shape
+    n = R.shape[0]
+    egru = kind == "egru"
+    thr = p["thr"] if egru else None
+    dt = K.dtype
+    VX = (X.reshape(B * T, m) @ K + b).reshape(B, T, 3 * n)
+    Z = np.empty((B, T, n), dt); Rg = np.empty((B, T, n), dt); G = np.empty((B, T, n), dt)
+    VHg = np.empty((B, T, n), dt); C = np.empty((B, T, n), dt); Y = np.empty((B, T, n), dt)
+    S = np.empty((B, T, n), dt) if egru else Y  # carried state (GRU: s = h = y)
+    O = np.empty((B, T, n), dt) if egru else None
+    s = np.zeros((B, n), dt)
+    y = np.zeros((B, n), dt)
+    for t in range(T):
+        vh = y @ R + rb
+        vx = VX[:, t]
+        z = sigmoid(vx[:, :n] + vh[:, :n])
+        r = sigmoid(vx[:, n:2 * n] + vh[:, n:2 * n])
+        g = np.tanh(vx[:, 2 * n:] + r * vh[:, 2 * n:])
+        c = z * s + (1.0 - z) * g
+        if egru:
+            if opt.reset == "output":
+                c = c - y
+            o, _ = _event_fn(c, thr, opt)
+            y = o * c
+            s = c - o * thr if opt.reset == "threshold" else c
+            O[:, t] = o
+            S[:, t] = s
+        else:
+            y = s = c
+        Z[:, t] = z; Rg[:, t] = r; G[:, t] = g; VHg[:, t] = vh[:, 2 * n:]; C[:, t] = c; Y[:, t] = y
+    cache = dict(X=X, Z=Z, R=Rg, G=G, VHg=VHg, C=C, Y=Y, S=S, O=O)
+    return Y, cache
+
+
+def gru_type_backward(p: dict, cache: dict, dY: np.ndarray, kind: str, opt: EGRUOptions = None,
+                      need_dx: bool = True):
+    """BPTT through a layer run by :func:`gru_type_forward`.
+
+    dY (B, T, n): gradient of the loss w.r.t. the outputs Y from above (readout or
+    next layer). Returns ``(grads, dX)`` with grads keyed like ``p`` and dX
+    (B, T, m) (None when ``need_dx`` is False).
+    """
+    K, R = p["kernel"], p["recurrent_kernel"]
+    X, Z, Rg, G, VHg, C, Y, S, O = (cache[k] for k in ("X", "Z", "R", "G", "VHg", "C", "Y", "S", "O"))
+    B, T, n = Y.shape
+    m = X.shape[2]
+    egru = kind == "egru"
+    dt = K.dtype
+    thr = p["thr"] if egru else None
+    dVX = np.empty((B, T, 3 * n), dt)
+    dVH = np.empty((B, T, 3 * n), dt)
+    dthr = np.zeros(n, dt) if egru else None
+    dy_rec = np.zeros((B, n), dt)
+    ds = np.zeros((B, n), dt)
+    zeros = np.zeros((B, n), dt)
+    RT = R.T
+    for t in range(T - 1, -1, -1):
+        dy = dY[:, t] + dy_rec
+        c = C[:, t]
+        if egru:
+            o, h = _event_fn(c, thr, opt)
+            dc = dy * (o + c * h)
+            dthr -= (dy * c * h).sum(0)
+            if opt.reset == "threshold":
+                dc += ds * (1.0 - thr * h)
+                dthr += (ds * (thr * h - o)).sum(0)
+            else:
+                dc += ds
+            if opt.activity_reg:
+                dc += opt.activity_reg * h
+                dthr -= opt.activity_reg * h.sum(0)
+        else:
+            dc = dy + ds
+        s_prev = S[:, t - 1] if t > 0 else zeros
+        z, r, g = Z[:, t], Rg[:, t], G[:, t]
+        ds = dc * z
+        daz = dc * (s_prev - g) * z * (1.0 - z)
+        dag = dc * (1.0 - z) * (1.0 - g * g)
+        dar = dag * VHg[:, t] * r * (1.0 - r)
+        dVX[:, t, :n] = daz; dVX[:, t, n:2 * n] = dar; dVX[:, t, 2 * n:] = dag
+        dVH[:, t, :2 * n] = dVX[:, t, :2 * n]; dVH[:, t, 2 * n:] = dag * r
+        dy_rec = dVH[:, t] @ RT
+        if egru and opt.reset == "output":
+            dy_rec -= dc
+    Yprev = np.concatenate([np.zeros((B, 1, n), dt), Y[:, :-1]], axis=1).reshape(B * T, n)
+    dVX2 = dVX.reshape(B * T, 3 * n)
+    dVH2 = dVH.reshape(B * T, 3 * n)
+    grads = {"kernel": X.reshape(B * T, m).T @ dVX2, "recurrent_kernel": Yprev.T @ dVH2,
+             "bias": dVX2.sum(0), "recurrent_bias": dVH2.sum(0)}
+    if egru:
+        grads["thr"] = dthr
+    dX = (dVX2 @ K.T).reshape(B, T, m) if need_dx else None
+    return grads, dX
+
+
+# ----------------------------------------------------------------------------------------
+# LSTM
+# ----------------------------------------------------------------------------------------
+def lstm_forward(p: dict, X: np.ndarray):
+    """Run an LSTM layer over X (B, T, m); returns ``(H, cache)`` with H (B, T, n)."""
+    K, R, b, rb = p["kernel"], p["recurrent_kernel"], p["bias"], p["recurrent_bias"]
+    B, T, m = X.shape
+    n = R.shape[0]
+    dt = K.dtype
+    VX = (X.reshape(B * T, m) @ K + b + rb).reshape(B, T, 4 * n)
+    A = np.empty((B, T, 4 * n), dt)  # activated gates i, f, g, o
+    C = np.empty((B, T, n), dt); TC = np.empty((B, T, n), dt); H = np.empty((B, T, n), dt)
+    h = np.zeros((B, n), dt)
+    c = np.zeros((B, n), dt)
+    for t in range(T):
+        a = VX[:, t] + h @ R
+        i = sigmoid(a[:, :n]); f = sigmoid(a[:, n:2 * n])
+        g = np.tanh(a[:, 2 * n:3 * n]); o = sigmoid(a[:, 3 * n:])
+        c = f * c + i * g
+        tc = np.tanh(c)
+        h = o * tc
+        A[:, t, :n] = i; A[:, t, n:2 * n] = f; A[:, t, 2 * n:3 * n] = g; A[:, t, 3 * n:] = o
+        C[:, t] = c; TC[:, t] = tc; H[:, t] = h
+    return H, dict(X=X, A=A, C=C, TC=TC, Y=H)
+
+
+def lstm_backward(p: dict, cache: dict, dH: np.ndarray, need_dx: bool = True):
+    """BPTT through an LSTM layer; same contract as :func:`gru_type_backward`."""
+    K, R = p["kernel"], p["recurrent_kernel"]
+    X, A, C, TC, H = (cache[k] for k in ("X", "A", "C", "TC", "Y"))
+    B, T, n = H.shape
+    m = X.shape[2]
+    dt = K.dtype
+    dVA = np.empty((B, T, 4 * n), dt)
+    dh_rec = np.zeros((B, n), dt)
+    dc_next = np.zeros((B, n), dt)
+    zeros = np.zeros((B, n), dt)
+    RT = R.T
+    for t in range(T - 1, -1, -1):
+        dh = dH[:, t] + dh_rec
+        i, f, g, o = (A[:, t, k * n:(k + 1) * n] for k in range(4))
+        tc = TC[:, t]
+        c_prev = C[:, t - 1] if t > 0 else zeros
+        dc = dh * o * (1.0 - tc * tc) + dc_next
+        dVA[:, t, :n] = dc * g * i * (1.0 - i)
+        dVA[:, t, n:2 * n] = dc * c_prev * f * (1.0 - f)
+        dVA[:, t, 2 * n:3 * n] = dc * i * (1.0 - g * g)
+        dVA[:, t, 3 * n:] = dh * tc * o * (1.0 - o)
+        dc_next = dc * f
+        dh_rec = dVA[:, t] @ RT
+    Hprev = np.concatenate([np.zeros((B, 1, n), dt), H[:, :-1]], axis=1).reshape(B * T, n)
+    dVA2 = dVA.reshape(B * T, 4 * n)
+    db = dVA2.sum(0)
+    grads = {"kernel": X.reshape(B * T, m).T @ dVA2, "recurrent_kernel": Hprev.T @ dVA2,
+             "bias": db, "recurrent_bias": db.copy()}
+    dX = (dVA2 @ K.T).reshape(B, T, m) if need_dx else None
+    return grads, dX
+
+
+def layer_forward(kind, p, X, opt=None):
+    if kind == "lstm":
+        return lstm_forward(p, X)
+    return gru_type_forward(p, X, kind, opt)
+
+
+def layer_backward(kind, p, cache, dY, opt=None, need_dx=True):
+    if kind == "lstm":
+        return lstm_backward(p, cache, dY, need_dx)
+    return gru_type_backward(p, cache, dY, kind, opt, need_dx)

@@ -1,0 +1,58 @@
+"""Losses and task metrics.
+
+- ``"last"``: cross-entropy of the readout at the last step against the sample's
+  class (sequence classification; the prediction is the last step's argmax);
+- ``"all"``: the mean over all steps of the cross-entropy of every step's readout
+  against the sample's class (the prediction is still the last step's argmax);
+- ``"lm"``: next-token language modelling, mean cross-entropy over all (sample,
+  step) positions against the next token; reported as bits per character
+  (``bpc = CE / ln 2``) or perplexity (``exp(CE)``).
+
+Each loss function returns ``(loss, dlogits)`` with ``dlogits`` the gradient of
+the mean loss w.r.t. the logits it was given, plus what the metric needs.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+LOSSES = ("last", "all", "lm")
+METRICS = ("accuracy", "bpc", "perplexity")
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def cross_entropy(logits: np.ndarray, target: np.ndarray):
+    """Mean cross-entropy (nats) over all leading positions and its gradient.
+
+    logits (..., V); target (...) int. Returns ``(loss, dlogits, nll_sum, count)``.
+    """
+    lp = log_softmax(logits)
+    flat = lp.reshape(-1, lp.shape[-1])
+    tg = target.reshape(-1)
+    nll = -flat[np.arange(tg.size), tg]
+    count = tg.size
+    p = np.exp(flat)
+    p[np.arange(tg.size), tg] -= 1.0
+    dlogits = (p / count).reshape(logits.shape).astype(logits.dtype)
+    return float(nll.sum() / count), dlogits, float(nll.sum()), count
+
+
+def metric_value(metric: str, nll_sum: float, count: int, correct: int = 0, samples: int = 0) -> float:
+    """The task metric from summed statistics (accuracy as a fraction in [0, 1])."""
+    if metric == "accuracy":
+        return correct / samples if samples else float("nan")
+    ce = nll_sum / count
+    if metric == "bpc":
+        return ce / math.log(2.0)
+    if metric == "perplexity":
+        return math.exp(ce)
+    raise ValueError(f"unknown metric {metric!r}")
+
+
+def higher_is_better(metric: str) -> bool:
+    return metric == "accuracy"

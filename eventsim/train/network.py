@@ -1,0 +1,289 @@
+"""A trainable network: optional embedding, a stack of recurrent layers, a readout.
+
+Parameters live in one flat dict whose keys are those of the model file
+(SPEC §4): ``layer{k}.kernel``, ``layer{k}.recurrent_kernel``, ``layer{k}.bias``,
+``layer{k}.recurrent_bias``, ``layer{k}.thr`` (EGRU only), ``readout.weight``,
+``readout.bias``, ``embedding.weight``. A trained EGRU therefore becomes an
+:class:`eventsim.Model` with :func:`to_model` and runs unchanged in the event
+engine; GRU and LSTM weights are saved with :func:`save_weights` (same keys, no
+``thr``, plus a ``meta`` JSON naming the kind and gate order).
+
+Dropout (rate ``p``, inverted scaling) acts on what a layer passes *up* (to the
+next layer and to the readout), never on the recurrent path, and only while
+training; the event engine at test time sees the undropped network.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..errors import EventsimError
+from . import cells
+from .losses import cross_entropy
+from .regulariser import event_rate_penalty
+
+PARAM_KEYS = ("kernel", "recurrent_kernel", "bias", "recurrent_bias")
+
+
+@dataclass
+class NetSpec:
+    """Shape and behaviour of a trainable network.
+
+    kind: "egru", "gru" or "lstm".
+    n_in: features per step, or the vocabulary size when ``tokens``.
+    units: units per layer.
+    n_out: readout outputs (classes, or vocabulary for a language model).
+    tokens: inputs are integer token ids, looked up in an embedding (V, embed_dim).
+    embed_dim: embedding width (tokens only).
+    reset, dampening, support, surrogate: EGRU options (see :class:`cells.EGRUOptions`).
+    """
+
+    kind: str
+    n_in: int
+    units: list
+    n_out: int
+    tokens: bool = False
+    embed_dim: int = 0
+    reset: str = "threshold"
+    dampening: float = 0.7
+    support: float = 1.0
+    surrogate: str = "pseudo"
+
+    def __post_init__(self):
+        if self.kind not in cells.KINDS:
+            raise EventsimError(f"model kind {self.kind!r} is unknown; use one of {list(cells.KINDS)}")
+        self.units = [int(u) for u in ([self.units] if isinstance(self.units, int) else self.units)]
+        if not self.units or min(self.units) < 1:
+            raise EventsimError(f"units = {self.units} must be a non-empty list of positive sizes")
+        if self.tokens and self.embed_dim < 1:
+            raise EventsimError("a token-input network needs embed_dim >= 1")
+
+    @property
+    def layer_inputs(self) -> list:
+        first = self.embed_dim if self.tokens else self.n_in
+        return [first] + self.units[:-1]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def init_params(spec: NetSpec, seed: int = 0, thr_mean: float = 0.3, thr_concentration: float = 10.0,
+                dtype=np.float32) -> dict:
+    """Fresh parameters: Xavier-uniform input kernels, orthogonal recurrent blocks,
+    zero biases (LSTM forget bias 1), EGRU thresholds ~ Beta with mean ``thr_mean``."""
+    rng = np.random.default_rng([int(seed), 7])
+    G = cells.GATES[spec.kind]
+    p = {}
+    for k, (m, n) in enumerate(zip(spec.layer_inputs, spec.units)):
+        lim = np.sqrt(6.0 / (m + n))
+        p[f"layer{k}.kernel"] = rng.uniform(-lim, lim, (m, G * n))
+        blocks = []
+        for _ in range(G):
+            q, r = np.linalg.qr(rng.normal(size=(n, n)))
+            blocks.append(q * np.sign(np.diag(r)))
+        p[f"layer{k}.recurrent_kernel"] = np.concatenate(blocks, axis=1)
+        p[f"layer{k}.bias"] = np.zeros(G * n)
+        rb = np.zeros(G * n)
+        if spec.kind == "lstm":
+            p[f"layer{k}.bias"][n:2 * n] = 1.0
+        p[f"layer{k}.recurrent_bias"] = rb
+        if spec.kind == "egru":
+            a, b = thr_mean * thr_concentration, (1.0 - thr_mean) * thr_concentration
+            p[f"layer{k}.thr"] = rng.beta(a, b, size=n)
+    n_l = spec.units[-1]
+    lim = np.sqrt(6.0 / (n_l + spec.n_out))
+    p["readout.weight"] = rng.uniform(-lim, lim, (spec.n_out, n_l))
+    p["readout.bias"] = np.zeros(spec.n_out)
+    if spec.tokens:
+        p["embedding.weight"] = rng.normal(0.0, 1.0 / np.sqrt(spec.embed_dim), (spec.n_in, spec.embed_dim))
+    return {k: np.ascontiguousarray(v, dtype=dtype) for k, v in p.items()}
+
+
+def layer_params(params: dict, k: int) -> dict:
+    pre = f"layer{k}."
+    return {key[len(pre):]: v for key, v in params.items() if key.startswith(pre)}
+
+
+def egru_options(spec: NetSpec, activity_reg: float = 0.0) -> cells.EGRUOptions:
+    return cells.EGRUOptions(reset=spec.reset, dampening=spec.dampening, support=spec.support,
+                             activity_reg=activity_reg, surrogate=spec.surrogate)
+
+
+@dataclass
+class Pass:
+    """Everything one forward pass leaves for the backward pass and the statistics."""
+
+    inputs: list = field(default_factory=list)   # layer inputs as fed (after dropout), (B, T, m)
+    caches: list = field(default_factory=list)
+    masks: list = field(default_factory=list)    # dropout masks applied to each layer's output
+    top: np.ndarray = None                       # readout input (B, T, n_L) after dropout
+
+
+def embed(params: dict, spec: NetSpec, X):
+    if not spec.tokens:
+        return X
+    return params["embedding.weight"][X]
+
+
+def forward(spec: NetSpec, params: dict, X, dropout: float = 0.0, rng=None):
+    """Run the stack over X ((B, T, m) floats or (B, T) token ids); return a :class:`Pass`."""
+    ps = Pass()
+    h = embed(params, spec, X)
+    opt = egru_options(spec)
+    for k in range(len(spec.units)):
+        ps.inputs.append(h)
+        Y, cache = cells.layer_forward(spec.kind, layer_params(params, k), h, opt)
+        ps.caches.append(cache)
+        if dropout > 0.0 and rng is not None:
+            keep = (rng.random(Y.shape) >= dropout).astype(Y.dtype) / (1.0 - dropout)
+            ps.masks.append(keep)
+            Y = Y * keep
+        else:
+            ps.masks.append(None)
+        h = Y
+    ps.top = h
+    return ps
+
+
+def readout_logits(params: dict, top: np.ndarray, loss: str) -> np.ndarray:
+    """Logits (B, V) at the last step for loss "last", else (B, T, V) at every step."""
+    W, b = params["readout.weight"], params["readout.bias"]
+    if loss == "last":
+        return top[:, -1] @ W.T + b
+    return top @ W.T + b
+
+
+def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: float = 0.0,
+                   rng=None, activity_reg: float = 0.0):
+    """Forward, loss and the full BPTT backward.
+
+    Returns ``(loss_value, grads, ps, stats)``: ``grads`` keyed like ``params``,
+    ``ps`` the :class:`Pass`, ``stats`` a dict with ``nll_sum``, ``count``,
+    ``correct``, ``samples`` and ``events`` / ``unit_steps`` (EGRU) for the progress bar.
+
+    ``activity_reg`` λ adds ``λ · mean(o)`` over all EGRU layers, (sample, step,
+    unit) entries to the loss (the mean event rate; its gradient flows through the
+    pseudo-derivative, see :mod:`eventsim.train.regulariser`).
+    """
+    ps = forward(spec, params, X, dropout, rng)
+    logits = readout_logits(params, ps.top, loss)
+    if loss == "last":
+        tg = target
+    elif loss == "all":
+        tg = np.broadcast_to(target[:, None], logits.shape[:2])
+    else:
+        tg = target
+    value, dlog, nll_sum, count = cross_entropy(logits, tg)
+    pred_logits = logits if loss == "last" else logits[:, -1]
+    stats = {"nll_sum": nll_sum, "count": count, "samples": int(X.shape[0])}
+    if loss != "lm":
+        stats["correct"] = int((pred_logits.argmax(-1) == target).sum())
+    grads = {}
+    W = params["readout.weight"]
+    top = ps.top
+    dtop = np.zeros_like(top)
+    if loss == "last":
+        grads["readout.weight"] = dlog.T @ top[:, -1]
+        grads["readout.bias"] = dlog.sum(0)
+        dtop[:, -1] = dlog @ W
+    else:
+        B, T, V = dlog.shape
+        d2 = dlog.reshape(B * T, V)
+        grads["readout.weight"] = d2.T @ top.reshape(B * T, -1)
+        grads["readout.bias"] = d2.sum(0)
+        dtop = (d2 @ W).reshape(B, T, -1)
+    # activity regulariser (EGRU): value here, gradient inside the layer backward
+    reg_scale = 0.0
+    if spec.kind == "egru":
+        pen, reg_scale, events, entries = event_rate_penalty(ps.caches, activity_reg,
+                                                             spec.surrogate == "sigmoid")
+        stats["events"] = events
+        stats["unit_steps"] = entries
+        value += pen
+    stats["loss"] = value
+    opt = egru_options(spec, reg_scale)
+    dY = dtop
+    for k in range(len(spec.units) - 1, -1, -1):
+        if ps.masks[k] is not None:
+            dY = dY * ps.masks[k]
+        g, dX = cells.layer_backward(spec.kind, layer_params(params, k), ps.caches[k], dY, opt,
+                                     need_dx=(k > 0 or spec.tokens))
+        for key, v in g.items():
+            grads[f"layer{k}.{key}"] = v
+        dY = dX
+    if spec.tokens:
+        dE = np.zeros_like(params["embedding.weight"])
+        np.add.at(dE, X.reshape(-1), dY.reshape(-1, dY.shape[-1]))
+        grads["embedding.weight"] = dE
+    return value, grads, ps, stats
+
+
+def predict_batches(spec: NetSpec, params: dict, X, loss: str, batch_size: int = 256):
+    """Yield ``(slice, Pass, logits)`` over X in batches, without dropout."""
+    for i in range(0, X.shape[0], batch_size):
+        sl = slice(i, min(i + batch_size, X.shape[0]))
+        ps = forward(spec, params, X[sl])
+        yield sl, ps, readout_logits(params, ps.top, "last" if loss != "lm" else "lm")
+
+
+# ------------------------------------------------------------------------------ saving
+def to_model(spec: NetSpec, params: dict, meta: dict = None):
+    """The trained EGRU as an :class:`eventsim.Model` (float32)."""
+    from ..model import model_from_arrays
+    if spec.kind != "egru":
+        raise EventsimError(f"only an EGRU converts to an eventsim model, this network is a {spec.kind}")
+    m = {"reset": spec.reset, "pseudo_derivative": {"dampening": spec.dampening, "support": spec.support}}
+    m.update(meta or {})
+    arrays = {k: np.asarray(v, dtype=np.float32) for k, v in params.items()}
+    arrays["meta"] = np.array(json.dumps(m))
+    return model_from_arrays(arrays, source="trained network")
+
+
+def params_from_model(model) -> dict:
+    """The parameter dict of an :class:`eventsim.Model` (for evaluation or fine-tuning)."""
+    p = {}
+    for k, layer in enumerate(model.layers):
+        for key, v in layer.arrays().items():
+            p[f"layer{k}.{key}"] = v
+    if model.readout_weight is not None:
+        p["readout.weight"] = model.readout_weight
+        p["readout.bias"] = model.readout_bias
+    if model.embedding is not None:
+        p["embedding.weight"] = model.embedding
+    return p
+
+
+def save_weights(spec: NetSpec, params: dict, path, meta: dict = None) -> None:
+    """Write a GRU/LSTM (or any) network as ``.npz``: the parameter keys plus ``meta``,
+    a JSON string ``{"kind", "gate_order", "spec", ...}`` (see docs/training.md)."""
+    order = "[i|f|g|o]" if spec.kind == "lstm" else "[z|r|g]"
+    m = {"kind": spec.kind, "gate_order": order, "spec": spec.to_dict()}
+    m.update(meta or {})
+    arrays = dict(params)
+    arrays["meta"] = np.array(json.dumps(m))
+    with open(os.fspath(path), "wb") as f:
+        np.savez(f, **arrays)
+
+
+def load_weights(path):
+    """Read a file written by :func:`save_weights`; returns ``(spec, params, meta)``."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise EventsimError(f"weights file {path!r} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+        meta = json.loads(str(data.pop("meta")))
+        spec = NetSpec(**meta["spec"])
+    except EventsimError:
+        raise
+    except Exception as e:
+        raise EventsimError(f"{path!r} is not a weights file written by eventsim training ({e})") from None
+    expected = set(init_params(spec, 0).keys())
+    if set(data) != expected:
+        raise EventsimError(f"{path!r}: keys {sorted(set(data) ^ expected)} do not match a "
+                            f"{spec.kind} network with units {spec.units}")
+    return spec, data, meta

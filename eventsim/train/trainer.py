@@ -1,0 +1,282 @@
+"""The training loop: mini-batch BPTT with Adam, checkpoints and resume.
+
+Determinism: one seed gives the initial parameters (a generator seeded with
+``[seed, 7]``) and one training generator (``[seed, 1]``) that draws the batch
+order and the dropout masks, in this order every epoch. Its state is saved in
+every checkpoint, so a run interrupted after epoch k and resumed computes the
+same epochs k+1.. as the uninterrupted run, bit for bit (same machine, same
+BLAS threads).
+
+Order of work in one epoch: (1) prune to the epoch's density (pruning
+schedule); (2) shuffle; (3) per batch: forward, loss, backward, backward counts,
+gradient clipping, Adam step (weight decay, threshold clamp, pruning mask);
+(4) validate; (5) append to the history and write the checkpoint.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Callable, Optional
+
+import numpy as np
+
+from ..errors import EventsimError
+from . import losses
+from .backward_counts import BackwardCounter
+from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from .network import NetSpec, init_params, loss_and_grads, predict_batches
+from .optim import SCHEDULES, Adam, clip_grads, lr_at
+from .pruning import density_at, prune, weight_density
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    """Training settings (all have defaults; see docs/training.md).
+
+    epochs, batch_size, lr: the usual. lr_schedule: "constant" | "cosine" | "step".
+    warmup_steps: linear LR warm-up. weight_decay: decoupled (AdamW), matrices only.
+    grad_clip: max global gradient L2 norm (0 = off). dropout: rate on the outputs a
+    layer passes up. activity_reg: λ of the event-rate penalty (EGRU).
+    loss: "last" | "all" | "lm". metric: "accuracy" | "bpc" | "perplexity".
+    max_batches_per_epoch: cap (None = all). weight_density: pruning target (1 = off),
+    reached between ``prune_start`` and ``prune_end`` (fractions of the epochs).
+    train_thr: thresholds trainable (clamped to [0, 1]) or frozen. thr_mean: initial
+    mean threshold. max_valid_samples: cap on the validation set evaluated per epoch.
+    """
+
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 3e-3
+    lr_schedule: str = "cosine"
+    warmup_steps: int = 0
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    dropout: float = 0.0
+    activity_reg: float = 0.0
+    seed: int = 0
+    loss: str = "last"
+    metric: str = "accuracy"
+    max_batches_per_epoch: Optional[int] = None
+    weight_density: float = 1.0
+    prune_start: float = 0.25
+    prune_end: float = 0.75
+    train_thr: bool = True
+    thr_mean: float = 0.3
+    max_valid_samples: Optional[int] = None
+    eval_batch_size: int = 256
+
+    def validate(self) -> None:
+        def bad(name, why):
+            raise EventsimError(f"training setting {name} = {getattr(self, name)!r} {why}")
+        for name in ("epochs", "batch_size"):
+            if not isinstance(getattr(self, name), (int, np.integer)) or getattr(self, name) < 1:
+                bad(name, "must be a positive integer")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            bad("lr", "must be a positive number")
+        if self.lr_schedule not in SCHEDULES:
+            bad("lr_schedule", f"is unknown; use one of {list(SCHEDULES)}")
+        if self.loss not in losses.LOSSES:
+            bad("loss", f"is unknown; use one of {list(losses.LOSSES)}")
+        if self.metric not in losses.METRICS:
+            bad("metric", f"is unknown; use one of {list(losses.METRICS)}")
+        if (self.loss == "lm") != (self.metric != "accuracy"):
+            raise EventsimError(f"loss {self.loss!r} does not fit metric {self.metric!r}: use loss 'lm' "
+                                f"with bpc/perplexity and 'last'/'all' with accuracy")
+        if not 0.0 <= self.dropout < 1.0:
+            bad("dropout", "must be in [0, 1)")
+        for name in ("weight_decay", "grad_clip", "activity_reg", "warmup_steps"):
+            if getattr(self, name) < 0:
+                bad(name, "must be >= 0")
+        if not 0.0 < self.weight_density <= 1.0:
+            bad("weight_density", "must be in (0, 1]")
+        if not 0.0 <= self.prune_start <= self.prune_end <= 1.0:
+            bad("prune_start", f"and prune_end = {self.prune_end} must satisfy 0 <= start <= end <= 1")
+        if not 0.0 < self.thr_mean < 1.0:
+            bad("thr_mean", "must be in (0, 1)")
+        if self.max_batches_per_epoch is not None and self.max_batches_per_epoch < 1:
+            bad("max_batches_per_epoch", "must be a positive integer or absent")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise EventsimError(f"unknown training setting(s) {unknown}; known are {sorted(names)}")
+        cfg = cls(**d)
+        cfg.validate()
+        return cfg
+
+
+@dataclass
+class TrainResult:
+    """params: final parameters; history: one dict per epoch (docs/training.md);
+    masks: pruning masks; resumed_from: epochs found in the checkpoint (0 = fresh)."""
+
+    params: dict
+    history: list
+    masks: dict = field(default_factory=dict)
+    resumed_from: int = 0
+
+
+def _as_input(spec: NetSpec, x, dtype):
+    return np.asarray(x, dtype=np.int64) if spec.tokens else np.asarray(x, dtype=dtype)
+
+
+def evaluate(spec: NetSpec, params: dict, x, y, loss: str, metric: str, batch_size: int = 256) -> dict:
+    """Metric of the network (no dropout) on (x, y): ``{"metric", "loss", "events",
+    "unit_steps", "activity_sparsity", "predictions"}`` (loss: mean cross-entropy of
+    the last step for classification, of all tokens for LM; predictions: last-step argmax
+    for classification, else None)."""
+    dtype = params["readout.weight"].dtype
+    x = _as_input(spec, x, dtype)
+    nll = 0.0
+    count = correct = events = unit_steps = 0
+    preds = []
+    for sl, ps, logits in predict_batches(spec, params, x, loss, batch_size):
+        if loss == "lm":
+            _, _, s, c = losses.cross_entropy(logits, y[sl])
+        else:
+            _, _, s, c = losses.cross_entropy(logits, y[sl])
+            p = logits.argmax(-1)
+            preds.append(p)
+            correct += int((p == y[sl]).sum())
+        nll += s
+        count += c
+        if spec.kind == "egru":
+            events += sum(int(np.count_nonzero(ca["O"])) for ca in ps.caches)
+            unit_steps += sum(ca["O"].size for ca in ps.caches)
+    n = x.shape[0]
+    return {"metric": losses.metric_value(metric, nll, count, correct, n), "loss": nll / count,
+            "events": events if spec.kind == "egru" else None,
+            "unit_steps": unit_steps if spec.kind == "egru" else None,
+            "activity_sparsity": (1.0 - events / unit_steps) if spec.kind == "egru" else None,
+            "predictions": np.concatenate(preds) if preds else None}
+
+
+def fingerprint(spec: NetSpec, config: TrainConfig) -> dict:
+    """What a checkpoint must agree with to be resumed."""
+    return json.loads(json.dumps({"spec": spec.to_dict(), "config": asdict(config)}))
+
+
+def train(spec: NetSpec, train_split, valid_split, config: TrainConfig, ckpt_dir=None, resume: bool = True,
+          progress: bool = True, desc: str = "", on_epoch_end: Callable = None,
+          params: dict = None) -> TrainResult:
+    """Train ``spec`` on ``train_split`` (objects with ``x``, ``y``), validating on
+    ``valid_split`` after every epoch; checkpoint to ``ckpt_dir`` and resume from it.
+
+    ``on_epoch_end(epoch, history)`` is called after each checkpoint (tests use it
+    to interrupt a run). ``params`` overrides the initial parameters.
+    """
+    from tqdm import tqdm
+
+    config.validate()
+    fp = fingerprint(spec, config)
+    dtype = np.float32
+    params = init_params(spec, config.seed, config.thr_mean) if params is None else \
+        {k: np.array(v, dtype=dtype) for k, v in params.items()}
+    adam = Adam.for_params(params)
+    masks: dict = {}
+    rng = np.random.default_rng([int(config.seed), 1])
+    history: list = []
+    start = 0
+    path = latest_checkpoint(ckpt_dir) if (ckpt_dir and resume) else None
+    if path:
+        ck = load_checkpoint(path)
+        st = ck["state"]
+        if st.get("fingerprint") != fp:
+            raise EventsimError(f"checkpoint {path!r} was written with other model or training settings; "
+                                f"resume only the same run, or start over with --fresh (or another --out)")
+        params = ck["params"]
+        adam = Adam(m=ck["adam_m"], v=ck["adam_v"], step=int(st["adam_step"]))
+        masks = ck["masks"]
+        rng.bit_generator.state = st["rng"]
+        history = st["history"]
+        start = int(st["epoch"])
+        log.info("resuming %s from %s (epoch %d of %d)", desc or spec.kind, path, start, config.epochs)
+    X = _as_input(spec, train_split.x, dtype)
+    Yt = np.asarray(train_split.y)
+    N = X.shape[0]
+    n_batches = math.ceil(N / config.batch_size)
+    if config.max_batches_per_epoch:
+        n_batches = min(n_batches, config.max_batches_per_epoch)
+    total_steps = n_batches * config.epochs
+    frozen = () if config.train_thr else tuple(k for k in params if k.endswith(".thr"))
+    vx, vy = valid_split.x, np.asarray(valid_split.y)
+    if config.max_valid_samples:
+        vx, vy = vx[:config.max_valid_samples], vy[:config.max_valid_samples]
+    for epoch in range(start, config.epochs):
+        t0 = time.perf_counter()
+        density = density_at(epoch, config.epochs, config.weight_density, config.prune_start, config.prune_end)
+        prune(params, masks, density)
+        for k, mk in masks.items():
+            adam.m[k] *= mk
+            adam.v[k] *= mk
+        perm = rng.permutation(N)
+        counter = BackwardCounter(spec) if spec.kind == "egru" else None
+        agg = {"loss": 0.0, "nll": 0.0, "count": 0, "correct": 0, "samples": 0, "events": 0, "unit_steps": 0}
+        bar = tqdm(total=n_batches, desc=f"{desc} epoch {epoch + 1}/{config.epochs}".strip(), file=sys.stderr,
+                   disable=not progress, leave=False, dynamic_ncols=True)
+        for b in range(n_batches):
+            idx = perm[b * config.batch_size:(b + 1) * config.batch_size]
+            lr = lr_at(config.lr, config.lr_schedule, adam.step, total_steps, config.warmup_steps)
+            value, grads, ps, st = loss_and_grads(spec, params, X[idx], Yt[idx], config.loss, config.dropout,
+                                                  rng, config.activity_reg if spec.kind == "egru" else 0.0)
+            if not math.isfinite(value):
+                raise EventsimError(f"training of {desc or spec.kind} diverged (loss {value}) at epoch "
+                                    f"{epoch + 1}, batch {b + 1}; lower lr or set grad_clip")
+            if counter is not None:
+                counter.add_batch(params, ps, grads)
+            clip_grads(grads, config.grad_clip)
+            adam.update(params, grads, lr, config.weight_decay, frozen, masks)
+            agg["loss"] += value * len(idx)
+            agg["nll"] += st["nll_sum"]
+            agg["count"] += st["count"]
+            agg["correct"] += st.get("correct", 0)
+            agg["samples"] += len(idx)
+            agg["events"] += st.get("events", 0)
+            agg["unit_steps"] += st.get("unit_steps", 0)
+            post = {"loss": f"{agg['loss'] / agg['samples']:.4f}",
+                    config.metric[:3]: f"{_train_metric(config.metric, agg):.4f}"}
+            if agg["unit_steps"]:
+                post["sparsity"] = f"{1 - agg['events'] / agg['unit_steps']:.3f}"
+            bar.set_postfix(post, refresh=False)
+            bar.update(1)
+        bar.close()
+        val = evaluate(spec, params, vx, vy, config.loss, config.metric, config.eval_batch_size)
+        entry = {"epoch": epoch + 1,
+                 "train_loss": agg["loss"] / agg["samples"],
+                 "train_metric": _train_metric(config.metric, agg),
+                 "val_metric": val["metric"],
+                 "val_loss": val["loss"],
+                 "activity_sparsity": (1.0 - agg["events"] / agg["unit_steps"]) if agg["unit_steps"] else None,
+                 "val_activity_sparsity": val["activity_sparsity"],
+                 "weight_density": weight_density(params),
+                 "lr": lr_at(config.lr, config.lr_schedule, max(adam.step - 1, 0), total_steps,
+                             config.warmup_steps),
+                 "backward": counter.to_dict() if counter is not None else None,
+                 "seconds": time.perf_counter() - t0}
+        history.append(entry)
+        if progress:
+            msg = (f"{desc} epoch {epoch + 1}/{config.epochs}: loss {entry['train_loss']:.4f}, "
+                   f"val {config.metric} {val['metric']:.4f}")
+            if entry["activity_sparsity"] is not None:
+                msg += (f", activity sparsity {entry['activity_sparsity']:.3f}, backward sparsity "
+                        f"{entry['backward']['total']['backward_sparsity']:.3f}")
+            tqdm.write(msg.strip(), file=sys.stderr)
+        if ckpt_dir:
+            save_checkpoint(ckpt_dir, epoch + 1, params, adam, masks, rng.bit_generator.state, history, fp)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, history)
+    return TrainResult(params=params, history=history, masks=masks, resumed_from=start)
+
+
+def _train_metric(metric: str, agg: dict) -> float:
+    if not agg["samples"]:
+        return float("nan")
+    return losses.metric_value(metric, agg["nll"], agg["count"], agg["correct"], agg["samples"])

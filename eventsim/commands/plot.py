@@ -79,10 +79,12 @@ def _raster(args):
     layers, inputs = _events_from(args)
     if args.no_input:
         inputs = None
-    fig = raster_figure(layers, inputs, samples=args.samples, t_range=args.steps,
+    samples = _samples(args.samples) if args.samples is not None else None
+    t_range = _t_range(args.steps) if args.steps is not None else None
+    fig = raster_figure(layers, inputs, samples=samples, t_range=t_range,
                         max_time_bins=args.max_time_bins, max_unit_bins=args.max_unit_bins,
                         reduce=args.reduce, title=args.title)
-    print(save(fig, args.out or _default_out(args.source, "raster")))
+    print(save(fig, args.out or _default_out(args.source, "raster"), dpi=args.dpi))
     return 0
 
 
@@ -101,14 +103,15 @@ def _sparsity(args):
             except json.JSONDecodeError as e:
                 raise EventsimError(f"cannot parse {args.source!r} as JSON: {e}") from None
         name = os.path.basename(os.path.dirname(os.path.abspath(args.source))) or "model"
-        print(save(sparsity_epochs_figure({name: hist}), args.out or _default_out(args.source, "sparsity")))
+        print(save(sparsity_epochs_figure({name: hist}, title=args.title),
+                   args.out or _default_out(args.source, "sparsity"), dpi=args.dpi))
         return 0
     layers, _ = _events_from(args)
     ev, units, ns = _events_per_step(layers)
     out = args.out or _default_out(args.source, "sparsity")
-    print(save(sparsity_steps_figure(ev, units, ns), out))
+    print(save(sparsity_steps_figure(ev, units, ns, title=args.title), out, dpi=args.dpi))
     print(save(rate_histogram_figure(layers, saturated=args.saturated),
-               os.path.splitext(out)[0] + "_rates.png"))
+               os.path.splitext(out)[0] + "_rates.png", dpi=args.dpi))
     return 0
 
 
@@ -127,7 +130,7 @@ def _savings(args):
         except json.JSONDecodeError as e:
             raise EventsimError(f"cannot parse {args.source!r} as JSON: {e}") from None
     print(save(macs_figure(counts, title=args.title, where=args.source),
-               args.out or _default_out(args.source, "savings")))
+               args.out or _default_out(args.source, "savings"), dpi=args.dpi))
     return 0
 
 
@@ -141,7 +144,7 @@ def _tradeoff(args):
     first = args.sources[0]
     if os.path.isdir(first):
         first = os.path.join(first, "summary.json")
-    print(save(fig, args.out or _default_out(first, "tradeoff")))
+    print(save(fig, args.out or _default_out(first, "tradeoff"), dpi=args.dpi))
     return 0
 
 
@@ -155,6 +158,7 @@ def register(subparsers):
         q.add_argument("source", help=src_help)
         q.add_argument("--out", "-o", help="PNG file to write (default: next to SOURCE)")
         q.add_argument("--title", help="figure title")
+        q.add_argument("--dpi", type=int, default=150, help="resolution in dots per inch (default 150)")
 
     r = sub.add_parser("raster", help="event raster: units x steps per layer, input above",
                        description="Events of every layer over time (units on y, steps on x, event value as "
@@ -162,9 +166,9 @@ def register(subparsers):
                                    "of steps x units, so that no event vanishes (docs/analysis.md).")
     common(r, "raster.npz of a study, or an input file (.npy/.npz) with --model")
     r.add_argument("--model", "-m", help="model .npz to simulate on SOURCE (then SOURCE is an input file)")
-    r.add_argument("--samples", type=_samples, default=None,
+    r.add_argument("--samples", default=None,
                    help="comma-separated sample indices drawn one after the other (default: 0)")
-    r.add_argument("--steps", type=_t_range, default=None, help="START:STOP steps to show (default: all)")
+    r.add_argument("--steps", default=None, help="START:STOP steps to show (default: all)")
     r.add_argument("--max-time-bins", type=int, default=1200, help="at most this many pixel columns (default 1200)")
     r.add_argument("--max-unit-bins", type=int, default=400, help="at most this many pixel rows per layer "
                                                                    "(default 400)")
@@ -197,6 +201,7 @@ def register(subparsers):
     t.add_argument("sources", nargs="+", help="summary.json files, study folders, or sweep tables (.csv/.json)")
     t.add_argument("--out", "-o", help="PNG file to write (default: next to the first source)")
     t.add_argument("--title", help="figure title")
+    t.add_argument("--dpi", type=int, default=150, help="resolution in dots per inch (default 150)")
     t.add_argument("--metric", help="row field holding the task metric (default: 'metric')")
     t.add_argument("--metric-name", choices=("accuracy", "bpc", "perplexity"),
                    help="what the metric is (axis label; default: from the rows)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 def _report(args):
     from ..plots.report import write_report
 
-    path = write_report(args.results_dir, out=args.out, progress=not args.quiet)
+    path = write_report(args.results_dir, out=args.out, progress=not args.quiet, dpi=args.dpi)
     print(path)
     print(path.rsplit(".", 1)[0] + ".md")
     return 0
@@ -19,5 +19,6 @@ def register(subparsers):
                     "versions; and report.md beside it with the figures in report_files/. See docs/analysis.md.")
     p.add_argument("results_dir", metavar="RESULTS_DIR", help="a study's results folder (holds summary.json)")
     p.add_argument("--out", "-o", help="HTML file to write (default RESULTS_DIR/report.html)")
+    p.add_argument("--dpi", type=int, default=150, help="figure resolution in dots per inch (default 150)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=_report)

@@ -133,8 +133,8 @@ def cost_table(cost) -> tuple:
     return ["figure", "value"], [list(r) for r in rows]
 
 
-def _render(fig) -> bytes:
-    return st.png_bytes(fig)
+def _render(fig, dpi=None) -> bytes:
+    return st.png_bytes(fig, dpi=dpi)
 
 
 def _events_per_step(layers) -> tuple:
@@ -143,7 +143,7 @@ def _events_per_step(layers) -> tuple:
     return ev, [int(np.shape(y)[2]) for y in layers], int(np.shape(layers[0])[0])
 
 
-def build_figures(results_dir, summary: Mapping, progress: bool = False) -> list:
+def build_figures(results_dir, summary: Mapping, progress: bool = False, dpi: int | None = None) -> list:
     """Render every figure the folder's files allow; returns a list of :class:`Figure_`."""
     from .raster import raster_figure, raster_from_npz
     from .savings import macs_figure, rows_from_summary, tradeoff_figure
@@ -200,7 +200,7 @@ def build_figures(results_dir, summary: Mapping, progress: bool = False) -> list
         it = jobs
     figs = []
     for slug, caption, make in it:
-        figs.append(Figure_(_safe(slug), caption, _render(make())))
+        figs.append(Figure_(_safe(slug), caption, _render(make(), dpi)))
     return figs
 
 
@@ -235,12 +235,13 @@ def _md_table(header, rows) -> str:
     return "\n".join(lines)
 
 
-def write_report(results_dir, out=None, progress: bool = False) -> str:
+def write_report(results_dir, out=None, progress: bool = False, dpi: int | None = None) -> str:
     """Write ``report.html`` (self-contained) and ``report.md`` (+ ``report_files/``) for a study.
 
     results_dir: a study's results folder (with ``summary.json``); out: path of the
     HTML page (default ``<results_dir>/report.html``); the Markdown twin goes beside
-    it with the same stem. Returns the HTML path.
+    it with the same stem. dpi: resolution of the figures (default 150).
+    Returns the HTML path.
     """
     results_dir = os.fspath(results_dir)
     if not os.path.isdir(results_dir):
@@ -262,7 +263,7 @@ def write_report(results_dir, out=None, progress: bool = False) -> str:
     fig_dir = stem + "_files"
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
 
-    figs = build_figures(results_dir, summary, progress=progress)
+    figs = build_figures(results_dir, summary, progress=progress, dpi=dpi)
     header, rows = summary_table(summary)
     scen_path = os.path.join(results_dir, "scenario.toml")
     scenario_text = open(scen_path).read() if os.path.isfile(scen_path) else None

@@ -1,0 +1,165 @@
+"""The study report: every figure embedded, the table, scenario and versions present,
+no external asset; the Markdown twin's figure files exist; the CLI commands work."""
+import base64
+import json
+import re
+
+import numpy as np
+import pytest
+
+from eventsim.cli import main
+from eventsim.errors import EventsimError
+from eventsim.plots import report as rep
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+DPI = 40  # low resolution keeps the tests fast; figures are checked by eye at the default 150
+SCENARIO = '[study]\nname = "tiny"\ntask = "digits"\n# a comment that must survive\n'
+
+
+def counts_json(units=(12, 8), m=4, steps=20, samples=2):
+    """A small but consistent SPEC §4 counts dict (hand-made figures)."""
+    layers, ins = [], m
+    tot = dict(dense=0, weight_sparse=0, activity_sparse=0, effective=0)
+    st = steps * samples
+    for n in units:
+        dense = (ins + n) * 3 * n * st
+        macs = {"dense": dense, "weight_sparse": dense // 2, "activity_sparse": dense // 5,
+                "effective": dense // 10}
+        layers.append({"inputs": ins, "units": n, "events": n * st // 5, "activity_sparsity": 0.8, "macs": macs})
+        for k in tot:
+            tot[k] += macs[k]
+        ins = n
+    gru = tot["dense"]
+    lstm = sum(4 * l["units"] * (l["inputs"] + l["units"]) for l in layers) * st
+    return {"samples": samples, "steps": steps, "layers": layers,
+            "readout": {"macs": {"dense": 0, "effective": 0}},
+            "total": {"activity_sparsity": 0.8, "macs": tot},
+            "baselines": {"gru": {"macs": gru, "elementwise": 0, "total": gru},
+                          "lstm": {"macs": lstm, "elementwise": 0, "total": lstm}}}
+
+
+def make_study(root, with_cost=True):
+    rng = np.random.default_rng(0)
+    d = root / "tiny"
+    d.mkdir()
+    models = {
+        "egru": {"kind": "egru", "units": [12, 8], "metric": 0.91, "activity_sparsity": 0.8,
+                 "backward_sparsity": 0.55, "effective_macs_per_step": 123.4, "dense_macs_per_step": 1234.0,
+                 "savings_vs_gru": 10.0, "savings_vs_lstm": 13.3},
+        "gru": {"kind": "gru", "units": [12, 8], "metric": 0.93, "activity_sparsity": None,
+                "backward_sparsity": None, "effective_macs_per_step": 1234.0, "dense_macs_per_step": 1234.0,
+                "savings_vs_gru": 1.0, "savings_vs_lstm": 1.33},
+    }
+    summary = {"scenario": "tiny", "task": "digits", "metric": "accuracy",
+               "versions": {"python": "3.11.0", "numpy": "2.4.0", "eventsim": "0.1.0"}, "models": models}
+    (d / "summary.json").write_text(json.dumps(summary))
+    (d / "scenario.toml").write_text(SCENARIO)
+    (d / "egru").mkdir()
+    (d / "gru").mkdir()
+    (d / "egru" / "counts.json").write_text(json.dumps(counts_json()))
+    hist = [{"epoch": e, "train_loss": 1.0 / (e + 1), "train_metric": 0.5, "val_metric": 0.5,
+             "activity_sparsity": 0.6 + 0.05 * e, "backward": {"backward_sparsity": 0.4 + 0.03 * e},
+             "seconds": 1.0} for e in range(4)]
+    (d / "egru" / "history.json").write_text(json.dumps(hist))
+    (d / "gru" / "history.json").write_text(json.dumps(
+        [{"epoch": e, "activity_sparsity": None, "backward": None} for e in range(4)]))
+    S, T = 3, 64
+    y0 = ((rng.random((S, T, 12)) < 0.15) * (0.3 + rng.random((S, T, 12)))).astype(np.float32)
+    y1 = ((rng.random((S, T, 8)) < 0.1) * (0.3 + rng.random((S, T, 8)))).astype(np.float32)
+    x = rng.random((S, T, 1)).astype(np.float32)
+    np.savez(d / "egru" / "raster.npz", **{"input": x, "layer0.y": y0, "layer1.y": y1})
+    if with_cost:
+        (d / "egru" / "cost.json").write_text(json.dumps({"profile": "loihi-like", "energy_uJ": 1.25}))
+    return d
+
+
+EXPECTED_FIGS = {"tradeoff", "sparsity_epochs", "egru_macs", "egru_raster", "egru_sparsity_steps", "egru_rates"}
+
+
+def test_report_html_and_markdown(tmp_path):
+    d = make_study(tmp_path)
+    out = rep.write_report(d, dpi=DPI)
+    assert out == str(d / "report.html")
+    page = (d / "report.html").read_text()
+    # every figure embedded once, each a valid PNG
+    ids = re.findall(r'<figure id="fig-([^"]+)"><img alt="[^"]*" src="data:image/png;base64,([^"]+)"', page)
+    assert {i for i, _ in ids} == EXPECTED_FIGS
+    for _, b64 in ids:
+        assert base64.b64decode(b64)[:8] == PNG_MAGIC
+    # self-contained: no external reference of any kind
+    assert not re.search(r'(src|href)="(?!data:)', page)
+    assert "<script" not in page and "@import" not in page
+    # the table: a header per column and the formatted values of the summary
+    for text in ("<th>model</th>", "<th>accuracy</th>", "<td>egru</td>", "<td>gru</td>", "<td>91.00%</td>",
+                 "<td>80.0%</td>", "<td>55.0%</td>", "<td>10.00x</td>", "<td>12×8</td>", "<td>123.4</td>"):
+        assert text in page, text
+    # scenario (escaped), hardware cost, versions of both environments
+    assert "# a comment that must survive" in page and 'name = &quot;tiny&quot;' in page
+    assert "energy_uJ" in page and "1.25" in page
+    import matplotlib
+    import numpy
+    for v in (numpy.__version__, matplotlib.__version__, "3.11.0", "2.4.0"):
+        assert v in page
+    md = (d / "report.md").read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert {l.split("/")[-1][:-4] for l in links} == EXPECTED_FIGS
+    for l in links:
+        assert (d / l).read_bytes()[:8] == PNG_MAGIC
+    assert "| egru | egru | 12×8 | 91.00% |" in md and "```toml" in md
+
+
+def test_report_optional_files_and_custom_out(tmp_path):
+    d = make_study(tmp_path, with_cost=False)
+    for f in ("egru/raster.npz", "egru/counts.json", "scenario.toml"):
+        (d / f).unlink()
+    out = rep.write_report(d, out=tmp_path / "share" / "study.html", dpi=DPI)
+    page = open(out).read()
+    assert set(re.findall(r'<figure id="fig-([^"]+)"', page)) == {"tradeoff", "sparsity_epochs"}
+    assert "Hardware cost" not in page and "scenario.toml not found" in page
+    assert (tmp_path / "share" / "study.md").is_file()
+    assert (tmp_path / "share" / "study_files" / "tradeoff.png").is_file()
+
+
+def test_report_errors(tmp_path):
+    with pytest.raises(EventsimError, match="does not exist"):
+        rep.write_report(tmp_path / "nope")
+    with pytest.raises(EventsimError, match="has no summary.json"):
+        rep.write_report(tmp_path)
+    d = make_study(tmp_path)
+    with pytest.raises(EventsimError, match="must end in .html"):
+        rep.write_report(d, out=tmp_path / "r.pdf")
+    (d / "egru" / "history.json").write_text("[{")
+    with pytest.raises(EventsimError, match="training history .* is not valid JSON"):
+        rep.write_report(d)
+    (d / "summary.json").write_text(json.dumps({"models": {}}))
+    with pytest.raises(EventsimError, match="at least one model"):
+        rep.write_report(d)
+
+
+def test_cli_report_and_plots(tmp_path, capsys):
+    d = make_study(tmp_path)
+    (d / "egru" / "raster.npz").rename(tmp_path / "raster.npz")  # fewer report figures: faster
+    assert main(["report", str(d), "--quiet", "--dpi", "40", "--out", str(tmp_path / "r.html")]) == 0
+    (tmp_path / "raster.npz").rename(d / "egru" / "raster.npz")
+    assert (tmp_path / "r.html").is_file() and (tmp_path / "r.md").is_file()
+    assert main(["report", str(tmp_path / "missing")]) == 2
+    assert "eventsim: error: results folder" in capsys.readouterr().err
+    outs = {"raster": tmp_path / "a.png", "savings": tmp_path / "b.png", "sparsity": tmp_path / "c.png",
+            "tradeoff": tmp_path / "d.png"}
+    assert main(["plot", "raster", str(d / "egru" / "raster.npz"), "--samples", "0,2", "--steps", "8:40",
+                 "-o", str(outs["raster"]), "--dpi", "40"]) == 0
+    assert main(["plot", "savings", str(d / "egru" / "counts.json"), "-o", str(outs["savings"]), "--dpi", "40"]) == 0
+    assert main(["plot", "sparsity", str(d / "egru" / "history.json"), "-o", str(outs["sparsity"]), "--dpi", "40"]) == 0
+    assert main(["plot", "tradeoff", str(d), "-o", str(outs["tradeoff"]), "--dpi", "40"]) == 0
+    for p in outs.values():
+        assert p.read_bytes()[:8] == PNG_MAGIC
+    assert main(["plot", "sparsity", str(d / "egru" / "raster.npz"), "-o", str(tmp_path / "e.png"), "--dpi", "40"]) == 0
+    assert (tmp_path / "e_rates.png").read_bytes()[:8] == PNG_MAGIC
+    # user mistakes: exit code 2 and one line
+    assert main(["plot", "raster", str(d / "egru" / "raster.npz"), "--samples", "a,b"]) == 2
+    assert main(["plot", "raster", str(d / "egru" / "raster.npz"), "--steps", "5"]) == 2
+    assert main(["plot", "raster", str(d / "summary.json")]) == 2
+    assert main(["plot", "savings", str(d / "nothing.json")]) == 2
+    err = capsys.readouterr().err
+    assert "--samples 'a,b'" in err and "START:STOP" in err and "not a raster.npz" in err
+    assert "counts file" in err

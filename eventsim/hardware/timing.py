@@ -203,14 +203,16 @@ def _active_masks(model, inputs, ys, dense: bool):
 
 
 def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous", *, n_cores=None,
-                    spill: bool = False, event_op: str = "mac", progress: bool = False) -> TimingResult:
+                    spill: bool = False, event_op: str = "mac", progress: bool = False,
+                    check: bool = False) -> TimingResult:
     """Replay a run's events on ``profile``'s cores; see the module docstring for the model.
 
     model, inputs: as given to :func:`eventsim.simulate`; ys: its recorded ``y``
     (list of (B, T, n) arrays; ignored on a dense profile, where every unit
     sends every step). placement: ``"contiguous"``, ``"balanced"`` or a
     :class:`Placement`. spill: read weights that overflow a core's SRAM from
-    the spill level instead of raising.
+    the spill level instead of raising. check: assert the queue's invariants
+    (:meth:`ChipState._check`) after every entry (slow; for tests).
     """
     t_wall = _time.perf_counter()
     if any(model.ff_delays) or any(model.rec_delays):
@@ -298,6 +300,8 @@ def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous"
             while st.heap:
                 now, _, kind, c, p, macs, npk, ff = heapq.heappop(st.heap)
                 st.now = now
+                if check:
+                    st._check()
                 if kind == ARRIVE:
                     fin = st.serve(c, now, macs * mac_ns[c])
                     macs_c[c] += macs

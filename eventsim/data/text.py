@@ -69,7 +69,6 @@ def _options(default_len: int) -> dict:
         "max_vocab": (None, int_opt(2, none_ok=True)),
         "lowercase": (False, _bool),
         "limit": (None, int_opt(1, none_ok=True)),
-        "seed": (0, int_opt(0)),
     }
 
 

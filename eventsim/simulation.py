@@ -86,7 +86,7 @@ def compile_model(model):
 
 
 def simulate(model, inputs, engine: str = "event", record=(), threads: Optional[int] = None,
-             n_steps: Optional[int] = None) -> SimResult:
+             n_steps: Optional[int] = None, progress: bool = False) -> SimResult:
     """Run ``model`` on ``inputs`` and count every operation exactly.
 
     model: a :class:`~eventsim.model.Model` (or the result of :func:`compile_model`).
@@ -97,6 +97,7 @@ def simulate(model, inputs, engine: str = "event", record=(), threads: Optional[
         memory does not grow with the number of steps).
     threads: worker threads for the event engine (samples run in parallel).
     n_steps: for event streams, the number of steps (default: last event + 1).
+    progress: show a progress bar (the event engine then runs samples in chunks).
     """
     from .engine.egru import CompiledEGRU
 
@@ -109,7 +110,7 @@ def simulate(model, inputs, engine: str = "event", record=(), threads: Optional[
     table = prepare_input(model, inputs, n_steps=n_steps)
     if engine == "event":
         with _threads(threads):
-            out = (compiled or CompiledEGRU(model)).run(table, record)
+            out = (compiled or CompiledEGRU(model)).run(table, record, progress=progress)
         counts = Counts.for_model(model, table.n_samples, table.n_steps, out["raw"],
                                   readout_macs=out["readout_macs"], readout_active=out["readout_active"],
                                   engine="event", per_step=out["per_step"])

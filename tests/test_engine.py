@@ -182,3 +182,23 @@ def test_compiled_model_is_a_frozen_copy():
     m.layers[0].thr[:] = 5.0  # edits after compiling do not reach the compiled copy
     assert_same(simulate(cm, x, record=REC), before)
     assert simulate(m, x).counts.to_dict()["total"]["events"] == 0
+
+
+def test_chunked_progress_run_equals_single_run():
+    rng = np.random.default_rng(6)
+    m = eventsim.random_model(4, [8, 6], n_out=3, seed=6, dtype="float64", thr_mean=0.1)
+    x = sparse_input(rng, (7, 12, 4), 0.5)
+    from eventsim.engine.egru import CompiledEGRU
+    from eventsim.inputs import prepare_input
+    cm = CompiledEGRU(m)
+    table = prepare_input(m, x)
+    whole = cm.run(table, REC)
+    parts = cm.run(table, REC, progress=True, chunk=3)
+    for key in ("y", "c"):
+        for a, b in zip(whole[key], parts[key]):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(whole["raw"], parts["raw"])
+    np.testing.assert_array_equal(whole["readout"], parts["readout"])
+    for key in whole["per_step"]:
+        np.testing.assert_array_equal(whole["per_step"][key], parts["per_step"][key])
+    assert whole["readout_macs"] == parts["readout_macs"]

@@ -44,7 +44,7 @@ def run(args) -> int:
     inputs = load_input(args.input)
     record = ("y", "c", "readout") if args.save_outputs else ()
     res = simulate(model, inputs, engine=args.engine, record=record, threads=args.threads,
-                   n_steps=args.steps)
+                   n_steps=args.steps, progress=not args.quiet)
     counts = res.counts.to_dict()
     if args.json:
         write_json(args.json, counts)

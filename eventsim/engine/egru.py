@@ -223,10 +223,29 @@ class CompiledEGRU:
         self.n_out = model.n_out or 0
         self.max_n = max(sizes)
 
-    def run(self, table, record=()):
-        """Run on an :class:`~eventsim.inputs.InputTable`; returns a dict of arrays."""
+    def run(self, table, record=(), progress=False, chunk=None):
+        """Run on an :class:`~eventsim.inputs.InputTable`; returns a dict of arrays.
+
+        With ``progress`` the samples run in chunks (``chunk`` samples each,
+        default about 1/20 of the batch) under a progress bar; results are the same.
+        """
+        B = table.row_of.shape[0]
+        if not progress or B < 2:
+            return self._run_rows(table, table.row_of, record)
+        from tqdm.auto import tqdm
+
+        import numba
+        chunk = chunk or max(numba.get_num_threads(), -(-B // 20))
+        parts = []
+        with tqdm(total=B, unit="sample", desc="simulate", leave=False) as bar:
+            for b0 in range(0, B, chunk):
+                parts.append(self._run_rows(table, table.row_of[b0:b0 + chunk], record))
+                bar.update(min(chunk, B - b0))
+        return _merge(parts)
+
+    def _run_rows(self, table, row_of, record):
         dt = self.model.dtype
-        B, T = table.row_of.shape
+        B, T = row_of.shape
         L = self.model.n_layers
         n_tot = int(self.unit_off[-1])
         rec_y, rec_c = "y" in record, "c" in record
@@ -246,7 +265,7 @@ class CompiledEGRU:
         egru_run(self.lmeta, self.model.reset == "output", self.pmeta, self.indptr, self.cols, self.vals,
                  self.uindptr, self.uidx, self.full, self.bias, self.rbias, self.thr, self.ro_bias,
                  self.has_readout, table.indptr, table.idx, table.val.astype(dt, copy=False),
-                 table.row_of, self.ring_src_size, self.ring_cnt_size, self.max_n, self.n_out,
+                 np.ascontiguousarray(row_of), self.ring_src_size, self.ring_cnt_size, self.max_n, self.n_out,
                  rec_y, y_out, rec_c, c_out, rec_ro, ro_out, rec_steps, steps_out,
                  raw, ro_counts, s_final, y_final, last_ro)
         split = lambda a: [a[..., self.unit_off[k]:self.unit_off[k + 1]] for k in range(L)]
@@ -261,3 +280,21 @@ class CompiledEGRU:
             out["per_step"] = {"events": st[:, :L, 0], "effective_macs": st[:, :, 1],
                                "event_driven_updates": st[:, :L, 2]}
         return out
+
+
+def _merge(parts):
+    """Join the results of consecutive sample chunks."""
+    cat = lambda xs: np.concatenate(xs, axis=0)
+    first = parts[0]
+    out = {"raw": sum(p["raw"] for p in parts), "readout_macs": sum(p["readout_macs"] for p in parts),
+           "readout_active": sum(p["readout_active"] for p in parts),
+           "state": [(cat([p["state"][k][0] for p in parts]), cat([p["state"][k][1] for p in parts]))
+                     for k in range(len(first["state"]))]}
+    for key in ("y", "c"):
+        out[key] = None if first[key] is None else [cat([p[key][k] for p in parts])
+                                                     for k in range(len(first[key]))]
+    for key in ("readout", "last_readout"):
+        out[key] = None if first[key] is None else cat([p[key] for p in parts])
+    out["per_step"] = None if first["per_step"] is None else {
+        k: sum(p["per_step"][k] for p in parts) for k in first["per_step"]}
+    return out

@@ -21,7 +21,9 @@ Order of work inside one step t (steps of all samples run one after another):
    profile): ``units × unit_update_ns``. When that update ends, each emitting
    unit sends one packet to every core holding targets of it: its layer's
    units (recurrent, for step t+1; not sent at a sample's last step) and the
-   next layer's or the readout's units (feed-forward, step t). A packet
+   next layer's or the readout's units (feed-forward, step t). (A dense
+   profile sends the recurrent packets at the last step too: a clocked chip
+   does the recurrent MACs every step, at step 1 with y_0 = 0.) A packet
    arrives after ``packet_ns + hops × hop_ns``, hops being the Manhattan
    distance between the tiles of a 2-D mesh (``cores_per_tile`` cores per
    tile, ``mesh_columns`` tiles per row). Packets from one core's update to one
@@ -333,7 +335,7 @@ def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous"
                     if emitters.size:
                         if p + 1 < P:
                             send(c, fin, ff_next[p], b, t, emitters, p + 1, True)
-                        if t + 1 < T:
+                        if t + 1 < T or dense:
                             send(c, fin, rec[p], b, t, emitters, p, False)
                     st.done[p] += 1
                     if fin > st.last_update[p]:

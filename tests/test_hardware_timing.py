@@ -1,0 +1,189 @@
+"""Many-core mapping and the discrete-event timing simulation: hand-worked cases.
+
+The test chip: 1 ns per MAC, 10 ns per unit update, packets 2 ns + 1 ns per hop,
+barriers 5 ns, cores in one row of the mesh (hops = |core a - core b|), host at core 0.
+"""
+import numpy as np
+import pytest
+
+import eventsim
+from eventsim.errors import EventsimError
+from eventsim.hardware.mapping import Placement, balanced, check_memory, contiguous
+from eventsim.hardware.profiles import profile_from_dict
+from eventsim.hardware.timing import ChipState, simulate_timing
+from eventsim.model import EGRULayer, Model
+
+
+def chip(cores=1, sram_kib=64.0, spill_ns=0.0, static_w=0.5, kind="event"):
+    return profile_from_dict({
+        "name": "test", "kind": kind,
+        "energy": {"mac": 1.0, "ac": 0.5, "elementwise": 2.0, "nonlinearity": 4.0, "unit_update": 8.0,
+                   "packet": 16.0, "hop": 32.0},
+        "memory": {"weight_bits": 32, "small_sram": 1.0, "large_sram": 10.0, "dram": 100.0,
+                   "weight_level": "small_sram", "spill_level": "dram", "spill_ns_per_weight": spill_ns},
+        "chip": {"cores": cores, "sram_per_core_kib": sram_kib, "static_power_w": static_w, "clock_hz": 1e9,
+                 "macs_per_cycle": 1, "unit_update_ns": 10.0, "cores_per_tile": 1, "mesh_columns": cores,
+                 "packet_ns": 2.0, "hop_ns": 1.0, "barrier_ns": 5.0}})
+
+
+def layer(kernel, n):
+    kernel = np.asarray(kernel, np.float32)
+    z = np.zeros(3 * n, np.float32)
+    return EGRULayer(kernel=kernel, recurrent_kernel=np.zeros((n, 3 * n), np.float32), bias=z,
+                     recurrent_bias=z.copy(), thr=np.full(n, 0.5, np.float32))
+
+
+def diag_kernel(m):
+    """Input i drives only unit i (its z, r and g columns)."""
+    k = np.zeros((m, 3 * m), np.float32)
+    for i in range(m):
+        k[i, [i, m + i, 2 * m + i]] = 1.0
+    return k
+
+
+def test_one_event_to_one_core():
+    model = Model(layers=[layer([[1.0, 1.0, 1.0]], 1)])
+    x = np.ones((1, 1, 1), np.float32)
+    ys = [np.zeros((1, 1, 1), np.float32)]
+    r = simulate_timing(model, x, ys, chip(), check=True)
+    r._check()
+    # packet 2 ns, 3 MACs 3 ns, one unit update 10 ns, final barrier 5 ns
+    assert r.step_latency_s[0, 0] == pytest.approx(20e-9)
+    assert r.core_busy_s[0] == pytest.approx(13e-9)
+    assert r.host_packets == 1 and r.packets_received.tolist() == [1] and r.hops == 0
+    assert r.core_macs.tolist() == [3] and r.core_updates.tolist() == [1]
+    e = r.energy
+    assert e["compute_pj"] == pytest.approx(3 * 1.0 + 1 * (8.0 + 3 * 2.0 + 3 * 4.0))
+    assert e["memory_pj"] == pytest.approx(3 * 1.0)
+    assert e["communication_pj"] == pytest.approx(16.0)
+    assert e["static_pj"] == pytest.approx(0.5 * 20e-9 * 1e12)
+    assert r.throughput_steps_per_s == pytest.approx(1 / 20e-9)
+
+
+def test_two_events_on_one_core_serialise():
+    """Two layer-0 units on cores 0 and 1 both send to layer 1's unit on core 2 at 19 ns."""
+    model = Model(layers=[layer(diag_kernel(2), 2), layer(np.ones((2, 3)), 1)])
+    place = Placement(["layer0", "layer1"], [np.array([0, 1]), np.array([2])], 3, "manual")
+    x = np.ones((1, 1, 2), np.float32)
+    ys = [np.full((1, 1, 2), 0.7, np.float32), np.zeros((1, 1, 1), np.float32)]
+    r = simulate_timing(model, x, ys, chip(cores=3), place, check=True)
+    r._check()
+    # core 0: host packet at 2, served 2-5, update 5-15, packet to core 2 (2 hops) at 15+2+2 = 19
+    # core 1: host packet at 3 (1 hop), 3-6, update 6-16, packet to core 2 (1 hop) at 16+2+1 = 19
+    # core 2: 19-22 and then 22-25 (serialised), update 25-35; step ends 35 + 5 barrier
+    assert r.step_latency_s[0, 0] == pytest.approx(40e-9)
+    assert r.core_busy_s.tolist() == pytest.approx([13e-9, 13e-9, 16e-9])
+    assert r.packets_sent.tolist() == [1, 1, 0]
+    assert r.packets_received.tolist() == [1, 1, 2]
+    assert r.hops == 1 + 2 + 1  # host->core1, core0->core2, core1->core2
+    assert r.energy["communication_pj"] == pytest.approx(4 * 16.0 + 4 * 32.0)
+
+
+def test_balanced_beats_contiguous_on_skewed_activity():
+    """Inputs 0 and 1 are active: contiguous puts both their units on core 0."""
+    model = Model(layers=[layer(diag_kernel(4), 4)])
+    x = np.array([[[1.0, 1.0, 0.0, 0.0]]], np.float32)
+    ys = [np.zeros((1, 1, 4), np.float32)]
+    prof = chip(cores=2)
+    c = simulate_timing(model, x, ys, prof, "contiguous", check=True)
+    b = simulate_timing(model, x, ys, prof, "balanced", check=True)
+    c._check()
+    b._check()
+    # contiguous: core 0 gets 6 MACs at 2 (2-8), updates units 0 and 1 (8-28), + 5
+    assert c.step_latency_s[0, 0] == pytest.approx(33e-9)
+    assert c.core_busy_s.tolist() == pytest.approx([26e-9, 0.0])
+    assert c.load_imbalance == pytest.approx(2.0)
+    # balanced: unit 0 on core 0 (2-5, update 5-15), unit 1 on core 1 (3-6, 6-16), + 5
+    assert b.step_latency_s[0, 0] == pytest.approx(21e-9)
+    assert b.core_busy_s.tolist() == pytest.approx([13e-9, 13e-9])
+    assert b.load_imbalance == pytest.approx(1.0)
+
+
+def test_layer_too_large_for_one_core():
+    """20 units x (90 fp32 weights + 60 B state) = 420 B each; SRAM 1 KiB per core."""
+    model = eventsim.random_model(10, [20], seed=1)
+    prof = chip(cores=10, sram_kib=1.0)
+    four = contiguous(model, prof, n_cores=4)  # 5 units per core: 2100 B
+    with pytest.raises(EventsimError, match=r"core 0 needs 2\.1 KiB for layer0 \(5 units\) but profile "
+                                            r"'test' has 1 KiB of SRAM per core \(4 core\(s\) overflow\)"):
+        check_memory(four, model, prof)
+    rep = check_memory(four, model, prof, spill=True)
+    assert rep.spill_fraction.tolist() == pytest.approx([(2100 - 1024) / 1800] * 4)
+    ten = contiguous(model, prof)  # 2 units per core: 840 B
+    assert check_memory(ten, model, prof).spill_fraction.tolist() == [0.0] * 10
+    x = np.ones((1, 2, 10), np.float32)
+    res = eventsim.simulate(model, x, record=("y",))
+    with pytest.raises(EventsimError, match="use more cores"):
+        simulate_timing(model, x, res.y, prof, "contiguous", n_cores=4)
+    with pytest.raises(EventsimError, match=r"--cores 11 is out of range: profile 'test' has 10 cores"):
+        contiguous(model, prof, n_cores=11)
+
+
+def test_spill_slows_and_costs():
+    """One unit, 3 weights of 4 B + 60 B state in 64 B SRAM: 8 of 12 weight bytes spill."""
+    model = Model(layers=[layer([[1.0, 1.0, 1.0]], 1)])
+    x = np.ones((1, 1, 1), np.float32)
+    ys = [np.zeros((1, 1, 1), np.float32)]
+    prof = chip(sram_kib=64 / 1024, spill_ns=3.0)
+    with pytest.raises(EventsimError, match="--spill"):
+        simulate_timing(model, x, ys, prof)
+    r = simulate_timing(model, x, ys, prof, spill=True)
+    f = 8 / 12
+    # each MAC: 1 ns + f x 3 ns; 3 MACs
+    assert r.step_latency_s[0, 0] == pytest.approx((2 + 3 * (1 + 3 * f) + 10 + 5) * 1e-9)
+    assert r.energy["memory_pj"] == pytest.approx(3 * ((1 - f) * 1.0 + f * 100.0))
+    assert r.memory["spill_fraction_max"] == pytest.approx(f)
+
+
+@pytest.mark.parametrize("strategy", ["contiguous", "balanced"])
+def test_replay_matches_engine_counts(strategy):
+    """The replay performs exactly the engine's effective MACs and event-driven updates."""
+    model = eventsim.random_model(6, [24, 16], n_out=4, seed=3, weight_density=0.6)
+    x = np.random.default_rng(1).normal(size=(2, 12, 6)).astype(np.float32)
+    x[np.abs(x) < 0.5] = 0.0
+    res = eventsim.simulate(model, x, record=("y",))
+    c = res.counts.to_dict()
+    r = simulate_timing(model, x, res.y, chip(cores=6), strategy, check=True)
+    r._check()
+    assert int(r.core_macs.sum()) == c["total"]["macs"]["effective"]
+    assert int(r.core_updates.sum()) == c["total"]["unit_updates"]["event_driven"]
+    assert r.events == c["total"]["events"]
+    assert r.step_latency_s.shape == (2, 12)
+    dense = simulate_timing(model, x, None, chip(cores=6, kind="dense"), strategy)
+    assert int(dense.core_macs.sum()) == c["total"]["macs"]["dense"]
+    assert int(dense.core_updates.sum()) == c["total"]["unit_updates"]["clocked"]
+
+
+def test_placements_cover_every_unit():
+    model = eventsim.random_model(6, [24, 16], n_out=4, seed=3)
+    prof = chip(cores=5)
+    for p in (contiguous(model, prof), balanced(model, prof)):
+        p._check()
+        assert [c.size for c in p.core_of] == [24, 16, 4]
+        assert p.units_per_core().sum() == 44
+    assert contiguous(model, prof).units_per_core().tolist() == [9, 9, 9, 9, 8]
+
+
+def test_chip_state_invariants():
+    st = ChipState(2, 1)
+    st.push(5.0, 0, 0, 0)
+    st.push(3.0, 0, 1, 0)
+    st._check()
+    st.now = 4.0  # an entry at 3.0 now lies in the past
+    with pytest.raises(AssertionError, match="past"):
+        st._check()
+    assert st.serve(0, 1.0, 2.0) == 3.0 and st.serve(0, 2.0, 1.0) == 4.0  # FIFO: waits until 3.0
+
+
+def test_timing_errors():
+    model = eventsim.random_model(3, [4], seed=0)
+    x = np.ones((1, 2, 3), np.float32)
+    with pytest.raises(EventsimError, match="needs the events of every layer"):
+        simulate_timing(model, x, None, chip())
+    with pytest.raises(EventsimError, match=r"events of layer 0 have shape \(1, 3, 4\)"):
+        simulate_timing(model, x, [np.zeros((1, 3, 4))], chip())
+    with pytest.raises(EventsimError, match="placement 'random' is unknown"):
+        simulate_timing(model, x, [np.zeros((1, 2, 4))], chip(), "random")
+    delayed = model.with_delays(rec_delays=(1,))
+    with pytest.raises(EventsimError, match="zero delays only"):
+        simulate_timing(delayed, x, [np.zeros((1, 2, 4))], chip())

@@ -37,24 +37,39 @@ C_EVENTS, C_INPUT_EVENTS, C_IN_ACS, C_IN_MACS, C_REC_ACS, C_REC_MACS, C_UPDATES 
 N_COUNTS = 7
 
 
+@njit(cache=True)
+def distinct_targets(indptr, indices, n_units):
+    """Per row, the distinct target units in first-seen order: (uindptr, uidx). O(nnz)."""
+    rows = indptr.shape[0] - 1
+    seen = np.full(n_units, -1, dtype=np.int64)
+    uidx = np.empty(indices.shape[0], dtype=np.int32)
+    uindptr = np.zeros(rows + 1, dtype=np.int64)
+    q = 0
+    for r in range(rows):
+        for k in range(indptr[r], indptr[r + 1]):
+            c = indices[k]
+            if seen[c] != r:
+                seen[c] = r
+                uidx[q] = c
+                q += 1
+        uindptr[r + 1] = q
+    return uindptr, uidx[:q].copy()
+
+
 def core_projection(p, n_units: int) -> CoreProjection:
     """The shared engine's fan-out rows for a LIF :class:`~eventsim.lif.model.Projection`
     (built from CSR, no dense matrix: LIF networks have ~10^7 synapses among 10^4 units)."""
     rows = p.n_src
-    lens = np.diff(p.indptr)
-    pre = np.repeat(np.arange(rows, dtype=np.int64), lens)
-    key = np.unique(pre * n_units + p.indices)
-    urow = key // n_units
-    uindptr = np.zeros(rows + 1, np.int64)
-    np.cumsum(np.bincount(urow, minlength=rows), out=uindptr[1:])
+    indptr = np.ascontiguousarray(p.indptr, dtype=np.int64)
+    cols = np.ascontiguousarray(p.indices, dtype=np.int64)
+    uindptr, uidx = distinct_targets(indptr, cols, int(n_units))
     ucount = np.diff(uindptr)
-    dense = bool(p.nnz == rows * n_units and np.all(p.weight != 0)
-                 and np.array_equal(p.indices, np.tile(np.arange(n_units), rows)))
-    return CoreProjection(indptr=p.indptr.astype(np.int64), cols=p.indices.astype(np.int32),
+    dense = bool(p.nnz == rows * n_units and np.all(p.weight != 0) and np.all(ucount == n_units)
+                 and all(np.all(np.diff(cols[indptr[r]:indptr[r + 1]]) == 1) for r in range(rows)))
+    return CoreProjection(indptr=indptr, cols=cols.astype(np.int32),
                           vals=np.ascontiguousarray(p.weight, dtype=np.float64),
-                          uindptr=uindptr, uidx=(key % n_units).astype(np.int32),
-                          full=(ucount == n_units).astype(np.uint8), dense=dense,
-                          width=int(n_units), rows=int(rows))
+                          uindptr=uindptr, uidx=uidx, full=(ucount == n_units).astype(np.uint8),
+                          dense=dense, width=int(n_units), rows=int(rows))
 
 
 @njit(cache=True)
@@ -174,8 +189,11 @@ class CompiledLIF:
         self.delays = np.ascontiguousarray(np.concatenate([model.inp.delay, model.rec.delay]), dtype=np.int64)
         pdelay = []
         for p in (model.inp, model.rec):
-            u = np.unique(p.delay)
-            pdelay.append(int(u[0]) if u.size == 1 else (-1 if u.size else 0))
+            if p.nnz == 0:
+                pdelay.append(0)
+            else:
+                lo, hi = int(p.delay.min()), int(p.delay.max())
+                pdelay.append(lo if lo == hi else -1)
         self.pdelay = np.array(pdelay, dtype=np.int64)
         self.D = model.max_delay + 1
         self.alpha = np.ascontiguousarray(model.alpha)

@@ -160,6 +160,8 @@ def raster_figure(layers: Sequence, inputs=None, *, sample: int = 0, samples: Se
         gs = fig.add_gridspec(len(heights), 2, height_ratios=heights, width_ratios=[1, 0.018],
                               hspace=0.12, wspace=0.02)
         axes = []
+        unit_blocks = []
+        time_block = 1
         layer_im = input_im = None
         x0 = lo - 0.5 if nsamp == 1 else -0.5
         for i, (nm, img, active, bt, bu) in enumerate(binned):
@@ -188,14 +190,15 @@ def raster_figure(layers: Sequence, inputs=None, *, sample: int = 0, samples: Se
             else:
                 layer_im = im
             ax.set_ylim(-0.5, n_units - 0.5)
-            ax.set_ylabel(f"{nm}\nunit" if not is_input else "input\nchannel")
             for sp in ("top", "right"):
                 ax.spines[sp].set_visible(True)
-            rate = 1.0 - float(np.count_nonzero(panels[i][1])) / panels[i][1].size
-            txt = f"{n_units} {'channels' if is_input else 'units'}, sparsity {100 * rate:.1f}%"
-            if bt > 1 or bu > 1:
-                txt += f"\n1 px = {bt} steps x {bu} {'ch.' if is_input else 'units'} ({'max |value|' if reduce == 'maxabs' else 'event rate'})"
-            st.note(ax, txt)
+            sparsity = 1.0 - float(np.count_nonzero(panels[i][1])) / panels[i][1].size
+            # the panel's facts go in its y label (outside the data, so they hide no event)
+            ax.set_ylabel(f"{'input' if is_input else nm}\n{n_units} {'channels' if is_input else 'units'}\n"
+                          f"{100 * sparsity:.1f}% {'zero' if is_input else 'sparse'}", fontsize=8)
+            if bu > 1:
+                unit_blocks.append(f"{'input' if is_input else nm}: {bu} {'channels' if is_input else 'units'}")
+            time_block = bt
             if not np.any(img):
                 ax.text(0.5, 0.5, "no events", transform=ax.transAxes, ha="center", va="center",
                         color="#888888")
@@ -207,18 +210,23 @@ def raster_figure(layers: Sequence, inputs=None, *, sample: int = 0, samples: Se
                 continue
             k = i - 1 if has_in else i
             xs = x0 + (np.arange(active.size) + 0.5) * bt
-            axa.plot(xs, 100 * active, color=st.layer_color(k), lw=0.9, label=nm)
+            axa.plot(xs, 100 * active, color=st.layer_color(k), lw=0.9, label=nm, drawstyle="steps-mid")
         axa.set_ylabel("active\nunits (%)")
         axa.set_ylim(bottom=0)
         axa.grid(True, axis="y")
         axa.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0)
         if nsamp > 1:
-            axa.set_xlabel(f"step (samples {', '.join(str(s) for s in samples)} one after the other)")
+            xlabel = f"time step (samples {', '.join(str(s) for s in samples)} one after the other)"
             for ax in axes + [axa]:
                 for s in range(1, nsamp):
                     ax.axvline(s * (Tshow // nsamp) - 0.5, color="k", ls="--", lw=0.7)
         else:
-            axa.set_xlabel("time step")
+            xlabel = "time step"
+        if time_block > 1 or unit_blocks:
+            how = "largest |value|" if reduce == "maxabs" else "fraction of entries with an event"
+            xlabel += (f"\ndecimated: 1 pixel = {time_block} step(s)"
+                       + (f" x ({'; '.join(unit_blocks)})" if unit_blocks else "") + f", pixel = {how} in the block")
+        axa.set_xlabel(xlabel)
         axes[0].set_xlim(x0, x0 + Tshow)
         if layer_im is not None:
             cax = fig.add_subplot(gs[1 if has_in else 0:len(binned), 1])

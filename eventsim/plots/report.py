@@ -170,6 +170,8 @@ def build_figures(results_dir, summary: Mapping, progress: bool = False, dpi: in
                      "units through which a gradient passes) per training epoch.",
                      lambda: sparsity_epochs_figure(histories)))
     for name, m in models.items():
+        if str(m.get("kind", "egru")).lower() != "egru":
+            continue  # dense GRU/LSTM: every unit active, effective = dense; the table says it all
         mdir = os.path.join(results_dir, name)
         cp = os.path.join(mdir, "counts.json")
         if os.path.isfile(cp):
@@ -278,12 +280,16 @@ def write_report(results_dir, out=None, progress: bool = False, dpi: int | None 
     vrows = [[k, str(study_versions.get(k, "–")), str(here.get(k, "–"))] for k in vkeys]
     vheader = ["package", "study run with", "report made with"]
     title = f"eventsim study: {summary.get('scenario', os.path.basename(os.path.abspath(results_dir)))}"
-    sub = f"task {summary.get('task', '?')}, metric {summary.get('metric', '?')}, {len(summary['models'])} model(s)"
+    sub = (f"data set {summary.get('dataset', '?')} ({summary.get('task', '?')}), metric "
+           f"{summary.get('metric', '?')}, {len(summary['models'])} model(s)")
+    if summary.get("test_samples") and summary.get("steps"):
+        sub += f"; test split {summary['test_samples']} samples x {summary['steps']} steps"
+    desc = str(summary.get("description") or "")
 
     # HTML
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
              f"<style>{_CSS}</style></head><body>",
-             f"<h1>{html.escape(title)}</h1><p class=\"muted\">{html.escape(sub)}</p>",
+             f"<h1>{html.escape(title)}</h1><p>{html.escape(desc)}</p><p class=\"muted\">{html.escape(sub)}</p>",
              "<h2 id=\"summary\">Summary</h2>", _html_table(header, rows),
              "<p class=\"muted\">MACs are synaptic multiply-accumulates per step on the test split (SPEC §2); "
              "savings = dense baseline MACs / effective MACs.</p>",
@@ -307,7 +313,7 @@ def write_report(results_dir, out=None, progress: bool = False, dpi: int | None 
     # Markdown twin
     os.makedirs(fig_dir, exist_ok=True)
     rel = os.path.basename(fig_dir)
-    md = [f"# {title}", "", sub, "", "## Summary", "", _md_table(header, rows), "",
+    md = [f"# {title}", "", desc, "", sub, "", "## Summary", "", _md_table(header, rows), "",
           "MACs are synaptic multiply-accumulates per step on the test split (SPEC §2); "
           "savings = dense baseline MACs / effective MACs.", "", "## Figures", ""]
     for f in figs:

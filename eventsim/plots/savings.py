@@ -154,7 +154,8 @@ def rows_from_summary(summary: Mapping, where: str = "summary") -> list:
     for name, m in models.items():
         r = dict(m)
         r.setdefault("name", name)
-        r.setdefault("task", summary.get("task"))
+        # the data set names the task of the paper's reference points ("task" may be a kind, e.g. "classify")
+        r.setdefault("task", summary.get("dataset") or summary.get("task"))
         r.setdefault("metric_name", summary.get("metric"))
         r.setdefault("scenario", summary.get("scenario"))
         rows.append(r)

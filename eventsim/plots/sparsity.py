@@ -17,6 +17,7 @@ import math
 from typing import Mapping, Sequence
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from ..errors import EventsimError
 from . import style as st
@@ -138,10 +139,11 @@ def sparsity_epochs_figure(histories: Mapping[str, Sequence[Mapping]], *, title:
         for ax, ok, what in ((ax_a, any_a, "activity sparsity (forward)"),
                              (ax_b, any_b, "backward sparsity (BPTT)")):
             ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_title(what)
             ax.grid(True, axis="y")
             if ok:
-                ax.legend(loc="lower right")
+                ax.legend(loc="best")
             else:
                 ax.text(0.5, 0.5, "not recorded", transform=ax.transAxes, ha="center", va="center",
                         color="#888888")

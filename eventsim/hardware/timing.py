@@ -152,15 +152,16 @@ class ChipState:
         self.heap = []
         self.seq = 0
         self.now = 0.0
-        self.busy = np.zeros(n_cores)
-        self.busy_total = np.zeros(n_cores)
+        self.busy = [0.0] * n_cores
+        self.busy_total = [0.0] * n_cores
+        self.n_cores = n_cores
         self.n_pops = n_pops
         self.new_step(0.0)
 
     def new_step(self, t0: float) -> None:
         self.now = t0
-        self.pending = [dict() for _ in range(self.n_pops)]
-        self.ff_done = [dict() for _ in range(self.n_pops)]
+        self.pending = [[0] * self.n_cores for _ in range(self.n_pops)]
+        self.ff_done = [[t0] * self.n_cores for _ in range(self.n_pops)]
         self.done = [0] * self.n_pops
         self.last_update = [t0] * self.n_pops
         self.barrier = [False] * self.n_pops
@@ -179,7 +180,7 @@ class ChipState:
     def _check(self) -> None:
         """Invariants: no entry earlier than now; pending counts non-negative; heap ordered."""
         assert all(e[0] >= self.now for e in self.heap), "an entry lies in the past"
-        assert all(v >= 0 for d in self.pending for v in d.values())
+        assert all(v >= 0 for d in self.pending for v in d)
         for i in range(1, len(self.heap)):
             assert self.heap[(i - 1) // 2][:2] <= self.heap[i][:2]
 
@@ -232,14 +233,14 @@ def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous"
     pops = populations(model)
     P, L = len(pops), model.n_layers
     fan = fan_in_matrices(model, dense)
-    onehot = [np.eye(C, dtype=np.int64)[placement.core_of[p]] for p in range(P)]
+    onehot = [np.eye(C)[placement.core_of[p]] for p in range(P)]
     # MACs that one active source causes on each core: (sources, C) per projection
-    to_core = {key: f @ onehot[key[1]] for key, f in fan.items()}
+    # (float matmul: BLAS; the integer results are exact far below 2**53)
+    to_core = {key: np.rint(f @ onehot[key[1]]).astype(np.int64) for key, f in fan.items()}
     ff_next = {p: to_core[("ff", p + 1)] for p in range(P - 1)}  # source population p -> p+1
     rec = {p: to_core[("rec", p)] for p in range(L)}
     H, H_host = mesh_hops(profile, C)
     cores_of = [placement.cores_of(p) for p in range(P)]
-    units_on = [{int(c): placement.units_on(p, c) for c in cores_of[p]} for p in range(P)]
     # units that wake at (b, t): received a synaptic event or emit (SPEC §2 event-driven updates)
     wake = []
     for k in range(L):
@@ -249,98 +250,123 @@ def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous"
         prev[:, 1:] = y_act[k][:, :-1]
         recv |= (prev.reshape(B * T, -1).astype(np.float32) @ (fan[("rec", k)] > 0)) > 0
         w = recv.reshape(B, T, -1) | y_act[k]
-        wake.append(w.reshape(B * T, -1).astype(np.int64) @ onehot[k])  # (B*T, C) updates per core
+        # (B*T, C) updates per core
+        wake.append(np.rint(w.reshape(B * T, -1).astype(np.float64) @ onehot[k]).astype(np.int64))
 
-    mac_ns = profile.mac_ns + mem.spill_fraction * profile.memory["spill_ns_per_weight"]
+    mac_ns = (profile.mac_ns + mem.spill_fraction * profile.memory["spill_ns_per_weight"]).tolist()
     upd_ns = profile.chip["unit_update_ns"]
     pkt_ns, hop_ns, bar_ns = profile.chip["packet_ns"], profile.chip["hop_ns"], profile.chip["barrier_ns"]
-    macs_c = np.zeros(C, np.int64)
-    upd_c = np.zeros(C, np.int64)
-    sent_c = np.zeros(C, np.int64)
-    recv_c = np.zeros(C, np.int64)
+    # plain Python lists in the hot loop: scalar access to numpy arrays is slow
+    Hl, H_host_l = H.tolist(), H_host.tolist()
+    macs_c, upd_c, sent_c, recv_c = [0] * C, [0] * C, [0] * C, [0] * C
     host_packets = 0
     hops_total = 0
     latency = np.zeros((B, T))
     st = ChipState(C, P)
+    heap = st.heap
+    push, pop = heapq.heappush, heapq.heappop
+    busy, busy_total = st.busy, st.busy_total
+    cores_of_l = [c.tolist() for c in cores_of]
+    in_core = to_core[("ff", 0)]
     t0 = 0.0
     bar = None
     if progress:
         from tqdm import tqdm
         bar = tqdm(total=B * T, desc=f"timing on {profile.name}", unit="step", leave=False)
 
-    def send(c, t_emit, fanout, b, t, emitters, pop_to, ff):
+    def send(c, t_emit, fanout, emitters, pop_to, ff):
+        """One queue entry per destination core of the emitters' packets."""
         nonlocal hops_total
         rows = fanout[emitters]
         macs = rows.sum(axis=0)
-        npk = (rows > 0).sum(axis=0)
-        for d in np.flatnonzero(macs):
-            d = int(d)
-            k = int(npk[d])
-            st.push(t_emit + pkt_ns + H[c, d] * hop_ns, ARRIVE, d, pop_to, int(macs[d]), k, ff)
+        dest = np.flatnonzero(macs)
+        npk = np.count_nonzero(rows[:, dest], axis=0).tolist()
+        Hc = Hl[c]
+        pend = st.pending[pop_to]
+        t_out = t_emit + pkt_ns
+        for d, m, k in zip(dest.tolist(), macs[dest].tolist(), npk):
+            h = Hc[d]
+            push(heap, (t_out + h * hop_ns, st.seq, ARRIVE, d, pop_to, m, k, ff))
+            st.seq += 1
             sent_c[c] += k
-            hops_total += k * int(H[c, d])
+            hops_total += k * h
             if ff:
-                st.pending[pop_to][d] = st.pending[pop_to].get(d, 0) + 1
+                pend[d] += 1
 
     for b in range(B):
         for t in range(T):
             st.new_step(t0)
             bt = b * T + t
+            wake_bt = [w[bt].tolist() for w in wake]
+            emit = []  # per population: core -> emitting units at this step
+            for p in range(L):
+                em = np.flatnonzero(y_act[p][b, t])
+                groups = {}
+                if em.size:
+                    cs = placement.core_of[p][em]
+                    order = np.argsort(cs, kind="stable")
+                    em, cs = em[order], cs[order]
+                    cut = np.flatnonzero(np.diff(cs)) + 1
+                    for part in np.split(em, cut):
+                        groups[int(placement.core_of[p][part[0]])] = part
+                emit.append(groups)
             chans = np.flatnonzero(x_act[b, t])
             if chans.size:
-                rows = to_core[("ff", 0)][chans]
+                rows = in_core[chans]
                 macs = rows.sum(axis=0)
-                npk = (rows > 0).sum(axis=0)
-                for d in np.flatnonzero(macs):
-                    d = int(d)
-                    st.push(t0 + pkt_ns + H_host[d] * hop_ns, ARRIVE, d, 0, int(macs[d]), int(npk[d]), True)
-                    st.pending[0][d] = st.pending[0].get(d, 0) + 1
-                    host_packets += int(npk[d])
-                    hops_total += int(npk[d]) * int(H_host[d])
+                dest = np.flatnonzero(macs)
+                npk = np.count_nonzero(rows[:, dest], axis=0).tolist()
+                for d, m, k in zip(dest.tolist(), macs[dest].tolist(), npk):
+                    st.push(t0 + pkt_ns + H_host_l[d] * hop_ns, ARRIVE, d, 0, m, k, True)
+                    st.pending[0][d] += 1
+                    host_packets += k
+                    hops_total += k * H_host_l[d]
             st.push(t0, BARRIER, -1, 0)
             end = t0
-            while st.heap:
-                now, _, kind, c, p, macs, npk, ff = heapq.heappop(st.heap)
+            pending, ff_done, barrier = st.pending, st.ff_done, st.barrier
+            while heap:
+                now, _, kind, c, p, macs, npk, ff = pop(heap)
                 st.now = now
                 if check:
                     st._check()
                 if kind == ARRIVE:
-                    fin = st.serve(c, now, macs * mac_ns[c])
+                    dur = macs * mac_ns[c]
+                    fin = (busy[c] if busy[c] > now else now) + dur
+                    busy[c] = fin
+                    busy_total[c] += dur
                     macs_c[c] += macs
                     recv_c[c] += npk
                     if fin > end:
                         end = fin
                     if ff:
-                        left = st.pending[p][c] - 1
-                        st.pending[p][c] = left
-                        st.ff_done[p][c] = fin
-                        if left == 0 and st.barrier[p] and p < L:
+                        left = pending[p][c] - 1
+                        pending[p][c] = left
+                        ff_done[p][c] = fin
+                        if left == 0 and barrier[p] and p < L:
                             st.push(fin, READY, c, p)
                 elif kind == BARRIER:
-                    st.barrier[p] = True
+                    barrier[p] = True
                     if p == L:  # readout: nothing to update
                         continue
-                    for c2 in cores_of[p]:
-                        c2 = int(c2)
-                        if st.pending[p].get(c2, 0) == 0:
-                            st.push(max(now, st.ff_done[p].get(c2, now)), READY, c2, p)
+                    for c2 in cores_of_l[p]:
+                        if pending[p][c2] == 0:
+                            st.push(max(now, ff_done[p][c2]), READY, c2, p)
                 else:  # READY: update the waking units of population p on core c
-                    n_upd = int(wake[p][bt, c])
+                    n_upd = wake_bt[p][c]
                     fin = st.serve(c, now, n_upd * upd_ns) if n_upd else now
                     upd_c[c] += n_upd
                     if fin > end:
                         end = fin
-                    u = units_on[p][c]
-                    emitters = u[y_act[p][b, t, u]]
-                    if emitters.size:
+                    emitters = emit[p].get(c)
+                    if emitters is not None:
                         if p + 1 < P:
-                            send(c, fin, ff_next[p], b, t, emitters, p + 1, True)
+                            send(c, fin, ff_next[p], emitters, p + 1, True)
                         if t + 1 < T or dense:
-                            send(c, fin, rec[p], b, t, emitters, p, False)
+                            send(c, fin, rec[p], emitters, p, False)
                     st.done[p] += 1
                     if fin > st.last_update[p]:
                         st.last_update[p] = fin
-                    if st.done[p] == len(cores_of[p]) and p + 1 < P:
+                    if st.done[p] == len(cores_of_l[p]) and p + 1 < P:
                         st.push(st.last_update[p] + bar_ns, BARRIER, -1, p + 1)
             latency[b, t] = (end - t0 + bar_ns) * 1e-9
             t0 = end + bar_ns
@@ -350,6 +376,8 @@ def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous"
         bar.close()
 
     total_s = float(latency.sum())
+    macs_c, upd_c = np.array(macs_c, np.int64), np.array(upd_c, np.int64)
+    sent_c, recv_c = np.array(sent_c, np.int64), np.array(recv_c, np.int64)
     e = profile.energy
     e_syn = e["ac" if (event_op == "ac" and not dense) else "mac"]
     read = ((1 - mem.spill_fraction) * profile.read_pj(profile.weight_level)
@@ -365,7 +393,7 @@ def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous"
     energy["energy_per_step_pj"] = energy["energy_pj"] / (B * T)
     used = placement.units_per_core() > 0
     return TimingResult(profile=profile.name, placement=placement.strategy, n_cores=C,
-                        step_latency_s=latency, core_busy_s=st.busy_total * 1e-9, core_macs=macs_c,
+                        step_latency_s=latency, core_busy_s=np.array(st.busy_total) * 1e-9, core_macs=macs_c,
                         core_updates=upd_c, packets_sent=sent_c, packets_received=recv_c,
                         host_packets=host_packets, hops=hops_total,
                         events=int(sum(y.sum() for y in y_act)), input_events=int(x_act.sum()),

@@ -1,0 +1,78 @@
+"""``eventsim sweep``: run the cartesian product of scenario overrides as studies (Dask or local)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "sweep", help="run a study for every combination of parameter values (Dask distributed or local)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run SCENARIO once for every combination of --param values (each a scenario "
+                    "override, as 'eventsim study --set'), as independent tasks on Dask distributed: "
+                    "a LocalCluster of --workers processes by default, or an existing cluster with "
+                    "--scheduler. Each task's results land in OUT/<task id>/ as it finishes; a rerun "
+                    "skips finished tasks; a failed task is reported and the others go on. At the end "
+                    "OUT/table.csv, OUT/table.json and OUT/tradeoff.png (task metric vs effective MACs) "
+                    "are written. Without Dask, tasks run on local processes.",
+        epilog="examples:\n"
+               "  eventsim sweep tiny --param train.seed=0,1 --param models.egru.thr_mean=0.1,0.3\n"
+               "  eventsim sweep digits --param 'models.egru.units=[32],[64]' --workers 4 --out runs/sw\n"
+               "  eventsim sweep digits --param train.seed=0,1,2,3 --scheduler tcp://head:8786\n"
+               "several machines: 'dask scheduler' on one, 'dask worker tcp://head:8786' on each;\n"
+               "see docs/sweeps.md")
+    p.add_argument("scenario", help="scenario TOML file or built-in name (see docs/scenarios.md)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=V1,V2",
+                   help="a scenario key and its values, comma-separated (brackets keep lists whole: "
+                        "'models.egru.units=[16],[32,32]'); repeatable, the sweep is the product")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="address of a running Dask scheduler (e.g. tcp://head:8786)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="local worker processes (LocalCluster or process pool; default 2 with Dask)")
+    p.add_argument("--backend", choices=("auto", "dask", "processes", "inline"), default="auto",
+                   help="auto: Dask if installed, else local processes (default); inline: one by one "
+                        "in this process")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="sweep folder (default results/sweep-<scenario name>)")
+    p.add_argument("--allowed-failures", type=int, default=3, metavar="K",
+                   help="worker deaths tolerated per task on the LocalCluster (default 3)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.add_argument("--no-plot", dest="plot", action="store_false", help="do not write tradeoff.png")
+    p.set_defaults(func=run)
+
+
+def _fmt(v, pct=False):
+    if v is None or v == "":
+        return "-"
+    if isinstance(v, float):
+        return f"{100 * v:.1f}%" if pct else f"{v:.4g}"
+    return str(v)
+
+
+def run(args) -> int:
+    from ..sweep import parse_params, run_sweep
+
+    params = parse_params(args.param)
+    res = run_sweep(args.scenario, params, out_dir=args.out, scheduler=args.scheduler,
+                    workers=args.workers, backend=args.backend, progress=args.progress,
+                    allowed_failures=args.allowed_failures, plot=args.plot)
+    keys = list(params)
+    header = keys + ["model", "metric", "sparsity", "eff. MACs/step", "status"]
+    lines = []
+    for r in res.rows:
+        lines.append([str(r.get(f"param:{k}", "")) for k in keys] +
+                     [_fmt(r.get("model")), _fmt(r.get("metric")), _fmt(r.get("activity_sparsity"), pct=True),
+                      _fmt(r.get("effective_macs_per_step")),
+                      r["status"] if r["status"] == "ok" else f"FAILED: {r.get('error')}"])
+    widths = [max(len(h), *(len(l[i]) for l in lines)) if lines else len(h) for i, h in enumerate(header)]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    for l in lines:
+        print("  ".join(c.ljust(w) for c, w in zip(l, widths)))
+    n, nf, ns = len(res.tasks), len(res.failed), len(res.skipped)
+    print(f"\n{n} task(s) on {res.backend}: {n - nf} ok ({ns} skipped as already done), {nf} failed")
+    print(f"results in {res.out_dir}/ (table.csv, table.json"
+          + (", tradeoff.png)" if res.plot else ")"))
+    if not res.plot and args.plot:
+        print(f"eventsim: {res.plot_note}", file=sys.stderr)
+    return 1 if nf else 0

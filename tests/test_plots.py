@@ -60,17 +60,21 @@ def test_bin_events_hand_worked():
     np.testing.assert_allclose(img, [[-0.9, 0.0], [0.0, 0.25]], rtol=1e-6)
     # active fraction per step block: 2 events in 12 entries, then 1 in 12
     np.testing.assert_allclose(active, [2 / 12, 1 / 12])
+    # a boolean event mask works too (converted to float): 1 where a block holds an event
+    img, _, _, _ = bin_events(a != 0, max_time_bins=2, max_unit_bins=2)
+    np.testing.assert_array_equal(img, [[1.0, 0.0], [0.0, 1.0]])
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("reduce", ["maxabs", "rate"])
 def test_bin_events_matches_naive_and_loses_no_event(seed, reduce):
     rng = np.random.default_rng(seed)
-    T, n = rng.integers(5, 300), rng.integers(3, 90)
+    T, n = int(rng.integers(5, 300)), int(rng.integers(3, 90))
     a = (rng.random((T, n)) < 0.03) * rng.normal(size=(T, n))
+    if seed == 2:
+        a = a.astype(np.float32)
     mt, mu = rng.integers(1, 40), rng.integers(1, 20)
-    # tiny chunks so that chunk boundaries (and a ragged last block) are exercised
-    img, active, bt, bu = bin_events(a, mt, mu, reduce, chunk_elems=int(rng.integers(1, 500)))
+    img, active, bt, bu = bin_events(a, mt, mu, reduce)  # sizes give ragged last blocks
     assert img.shape[1] <= mt and img.shape[0] <= mu
     ref = naive_bins(a, bt, bu, reduce)
     np.testing.assert_allclose(img, ref, rtol=1e-6, atol=1e-7)

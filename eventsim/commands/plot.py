@@ -1,4 +1,4 @@
-"""``eventsim plot raster|sparsity|savings|tradeoff``: figures from results files.
+"""``eventsim plot raster|sparsity|savings|tradeoff|report``: figures from results files.
 
 Each subcommand writes one PNG (``--out``, default next to the input) and prints
 its path. Sources:
@@ -149,8 +149,18 @@ def _tradeoff(args):
 
 
 def register(subparsers):
-    p = subparsers.add_parser("plot", help="draw figures (raster, sparsity, savings, trade-off) from results",
-                              description=__doc__.split("\n\n")[0] + " See docs/analysis.md.")
+    import argparse
+
+    p = subparsers.add_parser(
+        "plot", help="draw figures (raster, sparsity, savings, trade-off) from results",
+        description="Draw one figure (PNG) from results files; see docs/analysis.md.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  eventsim plot raster results/digits/egru/raster.npz --samples 0,1\n"
+               "  eventsim plot raster x.npy --model m.npz --steps 0:500\n"
+               "  eventsim plot sparsity results/digits/egru/history.json\n"
+               "  eventsim plot savings results/digits/egru/counts.json\n"
+               "  eventsim plot tradeoff results/digits results/smnist5k -o tradeoff.png")
     sub = p.add_subparsers(dest="plot_kind", metavar="KIND")
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
 
@@ -207,3 +217,9 @@ def register(subparsers):
                    help="what the metric is (axis label; default: from the rows)")
     t.add_argument("--task", help="task name for the paper's reference points (default: the rows' task)")
     t.set_defaults(func=_tradeoff)
+
+    from .report import add_report_arguments, run_report
+    rp = sub.add_parser("report", help="same as 'eventsim report': HTML + Markdown report of a study",
+                        description="Same as 'eventsim report RESULTS_DIR'.")
+    add_report_arguments(rp)
+    rp.set_defaults(func=run_report)

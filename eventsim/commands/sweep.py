@@ -51,8 +51,11 @@ def _fmt(v, pct=False):
 
 
 def run(args) -> int:
+    import logging
+
     from ..sweep import parse_params, run_sweep
 
+    logging.basicConfig(level=logging.WARNING, format="eventsim: %(levelname)s: %(message)s")
     params = parse_params(args.param)
     res = run_sweep(args.scenario, params, out_dir=args.out, scheduler=args.scheduler,
                     workers=args.workers, backend=args.backend, progress=args.progress,

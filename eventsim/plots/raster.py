@@ -12,8 +12,8 @@ magnitude in the block (signed max-|value| pooling, :func:`bin_events`). A block
 is empty only if none of its ``bt * bu`` entries is an event, so no event
 vanishes; what is lost is how many events a block held (use ``reduce="rate"`` to
 colour blocks by the fraction of entries that are events instead). The image is
-built chunk by chunk over time, so extra memory is bounded by ``chunk_elems``
-floats plus the output image, whatever T is. The activity trace is computed at
+built in one compiled pass over the recording (Numba), so the extra memory is the
+output image only, whatever T is. The activity trace is computed at
 the same time resolution (mean over each block of steps). When ``bt`` or ``bu``
 exceeds 1 the figure says so in its panels.
 """
@@ -23,6 +23,7 @@ import math
 from typing import Sequence
 
 import numpy as np
+from numba import njit
 
 from ..errors import EventsimError
 from . import style as st
@@ -30,8 +31,23 @@ from . import style as st
 REDUCTIONS = ("maxabs", "rate")
 
 
-def bin_events(a, max_time_bins: int = 1200, max_unit_bins: int = 400, reduce: str = "maxabs",
-               chunk_elems: int = 1 << 22):
+@njit(cache=True)
+def _bin_kernel(a, bt, bu, image, cnt):  # pragma: no cover - compiled
+    """One pass over a (T, n) array: per block the entry of largest |value| (first one on
+    ties, in step-then-unit order) into ``image`` and the number of nonzero entries into ``cnt``."""
+    T, n = a.shape
+    for t in range(T):
+        i = t // bt
+        for j in range(n):
+            v = a[t, j]
+            if v != 0:
+                b = j // bu
+                cnt[b, i] += 1
+                if abs(v) > abs(image[b, i]):
+                    image[b, i] = v
+
+
+def bin_events(a, max_time_bins: int = 1200, max_unit_bins: int = 400, reduce: str = "maxabs"):
     """Decimate a (T, n) event array into at most max_time_bins x max_unit_bins pixels.
 
     Returns ``(image, active, bt, bu)``: ``image`` (n_unit_bins, n_time_bins) float32
@@ -39,7 +55,9 @@ def bin_events(a, max_time_bins: int = 1200, max_unit_bins: int = 400, reduce: s
     of entries of each step block that are events (nonzero); ``bt``, ``bu`` the block
     sizes. ``reduce="maxabs"``: each pixel is the entry of largest magnitude in its
     block (sign kept; 0 = no event in the block). ``reduce="rate"``: each pixel is
-    the fraction of the block's entries that are nonzero.
+    the fraction of the block's entries that are nonzero. One compiled pass over
+    the array; no temporary larger than the output image (float arrays are read
+    in place, other dtypes are converted to float32 first).
     """
     if reduce not in REDUCTIONS:
         raise EventsimError(f"unknown raster reduction {reduce!r}; use one of {', '.join(REDUCTIONS)}")
@@ -51,38 +69,20 @@ def bin_events(a, max_time_bins: int = 1200, max_unit_bins: int = 400, reduce: s
     T, n = a.shape
     if T == 0 or n == 0:
         raise EventsimError(f"raster panel is empty (shape {a.shape}); record at least one step and one unit")
+    if a.dtype not in (np.float32, np.float64):
+        a = a.astype(np.float32)
     bt = max(1, math.ceil(T / max_time_bins))
     bu = max(1, math.ceil(n / max_unit_bins))
     nbt, nbu = math.ceil(T / bt), math.ceil(n / bu)
-    image = np.zeros((nbu, nbt), dtype=np.float32)
-    active = np.zeros(nbt, dtype=np.float64)
-    # steps per chunk: a multiple of bt, about chunk_elems entries
-    blocks_per_chunk = max(1, chunk_elems // max(1, bt * n))
-    step = blocks_per_chunk * bt
-    pad_u = nbu * bu - n
-    for t0 in range(0, T, step):
-        c = np.asarray(a[t0:t0 + step], dtype=np.float32)
-        kb = math.ceil(c.shape[0] / bt)
-        pad_t = kb * bt - c.shape[0]
-        if pad_t or pad_u:
-            c = np.pad(c, ((0, pad_t), (0, pad_u)))
-        blocks = c.reshape(kb, bt, nbu, bu)
-        nz = blocks != 0
-        b0 = t0 // bt
-        # fraction of real (unpadded) entries of the step block that are events
-        steps_in_block = np.minimum(bt, T - (np.arange(b0, b0 + kb) * bt))
-        active[b0:b0 + kb] = nz.sum(axis=(1, 2, 3)) / (steps_in_block * n)
-        if reduce == "maxabs":
-            mx = blocks.max(axis=(1, 3))
-            mn = blocks.min(axis=(1, 3))
-            val = np.where(-mn > mx, mn, mx)
-        else:
-            cells = nz.sum(axis=(1, 3)).astype(np.float32)
-            units_in_block = np.full(nbu, bu, dtype=np.float32)
-            units_in_block[-1] = n - (nbu - 1) * bu
-            val = cells / (steps_in_block[:, None] * units_in_block[None, :])
-        image[:, b0:b0 + kb] = val.T
-    return image, active, bt, bu
+    image = np.zeros((nbu, nbt), dtype=a.dtype)
+    cnt = np.zeros((nbu, nbt), dtype=np.int64)
+    _bin_kernel(a, bt, bu, image, cnt)
+    steps_in_block = np.minimum(bt, T - np.arange(nbt) * bt).astype(np.float64)
+    units_in_block = np.minimum(bu, n - np.arange(nbu) * bu).astype(np.float64)
+    active = cnt.sum(axis=0) / (steps_in_block * n)
+    if reduce == "rate":
+        image = cnt / (units_in_block[:, None] * steps_in_block[None, :])
+    return image.astype(np.float32), active, bt, bu
 
 
 def _panel(a, sample, samples):

@@ -306,11 +306,10 @@ def run_sweep(scenario, params: dict, out_dir=None, scheduler: Optional[str] = N
 
 
 def _tick(bar, t):
-    if bar is None:
-        return
-    bar.update(1)
     if t["status"] != "ok":
-        bar.write(f"eventsim: sweep task {t['id']} failed: {t['error']}", file=sys.stderr)
+        log.warning("sweep task %s failed: %s", t["id"], t["error"])
+    if bar is not None:
+        bar.update(1)
 
 
 def _run_dask(todo, task_fn, scenario, scheduler, workers, allowed_failures, finish, bar):

@@ -82,7 +82,7 @@ def test_inline_sweep_reports_failure_then_rerun_finishes_it(tmp_path):
     assert (out / "tradeoff.png").read_bytes()[:4] == b"\x89PNG"
     # rerun: the finished task is skipped, the failed one runs again and now succeeds
     res2 = run_sweep("stand-in", params, out_dir=out, backend="inline", task_fn=stand_in_task,
-                     progress=False)
+                     progress=False, plot=False)
     assert [t["status"] for t in res2.tasks] == ["ok", "ok"]
     assert [bool(t.get("skipped")) for t in res2.tasks] == [False, True]
     csv_lines = (out / "table.csv").read_text().splitlines()
@@ -141,8 +141,10 @@ def test_errors(tmp_path):
 
 def test_cli_sweep_runs_real_studies_inline(tmp_path, capsys):
     out = tmp_path / "sw"
-    code = main(["sweep", "tiny", "--param", "train.epochs=1", "--param", "measure.test_samples=8",
-                 "--backend", "inline", "--out", str(out), "--no-progress"])
+    args = ["sweep", "tiny", "--param", "train.epochs=1", "--param", "measure.test_samples=8",
+            "--param", "train.max_batches_per_epoch=1", "--backend", "inline", "--out", str(out),
+            "--no-progress", "--no-plot"]
+    code = main(args)
     assert code == 0
     text = capsys.readouterr().out
     assert "1 task(s) on inline: 1 ok" in text
@@ -152,8 +154,6 @@ def test_cli_sweep_runs_real_studies_inline(tmp_path, capsys):
     summary = json.loads((task_dir / "summary.json").read_text())
     assert summary["models"]["egru"]["effective_macs_per_step"] == \
         [r for r in rows if r["model"] == "egru"][0]["effective_macs_per_step"]
-    assert (out / "tradeoff.png").exists()
     # a rerun skips it
-    assert main(["sweep", "tiny", "--param", "train.epochs=1", "--param", "measure.test_samples=8",
-                 "--backend", "inline", "--out", str(out), "--no-progress"]) == 0
+    assert main(args) == 0
     assert "(1 skipped as already done)" in capsys.readouterr().out

@@ -14,6 +14,7 @@ step instead (8 steps of 8 for digits, 28 of 28 for MNIST), a much shorter and e
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 import random
@@ -83,15 +84,24 @@ def mnist5k_path() -> str:
 
 
 def read_mnist5k() -> tuple:
-    """The 5000 images as (5000, 28, 28) uint8 and labels (5000,) int64.
+    """The 5000 images as (5000, 28, 28) uint8 and labels (5000,) int64 (read-only
+    arrays, parsed once per process).
 
     The file holds one image per line: 784 pixel values (row-major) then the label.
     """
-    with gzip.open(mnist5k_path(), "rt") as f:
+    return _read_mnist5k(mnist5k_path())
+
+
+@functools.lru_cache(maxsize=1)
+def _read_mnist5k(path: str) -> tuple:
+    with gzip.open(path, "rt") as f:
         a = np.loadtxt(f, delimiter=",", dtype=np.uint8)
     if a.shape != (5000, 785):
-        raise EventsimError(f"{mnist5k_path()!r} has shape {a.shape}, expected (5000, 785)")
-    return a[:, :784].reshape(5000, 28, 28), a[:, 784].astype(np.int64)
+        raise EventsimError(f"{path!r} has shape {a.shape}, expected (5000, 785)")
+    images, labels = a[:, :784].reshape(5000, 28, 28), a[:, 784].astype(np.int64)
+    images.flags.writeable = False
+    labels.flags.writeable = False
+    return images, labels
 
 
 def _downsample_opt(v):

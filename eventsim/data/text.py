@@ -188,9 +188,10 @@ def _texts(name: str, opt: dict) -> tuple:
 
 # --- tokenising ---------------------------------------------------------------------------
 
-def tokenize(text: str, level: str) -> list:
+def tokenize(text: str, level: str):
+    """Characters (the string itself: a sequence of characters) or words with ``<eos>``."""
     if level == "char":
-        return list(text)
+        return text
     toks = []
     for line in text.splitlines():
         words = line.split()
@@ -203,7 +204,8 @@ def tokenize(text: str, level: str) -> list:
 def build_vocab(tokens: list, max_vocab=None) -> list:
     """Vocabulary from training tokens: ``<unk>`` first, then by decreasing count
     (ties by string), cut to ``max_vocab`` entries in total."""
-    counts = Counter(t for t in tokens if t != UNK)
+    counts = Counter(tokens)
+    counts.pop(UNK, None)
     order = sorted(counts, key=lambda t: (-counts[t], t))
     vocab = [UNK] + order
     if max_vocab is not None:
@@ -211,9 +213,16 @@ def build_vocab(tokens: list, max_vocab=None) -> list:
     return vocab
 
 
-def encode(tokens: list, vocab: list) -> np.ndarray:
+def encode(tokens, vocab: list) -> np.ndarray:
+    """Token ids of a token list (or, for characters, of a string); tokens not in
+    ``vocab`` map to ``<unk>``."""
     index = {t: i for i, t in enumerate(vocab)}
     unk = index[UNK]
+    if isinstance(tokens, str):               # characters: one lookup per distinct code point
+        cp = np.frombuffer(tokens.encode("utf-32-le"), dtype=np.uint32)
+        distinct, inverse = np.unique(cp, return_inverse=True)
+        table = np.array([index.get(chr(c), unk) for c in distinct], dtype=np.int64)
+        return table[inverse.reshape(-1)]
     return np.fromiter((index.get(t, unk) for t in tokens), dtype=np.int64, count=len(tokens))
 
 
@@ -231,15 +240,16 @@ def _load_text(name: str, level: str, options: dict) -> Dataset:
         texts = tuple(t.lower() for t in texts)
     toks = [tokenize(t, level) for t in texts]
     vocab = build_vocab(toks[0], opt["max_vocab"])
+    ids = [encode(t, vocab) for t in toks]
     splits = []
-    for k, t in zip(SPLIT_NAMES, toks):
-        s = sequences(encode(t, vocab), opt["seq_len"])
+    for k, t, i in zip(SPLIT_NAMES, toks, ids):
+        s = sequences(i, opt["seq_len"])
         if len(s) == 0:
             raise EventsimError(f"data set {name!r}: the {k} text has {len(t)} tokens, too few for "
                                 f"one sequence of seq_len={opt['seq_len']}; use a smaller seq_len")
         splits.append(limit_split(s, opt["limit"]))
+    unk_rate = [float(np.mean(i == 0)) if len(i) else 0.0 for i in ids]
     V = len(vocab)
-    unk_rate = [float(np.mean(encode(t, vocab) == 0)) if t else 0.0 for t in toks]
     return Dataset(name=name, task="lm", input_kind="tokens", n_in=V, n_classes=V,
                    metric="bpc" if level == "char" else "perplexity", train=splits[0],
                    valid=splits[1], test=splits[2], vocab=vocab, options=opt,

@@ -236,11 +236,21 @@ def test_two_networks_need_a_prefix():
     a = evnn_state_dict(eventsim.random_model(2, [3], seed=0), prefix="enc.")
     b = evnn_state_dict(eventsim.random_model(4, [5], seed=1), prefix="dec.")
     sd = {**a, **b}
-    with pytest.raises(EventsimError, match="layer sizes must chain"):
+    with pytest.raises(EventsimError, match=r"do not form one stack \(dec.0.\* \(EvNN EGRU\): 4 -> 5; "
+                                            r"enc.0.\* \(EvNN EGRU\): 2 -> 3\).*pick one with --prefix"):
         import_state_dict(sd)
     assert import_state_dict(sd, prefix="dec.").sizes == [5]
+    assert import_state_dict(sd, prefix="enc.").sizes == [3]
     with pytest.raises(EventsimError, match="no key starts with prefix 'nope.'"):
         import_state_dict(sd, prefix="nope.")
+
+
+def test_single_egru_module_without_prefix():
+    ref = eventsim.random_model(2, [3], seed=0)
+    sd = {k[len("rnns.0."):]: v for k, v in evnn_state_dict(ref).items()}
+    assert set(sd) >= {"kernel", "thr"}
+    m = import_state_dict(sd)
+    np.testing.assert_array_equal(m.layers[0].recurrent_kernel, ref.layers[0].recurrent_kernel)
 
 
 def test_no_layers_lists_keys():

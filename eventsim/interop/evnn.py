@@ -140,6 +140,13 @@ def import_state_dict(tensors: dict, prefix: str | None = None, gru_threshold=No
         else:
             layers.append(_gru_to_egru(sel, u, gru_threshold, li, source))
 
+    for k in range(1, len(layers)):
+        if layers[k].n_in != layers[k - 1].n_units:
+            found = "; ".join(f"{u.label}: {l.n_in} -> {l.n_units}" for u, l in zip(units, layers))
+            raise EventsimError(
+                f"{source}: the layers found do not form one stack ({found}): layer {k} takes "
+                f"{layers[k].n_in} inputs but layer {k - 1} has {layers[k - 1].n_units} units; if the "
+                f"checkpoint holds several networks, pick one with --prefix")
     # dtype: one for all arrays, the checkpoint's own float32/float64
     dt = layers[0].kernel.dtype if layers[0].kernel.dtype in (np.float32, np.float64) else np.float32
 

@@ -68,12 +68,19 @@ def make_study(root, with_cost=True):
     y1 = ((rng.random((S, T, 8)) < 0.1) * (0.3 + rng.random((S, T, 8)))).astype(np.float32)
     x = rng.random((S, T, 1)).astype(np.float32)
     np.savez(d / "egru" / "raster.npz", **{"input": x, "layer0.y": y0, "layer1.y": y1})
-    if with_cost:
-        (d / "egru" / "cost.json").write_text(json.dumps({"profile": "loihi-like", "energy_uJ": 1.25}))
+    if with_cost:  # the table 'eventsim cost RESULTS_DIR' writes (format eventsim-cost-table/1)
+        rows = [{"model": "egru", "workload": wl, "profile": prof, "executed_as": how,
+                 "compute_pj": e / 2, "memory_pj": e / 4, "communication_pj": e / 8, "static_pj": e / 8,
+                 "energy_pj": e, "energy_per_step_pj": e / 128, "macs": 1000}
+                for prof, wl, how, e in (("loihi", "egru", "event", 2.5e6), ("loihi", "gru", "dense", 2.0e7),
+                                         ("gpu-dense", "egru", "clocked", 3.0e8),
+                                         ("gpu-dense", "gru", "dense", 3.0e8))]
+        (d / "cost.json").write_text(json.dumps({"format": "eventsim-cost-table/1", "rows": rows}))
     return d
 
 
-EXPECTED_FIGS = {"tradeoff", "sparsity_epochs", "egru_macs", "egru_raster", "egru_sparsity_steps", "egru_rates"}
+EXPECTED_FIGS = {"tradeoff", "sparsity_epochs", "egru_macs", "egru_raster", "egru_sparsity_steps", "egru_rates",
+                 "egru_energy"}
 
 
 def test_report_html_and_markdown(tmp_path):
@@ -95,7 +102,9 @@ def test_report_html_and_markdown(tmp_path):
         assert text in page, text
     # scenario (escaped), hardware cost, versions of both environments
     assert "# a comment that must survive" in page and 'name = &quot;tiny&quot;' in page
-    assert "energy_uJ" in page and "1.25" in page
+    # the cost table: 2.5e6 pJ = 2.5 uJ on loihi (event-driven), 3e8 pJ = 300 uJ on the GPU (clocked)
+    assert "<td>loihi</td><td>event</td><td>1.25 uJ</td>" in page and "<td>2.5 uJ</td>" in page
+    assert "<td>300 uJ</td><td>2.34 uJ</td>" in page  # total and per step (3e8 / 128 pJ)
     import matplotlib
     import numpy
     for v in (numpy.__version__, matplotlib.__version__, "3.11.0", "2.4.0"):

@@ -5,7 +5,8 @@
 
 - ``report.html``: summary table, every figure embedded as a base64 PNG (no
   external file, no script, no web font: it can be mailed as one file), the
-  scenario text, hardware cost tables when present and the software versions;
+  scenario text, the hardware cost table of ``eventsim cost`` when present
+  (``<results>/cost.json`` or ``<model>/cost.json``) and the software versions;
 - ``report.md`` beside it, the same content with the figures as PNG files in
   ``report_files/`` (so it renders on GitHub).
 
@@ -114,23 +115,52 @@ def summary_table(summary: Mapping) -> tuple:
     return header, rows
 
 
-def _flatten(d, prefix=""):
+COST_COLUMNS = (("model", "model"), ("workload", "workload"), ("profile", "profile"), ("executed as", "executed_as"),
+                ("compute", "compute_pj"), ("memory", "memory_pj"), ("communication", "communication_pj"),
+                ("static", "static_pj"), ("total", "energy_pj"), ("per step", "energy_per_step_pj"))
+
+
+def _energy(pj) -> str:
+    try:
+        from ..hardware.energy import format_energy
+    except ImportError:  # pragma: no cover - the hardware package ships with eventsim
+        return f"{float(pj):.3g} pJ"
+    return format_energy(float(pj))
+
+
+def cost_rows(results_dir, model_names) -> list:
+    """Rows of the hardware cost table of ``eventsim cost`` (issue 5) for a results folder.
+
+    ``<results>/cost.json`` (format ``eventsim-cost-table/1``: ``rows``) when present,
+    else rows built from each ``<model>/cost.json`` (``estimates``). Empty when neither exists.
+    """
+    root = os.path.join(results_dir, "cost.json")
+    if os.path.isfile(root):
+        t = _load_json(root, "hardware cost table")
+        if isinstance(t, Mapping) and isinstance(t.get("rows"), list):
+            return [r for r in t["rows"] if isinstance(r, Mapping)]
+    rows = []
+    for name in model_names:
+        p = os.path.join(results_dir, name, "cost.json")
+        if not os.path.isfile(p):
+            continue
+        d = _load_json(p, "hardware cost file")
+        for e in (d.get("estimates") or []) if isinstance(d, Mapping) else []:
+            tot = e.get("total", {})
+            rows.append({"model": name, "workload": e.get("workload"), "profile": e.get("profile"),
+                         "executed_as": e.get("executed_as"),
+                         **{k: tot.get(k) for k in ("compute_pj", "memory_pj", "communication_pj", "static_pj",
+                                                    "energy_pj", "energy_per_step_pj", "macs")}})
+    return rows
+
+
+def cost_table(rows) -> tuple:
+    """(header, rows) of the hardware cost table, energies in human units."""
     out = []
-    if isinstance(d, Mapping):
-        for k, v in d.items():
-            out.extend(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-    elif isinstance(d, list) and d and all(isinstance(x, Mapping) for x in d):
-        for i, v in enumerate(d):
-            out.extend(_flatten(v, f"{prefix}[{i}]"))
-    else:
-        out.append((prefix, _fmt(d)))
-    return out
-
-
-def cost_table(cost) -> tuple:
-    """(header, rows) of a ``cost.json`` (hardware cost figures), flattened to key/value rows."""
-    rows = _flatten(cost)
-    return ["figure", "value"], [list(r) for r in rows]
+    for r in rows:
+        out.append([_energy(r[k]) if k.endswith("_pj") and isinstance(r.get(k), (int, float))
+                    else _fmt(r.get(k)) for _, k in COST_COLUMNS])
+    return [c[0] for c in COST_COLUMNS], out
 
 
 def _render(fig, dpi=None) -> bytes:
@@ -146,7 +176,7 @@ def _events_per_step(layers) -> tuple:
 def build_figures(results_dir, summary: Mapping, progress: bool = False, dpi: int | None = None) -> list:
     """Render every figure the folder's files allow; returns a list of :class:`Figure_`."""
     from .raster import raster_figure, raster_from_npz
-    from .savings import macs_figure, rows_from_summary, tradeoff_figure
+    from .savings import energy_figure, macs_figure, rows_from_summary, tradeoff_figure
     from .sparsity import rate_histogram_figure, sparsity_epochs_figure, sparsity_steps_figure
 
     jobs = []  # (slug, caption, callable)
@@ -195,6 +225,13 @@ def build_figures(results_dir, summary: Mapping, progress: bool = False, dpi: in
             jobs.append((f"{name}_rates", f"{name}: per-unit event rates over the {ns} recorded test samples; "
                          "dead (never firing) and saturated units in their own colours.",
                          lambda l=layers, n=name: rate_histogram_figure(l, title=f"{n}: per-unit event rates")))
+    crows = cost_rows(results_dir, list(models))
+    for name, m in models.items():
+        if str(m.get("kind", "egru")).lower() == "egru" and any(r.get("model") == name for r in crows):
+            jobs.append((f"{name}_energy", f"{name}: estimated energy per step on each hardware profile "
+                         "('eventsim cost', docs/hardware.md), as executed (event-driven or clocked) and for the "
+                         "dense GRU/LSTM of the same shapes.",
+                         lambda n=name: energy_figure(crows, n)))
     if progress:
         from tqdm import tqdm
         it = tqdm(jobs, desc="report figures", unit="fig")
@@ -269,11 +306,8 @@ def write_report(results_dir, out=None, progress: bool = False, dpi: int | None 
     header, rows = summary_table(summary)
     scen_path = os.path.join(results_dir, "scenario.toml")
     scenario_text = open(scen_path).read() if os.path.isfile(scen_path) else None
-    costs = []
-    for name in summary["models"]:
-        cp = os.path.join(results_dir, name, "cost.json")
-        if os.path.isfile(cp):
-            costs.append((name, cost_table(_load_json(cp, "hardware cost table"))))
+    crows = cost_rows(results_dir, list(summary["models"]))
+    costs = cost_table(crows) if crows else None
     here = software_versions()
     study_versions = summary.get("versions") if isinstance(summary.get("versions"), Mapping) else {}
     vkeys = list(dict.fromkeys(list(here) + list(study_versions)))
@@ -299,9 +333,9 @@ def write_report(results_dir, out=None, progress: bool = False, dpi: int | None 
         parts.append(f"<figure id=\"fig-{f.slug}\"><img alt=\"{html.escape(f.slug)}\" "
                      f"src=\"data:image/png;base64,{b64}\"><figcaption>{html.escape(f.caption)}</figcaption></figure>")
     if costs:
-        parts.append("<h2 id=\"hardware\">Hardware cost</h2>")
-        for name, (ch, cr) in costs:
-            parts.append(f"<h3>{html.escape(name)}</h3>" + _html_table(ch, cr, "cost"))
+        parts.append("<h2 id=\"hardware\">Hardware cost</h2><p class=\"muted\">Estimated energy of the test "
+                     "run on each hardware profile ('eventsim cost'; formulas in docs/hardware.md).</p>"
+                     + _html_table(*costs, "cost"))
     parts.append("<h2 id=\"scenario\">Scenario</h2>")
     parts.append(f"<pre>{html.escape(scenario_text)}</pre>" if scenario_text is not None
                  else "<p class=\"muted\">scenario.toml not found in the results folder.</p>")
@@ -321,9 +355,8 @@ def write_report(results_dir, out=None, progress: bool = False, dpi: int | None 
             fh.write(f.png)
         md += [f"![{f.slug}]({rel}/{f.slug}.png)", "", f"*{f.caption}*", ""]
     if costs:
-        md += ["## Hardware cost", ""]
-        for name, (ch, cr) in costs:
-            md += [f"### {name}", "", _md_table(ch, cr), ""]
+        md += ["## Hardware cost", "", "Estimated energy of the test run on each hardware profile "
+               "('eventsim cost'; formulas in docs/hardware.md).", "", _md_table(*costs), ""]
     md += ["## Scenario", ""]
     md += (["```toml", scenario_text.rstrip("\n"), "```", ""] if scenario_text is not None
            else ["scenario.toml not found in the results folder.", ""])

@@ -301,3 +301,53 @@ def tradeoff_figure(rows: Sequence[Mapping], *, metric: str | None = None, metri
             st.note(ax2, "\n".join(notes), loc="lower right")
         fig.suptitle(title or "Trade-off: task performance vs compute", fontweight="bold", fontsize=11, y=1.02)
     return fig
+
+
+# -- hardware energy (eventsim cost) -------------------------------------------------
+
+def energy_figure(rows: Sequence[Mapping], model: str, *, title: str | None = None):
+    """Energy per step of ``model`` on each hardware profile, against the dense GRU/LSTM.
+
+    rows: the rows of ``eventsim cost`` (``<results>/cost.json`` ``rows``: model,
+    workload, profile, executed_as, energy_per_step_pj, ...). For each profile, one
+    bar per workload (the model as executed, and the dense GRU and LSTM baselines of
+    the same shapes); the factor GRU / model is written above the model's bar. Log
+    axis (energies span orders of magnitude across profiles).
+    """
+    sel = [r for r in rows if r.get("model") == model and _num(r.get("energy_per_step_pj")) is not None]
+    if not sel:
+        raise EventsimError(f"no hardware cost rows for model {model!r}; run 'eventsim cost RESULTS_DIR' first")
+    profiles = list(dict.fromkeys(r["profile"] for r in sel))
+    workloads = list(dict.fromkeys(r["workload"] for r in sel))
+    val = {(r["profile"], r["workload"]): (float(r["energy_per_step_pj"]), r.get("executed_as", "")) for r in sel}
+    with st.style():
+        fig = st.new_figure(max(6.0, 1.5 * len(profiles) + 2), 3.8)
+        ax = fig.add_subplot(1, 1, 1)
+        w = 0.8 / len(workloads)
+        x = np.arange(len(profiles))
+        for i, wl in enumerate(workloads):
+            ys = [val.get((p, wl), (np.nan, ""))[0] for p in profiles]
+            color = st.KIND_COLORS.get(wl, st.layer_color(i))
+            ax.bar(x + (i - (len(workloads) - 1) / 2) * w, ys, width=w, color=color,
+                   label=wl.upper() + (" (this model)" if wl == model or wl == "egru" else " (dense)"))
+        me = "egru" if "egru" in workloads else workloads[0]
+        k = workloads.index(me)
+        for j, p in enumerate(profiles):
+            e = val.get((p, me), (np.nan, ""))
+            g = val.get((p, "gru"), (np.nan, ""))[0]
+            if np.isfinite(e[0]) and e[0] > 0:
+                txt = f"{g / e[0]:.1f}x" if np.isfinite(g) and me != "gru" else ""
+                ax.text(x[j] + (k - (len(workloads) - 1) / 2) * w, e[0] * 1.15, f"{txt}\n{e[1]}".strip(),
+                        ha="center", va="bottom", fontsize=7, color=st.KIND_COLORS.get(me, "k"))
+        ax.set_yscale("log")
+        lo = np.nanmin([v[0] for v in val.values() if v[0] > 0] or [1.0])
+        hi = np.nanmax([v[0] for v in val.values()] or [1.0])
+        ax.set_ylim(lo / 3, hi * 8)
+        ax.set_xticks(x)
+        ax.set_xticklabels(profiles)
+        ax.set_ylabel("energy per step (pJ, log)")
+        ax.grid(True, axis="y")
+        ax.legend(loc="upper right", ncol=len(workloads))
+        ax.set_title(title or f"{model}: energy per step by hardware profile (label: GRU / {me.upper()}, "
+                              "execution mode)")
+    return fig

@@ -46,7 +46,8 @@ def egru_run(lmeta, reset_output, pmeta, indptr, cols, vals, uindptr, uidx, full
              in_indptr, in_idx, in_val, row_of,
              ring_src_size, ring_cnt_size, max_n, n_out,
              rec_y, y_out, rec_c, c_out, rec_ro, ro_out, rec_steps, steps_out,
-             raw_out, ro_out_counts, s_final, y_final, last_ro):
+             raw_out, ro_out_counts, s_final, y_final, last_ro, one):
+    # ``one`` is 1 in the model's dtype: float literals would promote float32 arithmetic to float64
     B, T = row_of.shape
     L = lmeta.shape[0]
     n_tot = s_final.shape[1]
@@ -121,11 +122,11 @@ def egru_run(lmeta, reset_output, pmeta, indptr, cols, vals, uindptr, uidx, full
                 updates = 0
                 last = l == L - 1
                 for j in range(n):
-                    zz = 1.0 / (1.0 + np.exp(-(vx[j] + vh[j])))
-                    rr = 1.0 / (1.0 + np.exp(-(vx[n + j] + vh[n + j])))
+                    zz = one / (one + np.exp(-(vx[j] + vh[j])))
+                    rr = one / (one + np.exp(-(vx[n + j] + vh[n + j])))
                     gg = np.tanh(vx[2 * n + j] + rr * vh[2 * n + j])
                     u = uoff + j
-                    c = zz * s[u] + (1.0 - zz) * gg
+                    c = zz * s[u] + (one - zz) * gg
                     if reset_output:
                         c = c - ylast[u]
                     th = thr[u]
@@ -146,7 +147,7 @@ def egru_run(lmeta, reset_output, pmeta, indptr, cols, vals, uindptr, uidx, full
                             if rec_steps:
                                 steps_out[b, t, L, ST_MACS] += m_ro
                     else:
-                        y = 0.0
+                        y = one - one
                         s[u] = c
                     ylast[u] = y
                     if fire or all_touched or touched[j] == 1:
@@ -267,7 +268,7 @@ class CompiledEGRU:
                  self.has_readout, table.indptr, table.idx, table.val.astype(dt, copy=False),
                  np.ascontiguousarray(row_of), self.ring_src_size, self.ring_cnt_size, self.max_n, self.n_out,
                  rec_y, y_out, rec_c, c_out, rec_ro, ro_out, rec_steps, steps_out,
-                 raw, ro_counts, s_final, y_final, last_ro)
+                 raw, ro_counts, s_final, y_final, last_ro, dt.type(1))
         split = lambda a: [a[..., self.unit_off[k]:self.unit_off[k + 1]] for k in range(L)]
         out = {"raw": raw.sum(axis=0), "readout_macs": int(ro_counts[:, 0].sum()),
                "readout_active": int(ro_counts[:, 1].sum()),

@@ -326,8 +326,9 @@ def _run_dask(todo, task_fn, scenario, scheduler, workers, allowed_failures, fin
     else:
         with dask.config.set({"distributed.scheduler.allowed-failures": int(allowed_failures)}):
             cluster = LocalCluster(n_workers=int(workers or 2), threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
+                                   dashboard_address=":0", silence_logs=logging.ERROR)
         client = Client(cluster)
+        log.info("Dask dashboard: %s", client.dashboard_link)
     try:
         futures = {}
         for t in todo:

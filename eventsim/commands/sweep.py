@@ -56,6 +56,12 @@ def run(args) -> int:
     from ..sweep import parse_params, run_sweep
 
     logging.basicConfig(level=logging.WARNING, format="eventsim: %(levelname)s: %(message)s")
+    if args.backend in ("auto", "dask"):
+        try:  # distributed sets its loggers to INFO when imported; its chatter is not ours to show
+            import distributed  # noqa: F401
+            logging.getLogger("distributed").setLevel(logging.ERROR)
+        except ImportError:
+            pass
     params = parse_params(args.param)
     res = run_sweep(args.scenario, params, out_dir=args.out, scheduler=args.scheduler,
                     workers=args.workers, backend=args.backend, progress=args.progress,

@@ -148,8 +148,12 @@ def test_export_refuses_threshold_above_one(tmp_path):
 def test_torch_round_trip_and_strict_load(tmp_path):
     torch = pytest.importorskip("torch")
     m = eventsim.random_model(6, [8, 5], n_out=3, seed=4)
+    m.meta["note"] = "kept"
+    m.dampening = 0.25
     export_checkpoint(m, tmp_path / "m.pt")
-    assert_same_model(m, import_checkpoint(tmp_path / "m.pt"))
+    back = import_checkpoint(tmp_path / "m.pt")
+    assert_same_model(m, back)
+    assert back.meta["note"] == "kept"
     # the file is a plain state dict: each layer group loads strictly into a module
     # with EvNN EGRU's parameters
     sd = torch.load(tmp_path / "m.pt", weights_only=True)

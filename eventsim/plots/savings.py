@@ -95,6 +95,7 @@ def macs_figure(counts: Mapping, *, title: str | None = None, log_ratio: float =
         ax.set_ylabel("MACs per step")
         if use_log:
             ax.set_yscale("log")
+            st.log_axis(ax.yaxis, minor_labels=False)
             ax.set_ylim(positive.min() / 3, positive.max() * 4)
         else:
             ax.set_ylim(top=np.nanmax(vals) * 1.18)
@@ -110,6 +111,7 @@ def macs_figure(counts: Mapping, *, title: str | None = None, log_ratio: float =
         log2 = eff > 0 and lstm / eff > log_ratio
         if log2:
             ax2.set_yscale("log")
+            st.log_axis(ax2.yaxis, minor_labels=False)
             ax2.set_ylim(eff / 3, lstm * 6)
         else:
             ax2.set_ylim(0, lstm * 1.3)
@@ -257,6 +259,7 @@ def tradeoff_figure(rows: Sequence[Mapping], *, metric: str | None = None, metri
             ax.plot([p["macs"] for p in e], [p["metric"] * scale for p in e], color=st.KIND_COLORS["egru"],
                     lw=0.8, alpha=0.6, zorder=2)
         ax.set_xscale("log")
+        st.log_axis(ax.xaxis)
         ax.margins(x=0.12, y=0.08)
         ax.set_xlabel("effective MACs per step (log)")
         ax.set_ylabel(METRIC_LABELS.get(metric_name, str(metric_name or "task metric")))
@@ -288,6 +291,7 @@ def tradeoff_figure(rows: Sequence[Mapping], *, metric: str | None = None, metri
             else:
                 ax2.axvspan(100 * s_lo, 100 * s_hi, color=st.REFERENCE_COLOR, alpha=0.12, label=lab)
         ax2.set_yscale("log")
+        st.log_axis(ax2.yaxis)
         ax2.set_ylim(0.8, ymax * 1.6)
         ax2.set_xlim(0, 100)
         ax2.set_xlabel("activity sparsity (%)")
@@ -340,6 +344,7 @@ def energy_figure(rows: Sequence[Mapping], model: str, *, title: str | None = No
                 ax.text(x[j] + (k - (len(workloads) - 1) / 2) * w, e[0] * 1.15, f"{txt}\n{e[1]}".strip(),
                         ha="center", va="bottom", fontsize=7, color=st.KIND_COLORS.get(me, "k"))
         ax.set_yscale("log")
+        st.log_axis(ax.yaxis, minor_labels=False)
         lo = np.nanmin([v[0] for v in val.values() if v[0] > 0] or [1.0])
         hi = np.nanmax([v[0] for v in val.values()] or [1.0])
         ax.set_ylim(lo / 3, hi * 8)

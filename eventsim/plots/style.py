@@ -123,6 +123,27 @@ def note(ax, text: str, loc: str = "upper right") -> None:
             bbox=dict(boxstyle="round,pad=0.25", fc="white", ec="#cccccc", lw=0.5, alpha=0.9))
 
 
+def log_axis(axis, minor_labels: bool = True) -> None:
+    """Plain labels on a log axis ('300', '2k', '1.5M' rather than 3x10^2): faster to draw and
+    to read. Minor ticks at 2x and 5x are labelled too when ``minor_labels``, so that an axis
+    spanning less than a decade still has labels."""
+    import math
+
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    axis.set_major_locator(LogLocator(base=10))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: human(v) if v > 0 else ""))
+
+    def minor(v, _):
+        if v <= 0 or not minor_labels:
+            return ""
+        lead = round(v / 10 ** math.floor(math.log10(v) + 1e-9))
+        return human(v) if lead in (2, 5) else ""
+
+    axis.set_minor_locator(LogLocator(base=10, subs=(2, 3, 4, 5, 6, 7, 8, 9)))
+    axis.set_minor_formatter(FuncFormatter(minor))
+
+
 def human(n: float) -> str:
     """Compact human form of a count: 1234 -> '1.23k', 5.6e6 -> '5.6M'."""
     n = float(n)

@@ -44,6 +44,7 @@ from .errors import EventsimError
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "dask", "processes", "inline")
+CONNECT_TIMEOUT = "20s"  # how long to try reaching a given Dask scheduler
 TASK_FILE = "task.json"
 
 
@@ -319,7 +320,7 @@ def _run_dask(todo, task_fn, scenario, scheduler, workers, allowed_failures, fin
     cluster = None
     if scheduler:
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as e:
             raise EventsimError(f"cannot reach the Dask scheduler at {scheduler!r} ({e}); start one with "
                                 f"'dask scheduler' and workers with 'dask worker {scheduler}'") from None

@@ -139,6 +139,16 @@ def test_errors(tmp_path):
         run_sweep("tiny", {"nosuch.key": ["1"]}, out_dir=tmp_path)
 
 
+def test_unreachable_scheduler(tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    import eventsim.sweep as sweep
+    monkeypatch.setattr(sweep, "CONNECT_TIMEOUT", "1s")
+    with pytest.raises(EventsimError, match=r"cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'.*"
+                                            r"dask worker tcp://127.0.0.1:9"):
+        run_sweep("stand-in", {"a": ["1"]}, out_dir=tmp_path, scheduler="tcp://127.0.0.1:9",
+                  task_fn=stand_in_task, progress=False)
+
+
 def test_cli_sweep_runs_real_studies_inline(tmp_path, capsys):
     out = tmp_path / "sw"
     args = ["sweep", "tiny", "--param", "train.epochs=1", "--param", "measure.test_samples=8",

@@ -348,10 +348,15 @@ def test_file_errors(tmp_path, monkeypatch):
     (tmp_path / "bad.safetensors").write_bytes(b"garbage")
     with pytest.raises(EventsimError, match="not a readable safetensors file"):
         import_checkpoint(tmp_path / "bad.safetensors")
+    m = eventsim.random_model(2, [3], seed=0)
+    with pytest.raises(EventsimError, match=r"output .*has suffix '.h5'; use .safetensors or .pt/.pth"):
+        export_checkpoint(m, tmp_path / "out.h5")
     (tmp_path / "m.pt").write_bytes(b"0")
     monkeypatch.setitem(sys.modules, "torch", None)  # as if torch were not installed
     with pytest.raises(EventsimError, match="needs PyTorch, which is not installed"):
         import_checkpoint(tmp_path / "m.pt")
+    with pytest.raises(EventsimError, match="write .safetensors instead"):
+        export_checkpoint(m, tmp_path / "out.pt")
 
 
 def test_nested_torch_checkpoint_needs_prefix(tmp_path):

@@ -113,3 +113,11 @@ def test_crosscheck_script_small(capsys):
     for row in rest.split("## 3.")[1].splitlines()[4:]:
         cells = [c.strip() for c in row.split("|")]
         assert cells[3] != cells[4], row
+
+
+def test_torch_egru_refusals():
+    from eventsim.errors import EventsimError
+    with pytest.raises(EventsimError, match="does not build embeddings"):
+        torch_egru(eventsim.random_model(3, [4], vocab=5, seed=0))
+    with pytest.raises(EventsimError, match="threshold-reset models without delays only"):
+        torch_egru(eventsim.random_model(3, [4], seed=0, reset="output"))

@@ -221,6 +221,17 @@ def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: f
     return value, grads, ps, stats
 
 
+def loss_value(spec: NetSpec, params: dict, X, target, loss: str, activity_reg: float = 0.0) -> float:
+    """The loss of :func:`loss_and_grads` (no dropout), forward only."""
+    ps = forward(spec, params, X)
+    logits = readout_logits(params, ps.top, loss)
+    tg = np.broadcast_to(target[:, None], logits.shape[:2]) if loss == "all" else target
+    value = cross_entropy(logits, tg)[0]
+    if spec.kind == "egru":
+        value += event_rate_penalty(ps.caches, activity_reg, spec.surrogate == "sigmoid")[0]
+    return value
+
+
 def predict_batches(spec: NetSpec, params: dict, X, loss: str, batch_size: int = 256):
     """Yield ``(slice, Pass, logits)`` over X in batches, without dropout."""
     for i in range(0, X.shape[0], batch_size):

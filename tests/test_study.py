@@ -1,0 +1,112 @@
+"""`eventsim study` end to end on the tiny scenario, resume, checkpoints, errors."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from eventsim.cli import main
+from eventsim.errors import EventsimError
+from eventsim.study import dense_counts, run_study, write_report_if_available
+from eventsim.train import NetSpec
+
+FAST = ["--set", "data.limit=48", "--set", "measure.test_samples=16"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    out = tmp_path_factory.mktemp("study") / "tiny"
+    rc = main(["study", "tiny", "--out", str(out), "--no-progress", "--no-report"] + FAST)
+    return out, rc
+
+
+def test_tiny_study_writes_the_results_folder(tiny, capsys):
+    out, rc = tiny
+    assert rc == 0
+    for f in ("scenario.toml", "summary.json", "summary.md", "summary.csv"):
+        assert (out / f).is_file(), f
+    s = json.loads((out / "summary.json").read_text())
+    assert s["scenario"] == "tiny" and s["metric"] == "accuracy" and s["test_samples"] == 16
+    assert set(s["models"]) == {"egru", "gru", "lstm"}
+    for name in ("egru", "gru", "lstm"):
+        for f in ("counts.json", "history.json", "model.npz", "raster.npz"):
+            assert (out / name / f).is_file(), (name, f)
+        assert len(json.loads((out / name / "history.json").read_text())) == 2
+        assert (out / name / "checkpoint" / "epoch0002.npz").is_file()
+    e = s["models"]["egru"]
+    assert e["engine_check"]["ok"] and e["engine_check"]["prediction_disagreements"] == 0
+    assert 0.0 <= e["activity_sparsity"] <= 1.0 and e["backward_sparsity"] is not None
+    counts = json.loads((out / "egru" / "counts.json").read_text())
+    assert counts["engine"] == "event" and "backward" in counts["total"]
+    assert counts["samples"] == 16 and counts["steps"] == 8
+    with np.load(out / "egru" / "raster.npz") as z:
+        assert z["input"].shape == (2, 8, 8) and z["layer0.y"].shape == (2, 8, 16)
+
+
+def test_dense_counts_are_the_closed_form(tiny):
+    out, _ = tiny
+    s = json.loads((out / "summary.json").read_text())
+    # digits row by row: m = 8 inputs, n = 16 units, 10 classes; per sample and step:
+    # GRU 3·16·(8+16) + readout 16·10 = 1152 + 160; LSTM 4·16·24 + 160 = 1536 + 160
+    assert s["models"]["gru"]["dense_macs_per_step"] == 1312
+    assert s["models"]["lstm"]["dense_macs_per_step"] == 1696
+    assert s["models"]["gru"]["savings_vs_gru"] == 1.0
+    assert s["models"]["egru"]["dense_macs_per_step"] == 1312
+    # SPEC §2's NeuroBench figure: GRUCell(25, 5) 450 MACs + 15 elementwise per step
+    d = dense_counts(NetSpec(kind="gru", n_in=25, units=[5], n_out=1), 1, 1)
+    assert d["layers"][0]["macs"]["dense"] == 450 and d["layers"][0]["elementwise"]["clocked"] == 15
+    d = dense_counts(NetSpec(kind="lstm", n_in=25, units=[5], n_out=1), 1, 1)
+    assert d["layers"][0]["macs"]["dense"] == 600 and d["layers"][0]["elementwise"]["clocked"] == 15
+
+
+def test_rerun_resumes_without_training_and_fresh_retrains(tiny):
+    out, _ = tiny
+    before = json.loads((out / "summary.json").read_text())
+    s = run_study("tiny", out_dir=out, overrides=FAST[1::2], progress=False)
+    assert s["models"]["egru"]["source"] == {"trained_epochs": 2, "resumed_from_epoch": 2}
+    for name in ("egru", "gru", "lstm"):
+        assert s["models"][name]["metric"] == before["models"][name]["metric"]
+    s = run_study("tiny", out_dir=out, overrides=FAST[1::2], progress=False, resume=False)
+    assert s["models"]["gru"]["source"]["resumed_from_epoch"] == 0
+    assert s["models"]["gru"]["metric"] == before["models"]["gru"]["metric"]  # seeded: same run
+
+
+def test_given_checkpoint_is_loaded_not_trained(tiny, tmp_path):
+    out, _ = tiny
+    before = json.loads((out / "summary.json").read_text())["models"]
+    over = FAST[1::2] + [f"models.egru.checkpoint={out / 'egru' / 'model.npz'}",
+                         f"models.gru.checkpoint={out / 'gru' / 'model.npz'}"]
+    s = run_study("tiny", out_dir=tmp_path / "again", overrides=over, progress=False)
+    assert s["models"]["egru"]["source"] == {"checkpoint": str(out / "egru" / "model.npz")}
+    assert s["models"]["egru"]["metric"] == before["egru"]["metric"]
+    assert s["models"]["gru"]["metric"] == before["gru"]["metric"]
+    assert json.loads((tmp_path / "again" / "egru" / "history.json").read_text()) == []
+
+
+def test_checkpoint_of_wrong_shape_is_an_error(tiny, tmp_path):
+    out, _ = tiny
+    over = FAST[1::2] + ["models.egru.units=[8]", f"models.egru.checkpoint={out / 'egru' / 'model.npz'}"]
+    with pytest.raises(EventsimError, match="does not fit the scenario"):
+        run_study("tiny", out_dir=tmp_path / "x", overrides=over, progress=False)
+
+
+def test_cli_errors_exit_2(tmp_path, capsys):
+    assert main(["study", "tiny", "--out", str(tmp_path), "--set", "train.lr=-1", "--no-progress"]) == 2
+    assert "eventsim: error:" in capsys.readouterr().err
+    assert main(["study", "no-such-scenario", "--out", str(tmp_path)]) == 2
+
+
+def test_report_step_says_why_it_was_skipped(tmp_path, monkeypatch):
+    import builtins
+    real = builtins.__import__
+
+    def fake(name, *a, **k):
+        if name.endswith("plots.report") or (a and a[2] and "report" in (a[2] or ()) and "plots" in name):
+            raise ImportError("simulated absence")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", fake)
+    import sys
+    monkeypatch.delitem(sys.modules, "eventsim.plots.report", raising=False)
+    path, reason = write_report_if_available(str(tmp_path))
+    assert path is None and "report step skipped" in reason and "simulated absence" in reason

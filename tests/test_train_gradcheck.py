@@ -1,0 +1,115 @@
+"""Finite-difference gradient checks (float64) of every layer type and loss.
+
+The Heaviside of the EGRU has no useful derivative, so these checks run with the
+internal smooth stand-in ``surrogate="sigmoid"`` (o = σ(β(c − ϑ)) with its true
+derivative): the backward code path is the same one the pseudo-derivative uses,
+only ``(o, h')`` differ. The pseudo-derivative itself is checked against a
+hand-worked single-unit case.
+"""
+import numpy as np
+import pytest
+
+from eventsim.train import cells
+from eventsim.train.network import NetSpec, init_params, loss_and_grads, loss_value
+
+
+def numeric_grads(f, params, eps=1e-6, per_array=6):
+    """Central differences at up to ``per_array`` seeded entries of every array (NaN elsewhere)."""
+    out = {}
+    pick = np.random.default_rng(5)
+    for k, v in params.items():
+        g = np.full_like(v, np.nan)
+        flat = list(np.ndindex(v.shape))
+        for j in pick.permutation(len(flat))[:per_array]:
+            i = flat[j]
+            old = v[i]
+            v[i] = old + eps
+            a = f()
+            v[i] = old - eps
+            b = f()
+            v[i] = old
+            g[i] = (a - b) / (2 * eps)
+        out[k] = g
+    return out
+
+
+def check(kind, loss, reset="threshold", tokens=False, act=0.0, units=(4, 3), seed=1):
+    spec = NetSpec(kind=kind, n_in=5, units=list(units), n_out=3, tokens=tokens,
+                   embed_dim=4 if tokens else 0, reset=reset, surrogate="sigmoid")
+    p = init_params(spec, seed, dtype=np.float64)
+    for k in p:  # nonzero biases so that every bias path is exercised
+        if "bias" in k:
+            p[k] += np.random.default_rng(3).normal(0, 0.3, p[k].shape)
+    rng = np.random.default_rng(0)
+    B, T = 2, 4
+    X = rng.integers(0, 5, (B, T)) if tokens else rng.normal(size=(B, T, 5))
+    y = rng.integers(0, 3, (B, T)) if loss == "lm" else rng.integers(0, 3, B)
+    _, g, _, _ = loss_and_grads(spec, p, X, y, loss, activity_reg=act)
+    num = numeric_grads(lambda: loss_value(spec, p, X, y, loss, act), p)
+    assert set(g) == set(p)
+    for k in p:
+        sel = ~np.isnan(num[k])
+        scale = max(np.abs(num[k][sel]).max(), 1e-3)
+        np.testing.assert_allclose(g[k][sel], num[k][sel], atol=2e-5 * scale + 1e-9, rtol=0, err_msg=k)
+
+
+@pytest.mark.parametrize("reset", ["threshold", "output"])
+@pytest.mark.parametrize("loss", ["last", "all"])
+def test_egru_classification(reset, loss):
+    check("egru", loss, reset)
+
+
+@pytest.mark.parametrize("reset", ["threshold", "output"])
+def test_egru_lm_with_embedding_and_activity_regulariser(reset):
+    check("egru", "lm", reset, tokens=True, act=0.5)
+
+
+@pytest.mark.parametrize("loss", ["last", "all"])
+def test_gru(loss):
+    check("gru", loss)
+
+
+def test_gru_lm_embedding():
+    check("gru", "lm", tokens=True, units=(3,))
+
+
+@pytest.mark.parametrize("loss", ["last", "all"])
+def test_lstm(loss):
+    check("lstm", loss)
+
+
+def test_lstm_lm_embedding():
+    check("lstm", "lm", tokens=True, units=(3,))
+
+
+def test_pseudo_derivative_hand_worked_single_step():
+    """One unit, one step, s_0 = y_0 = 0: c = (1 − z)·g, y = H(c − ϑ)·c.
+
+    With dL/dy = 1 the gradient to c is o + c·γ·max(0, 1 − s_w|c − ϑ|), and to ϑ
+    it is −c·γ·max(0, 1 − s_w|c − ϑ|) (threshold reset, no later step)."""
+    gamma, sw = 0.7, 2.0
+    opt = cells.EGRUOptions(dampening=gamma, support=sw)
+    for thr, expect_event in ((0.1, True), (0.5, False)):
+        p = {"kernel": np.array([[0.0, 0.0, 1.0]]), "recurrent_kernel": np.zeros((1, 3)),
+             "bias": np.zeros(3), "recurrent_bias": np.zeros(3), "thr": np.array([thr])}
+        x = np.array([[[0.8]]])
+        Y, cache = cells.gru_type_forward(p, x, "egru", opt)
+        z, g = 0.5, np.tanh(0.8)          # z = σ(0), g = tanh(0.8)
+        c = (1 - z) * g                   # 0.332...
+        assert (Y[0, 0, 0] != 0) == expect_event
+        assert Y[0, 0, 0] == pytest.approx(c if expect_event else 0.0)
+        grads, _ = cells.gru_type_backward(p, cache, np.ones_like(Y), "egru", opt)
+        h = gamma * max(0.0, 1 - sw * abs(c - thr))
+        o = 1.0 if expect_event else 0.0
+        dc = o + c * h
+        assert grads["thr"][0] == pytest.approx(-c * h)
+        # dc reaches the candidate through (1 − z)·(1 − g²), and kernel[0, g] = x·that
+        assert grads["kernel"][0, 2] == pytest.approx(0.8 * dc * (1 - z) * (1 - g * g))
+
+
+def test_pseudo_derivative_support_and_dampening():
+    opt = cells.EGRUOptions(dampening=0.7, support=1.0)
+    c = np.array([0.3, 0.8, 1.3, 2.0, -0.7])
+    o, h = cells._event_fn(c, np.full(5, 0.3), opt)
+    np.testing.assert_array_equal(o, [0, 1, 1, 1, 0])   # H(0) = 0: c = ϑ is no event
+    np.testing.assert_allclose(h, [0.7, 0.35, 0.0, 0.0, 0.0])

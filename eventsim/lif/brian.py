@@ -86,12 +86,15 @@ def build_network(model, n_steps: int, spikes=None, poisson_rate_hz=None, record
         if proj.nnz == 0:
             continue
         pre, post, w, d = proj.synapses()
+        # one delay for all synapses: a scalar delay (Brian2's faster homogeneous queue)
+        homog = d.min() == d.max()
         S = b2.Synapses(src, G, "w : 1 (constant)",
                         on_pre=(on_pre.replace("w*", "w*y_pre*") if graded and name == "syn_rec" else on_pre),
-                        dt=dt, name=name)
+                        delay=(int(d[0]) - shift) * dt if homog else None, dt=dt, name=name)
         S.connect(i=pre, j=post)
         S.w = w
-        S.delay = (d - shift) * dt
+        if not homog:
+            S.delay = (d - shift) * dt
         objs.append(S)
     mons = {"spikes": b2.SpikeMonitor(G, name="lif_spikes"),
             "inputs": b2.SpikeMonitor(P, record=False, name="input_count")}

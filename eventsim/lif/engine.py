@@ -93,7 +93,22 @@ def walk_row_delayed(p, i, v, t, horizon, meta, indptr, cols, vals, delays, ring
 
 
 @njit(cache=True)
-def deliver(p, i, v, t, horizon, pdelay, meta, indptr, cols, vals, uindptr, uidx, full, delays,
+def walk_row_mark(p, i, v, meta, indptr, cols, vals, acc, mark):
+    """``walk_row`` and ``mark_units`` fused into one pass over the row (for rows without
+    duplicate targets): one index load per synapse instead of two. Returns the operations."""
+    base = meta[p, PM_INDPTR]
+    voff = meta[p, PM_COLS]
+    a = voff + indptr[base + i]
+    b = voff + indptr[base + i + 1]
+    for k in range(a, b):
+        c = cols[k]
+        acc[c] += v * vals[k]
+        mark[c] = 1
+    return b - a
+
+
+@njit(cache=True)
+def deliver(p, i, v, t, horizon, pdelay, fused, meta, indptr, cols, vals, uindptr, uidx, full, delays,
             ring, recv, recv_all):
     """Send event (i, v) of projection ``p`` emitted at step t; returns the operations performed."""
     d = pdelay[p]
@@ -103,6 +118,8 @@ def deliver(p, i, v, t, horizon, pdelay, meta, indptr, cols, vals, uindptr, uidx
     if due >= horizon:
         return 0
     s = due % ring.shape[0]
+    if fused[p]:
+        return walk_row_mark(p, i, v, meta, indptr, cols, vals, ring[s], recv[s])
     if mark_units(p, i, meta, uindptr, uidx, full, recv[s]):
         recv_all[s] = 1
     return walk_row(p, i, v, meta, indptr, cols, vals, ring[s])
@@ -110,7 +127,7 @@ def deliver(p, i, v, t, horizon, pdelay, meta, indptr, cols, vals, uindptr, uidx
 
 @njit(cache=True)
 def lif_run(t0, t1, horizon, rows, in_indptr, in_idx, in_val,
-            pdelay, meta, indptr, cols, vals, uindptr, uidx, full, delays,
+            pdelay, fused, meta, indptr, cols, vals, uindptr, uidx, full, delays,
             alpha, thr, bias, v_reset, subtract, refractory, graded,
             v, refr, ring, recv, recv_all, out_t, out_i, out_val, n_out, cnt, rec_v, v_out):
     """Run steps t0 .. t1-1 of one sample (state arrays are updated in place).
@@ -128,27 +145,30 @@ def lif_run(t0, t1, horizon, rows, in_indptr, in_idx, in_val,
         r = rows[t]
         for k in range(in_indptr[r], in_indptr[r + 1]):
             x = in_val[k]
-            ops = deliver(0, in_idx[k], x, t, horizon, pdelay, meta, indptr, cols, vals, uindptr, uidx,
+            ops = deliver(0, in_idx[k], x, t, horizon, pdelay, fused, meta, indptr, cols, vals, uindptr, uidx,
                           full, delays, ring, recv, recv_all)
             cnt[C_INPUT_EVENTS] += 1
             if x == 1.0:
                 cnt[C_IN_ACS] += ops
             else:
                 cnt[C_IN_MACS] += ops
-        # 2. unit updates (the LIF unit model) and emission
-        woke_all = recv_all[s] == 1
+        # 2. unit updates (the LIF unit model) and emission. Counters are kept in locals
+        #    (no aliasing with the state arrays) and the wake-up count is branch-free.
+        wall = recv_all[s]
         recv_all[s] = 0
         ring_s = ring[s]
         recv_s = recv[s]
+        updates = 0
+        events = 0
+        rec_ops = 0
         for i in range(n):
             I = ring_s[i]
             ring_s[i] = 0.0
-            woke = woke_all or recv_s[i] == 1
+            wk = recv_s[i] | wall
             recv_s[i] = 0
+            updates += wk
             if refr[i] > 0:
                 refr[i] -= 1
-                if woke:
-                    cnt[C_UPDATES] += 1
                 if rec_v:
                     v_out[t, i] = v[i]
                 continue
@@ -159,21 +179,21 @@ def lif_run(t0, t1, horizon, rows, in_indptr, in_idx, in_val,
                 out_i[n_out] = i
                 out_val[n_out] = val
                 n_out += 1
-                ops = deliver(1, i, val, t, horizon, pdelay, meta, indptr, cols, vals, uindptr, uidx,
-                              full, delays, ring, recv, recv_all)
-                if graded:
-                    cnt[C_REC_MACS] += ops
-                else:
-                    cnt[C_REC_ACS] += ops
+                rec_ops += deliver(1, i, val, t, horizon, pdelay, fused, meta, indptr, cols, vals, uindptr,
+                                   uidx, full, delays, ring, recv, recv_all)
                 vi = vi - thr[i] if subtract else v_reset[i]
                 refr[i] = refractory
-                cnt[C_EVENTS] += 1
-                cnt[C_UPDATES] += 1
-            elif woke:
-                cnt[C_UPDATES] += 1
+                events += 1
+                updates += 1 - wk
             v[i] = vi
             if rec_v:
                 v_out[t, i] = vi
+        cnt[C_UPDATES] += updates
+        cnt[C_EVENTS] += events
+        if graded:
+            cnt[C_REC_MACS] += rec_ops
+        else:
+            cnt[C_REC_ACS] += rec_ops
     return t1, n_out
 
 
@@ -195,6 +215,8 @@ class CompiledLIF:
                 lo, hi = int(p.delay.min()), int(p.delay.max())
                 pdelay.append(lo if lo == hi else -1)
         self.pdelay = np.array(pdelay, dtype=np.int64)
+        # rows without duplicate targets and not reaching every unit: one fused pass
+        self.fused = np.array([int(pr.uidx.size == pr.nnz and not pr.full.any()) for pr in projs], np.uint8)
         self.D = model.max_delay + 1
         self.alpha = np.ascontiguousarray(model.alpha)
         f = lambda a: np.ascontiguousarray(a, dtype=np.float64)
@@ -231,7 +253,7 @@ class CompiledLIF:
                 out_v = np.empty(cap, np.float64)
                 t1 = min(T, t + chunk)
                 t_new, k = lif_run(t, t1, T, rows, table.indptr, table.idx, in_val,
-                                   self.pdelay, self.meta, self.indptr, self.cols, self.vals,
+                                   self.pdelay, self.fused, self.meta, self.indptr, self.cols, self.vals,
                                    self.uindptr, self.uidx, self.full, self.delays,
                                    self.alpha, self.thr, self.bias, self.v_reset,
                                    m.reset == "subtract", int(m.refractory), m.events == "graded",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+import matplotlib
 import numpy as np
 from numba import njit
 
@@ -121,13 +122,12 @@ def raster_figure(layers: Sequence, inputs=None, *, sample: int = 0, samples: Se
     if samples is not None and len(samples) == 0:
         raise EventsimError("samples is empty; give at least one sample index")
     nsamp = len(samples) if samples is not None else 1
-    panels, names = [], []
+    panels = []
     if inputs is not None:
         panels.append(("input", _panel(inputs, sample, samples)))
     for k, y in enumerate(layers):
         name = layer_names[k] if layer_names is not None else f"layer {k}"
         panels.append((name, _panel(y, sample, samples)))
-        names.append(name)
     T = panels[-1][1].shape[0]
     for name, p in panels:
         if p.shape[0] != T:
@@ -180,7 +180,6 @@ def raster_figure(layers: Sequence, inputs=None, *, sample: int = 0, samples: Se
             else:
                 cmap_name = st.INPUT_CMAP if signed_layers else st.EVENT_CMAP
                 vmin_, vmax_ = (-vmax if signed_layers else 0.0), vmax
-            import matplotlib
             cmap = matplotlib.colormaps[cmap_name].with_extremes(bad=st.EMPTY_COLOR)
             im = ax.imshow(masked, aspect="auto", origin="lower", cmap=cmap, vmin=vmin_, vmax=vmax_,
                            interpolation="nearest",

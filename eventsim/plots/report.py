@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Figure_:
+class RenderedFigure:
     """One rendered figure of the report: slug (file name), caption and PNG bytes."""
 
     slug: str
@@ -174,7 +174,7 @@ def _events_per_step(layers) -> tuple:
 
 
 def build_figures(results_dir, summary: Mapping, progress: bool = False, dpi: int | None = None) -> list:
-    """Render every figure the folder's files allow; returns a list of :class:`Figure_`."""
+    """Render every figure the folder's files allow; returns a list of :class:`RenderedFigure`."""
     from .raster import raster_figure, raster_from_npz
     from .savings import energy_figure, macs_figure, rows_from_summary, tradeoff_figure
     from .sparsity import rate_histogram_figure, sparsity_epochs_figure, sparsity_steps_figure
@@ -239,7 +239,7 @@ def build_figures(results_dir, summary: Mapping, progress: bool = False, dpi: in
         it = jobs
     figs = []
     for slug, caption, make in it:
-        figs.append(Figure_(_safe(slug), caption, _render(make(), dpi)))
+        figs.append(RenderedFigure(_safe(slug), caption, _render(make(), dpi)))
     return figs
 
 

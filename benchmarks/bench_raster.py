@@ -14,7 +14,7 @@ Each timing is the best of ``--repeat`` runs (default 3). A last case draws real
 events: a random EGRU of 1024 units (``random_model(16, [1024], thr_mean=0.05)``)
 simulated by the event engine for 10 000 steps on an input of 150-step bursts
 every 500 steps; its figure (input on top) is written to
-``benchmarks/results/bench_raster_1024x10000.png``. Results go to
+``docs/figures/raster_1024x10000.png`` (``--figure``; shown in the README). Results go to
 ``benchmarks/results/bench_raster.json`` with the machine description.
 
     python benchmarks/bench_raster.py            # default sizes
@@ -72,12 +72,12 @@ def model_case(args, best, raster_figure, save):
     y = res.y[0][0]
     title = f"Random EGRU, {n} units, {T:,} steps (event engine)"
     t_fig, fig = best(lambda: raster_figure([y], x[0], title=title), args.repeat)
-    png = os.path.join(os.path.dirname(args.out), f"bench_raster_{n}x{T}.png")
+    png = args.figure
     t_save, _ = best(lambda: save(fig, png), args.repeat)
     row = {"case": "egru", "units": n, "steps": T, "inputs": m,
            "activity_sparsity": round(res.counts.to_dict()["total"]["activity_sparsity"], 4),
            "simulate_s": round(t_sim, 3), "figure_s": round(t_fig, 3), "save_png_s": round(t_save, 3),
-           "total_s": round(t_fig + t_save, 3), "png": os.path.relpath(png, HERE)}
+           "total_s": round(t_fig + t_save, 3), "png": os.path.relpath(png, os.path.dirname(HERE))}
     print(json.dumps(row), flush=True)
     return row
 
@@ -88,6 +88,8 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--density", type=float, default=0.05, help="fraction of entries that are events")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "bench_raster.json"))
+    ap.add_argument("--figure", default=os.path.join(os.path.dirname(HERE), "docs", "figures", "raster_1024x10000.png"),
+                    help="where the real-event figure goes")
     args = ap.parse_args(argv)
 
     from eventsim import __version__

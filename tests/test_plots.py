@@ -318,3 +318,20 @@ def test_tradeoff_inputs(tmp_path):
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(EventsimError, match="cannot parse"):
         load_tradeoff_rows([tmp_path / "bad.json"])
+
+
+def test_energy_figure_factors(tmp_path):
+    from eventsim.plots.savings import energy_figure
+
+    rows = [{"model": "egru", "workload": wl, "profile": prof, "executed_as": how, "energy_per_step_pj": e}
+            for prof, wl, how, e in (("loihi", "egru", "event", 100.0), ("loihi", "gru", "dense", 800.0),
+                                     ("loihi", "lstm", "dense", 1000.0), ("gpu", "egru", "clocked", 5e4),
+                                     ("gpu", "gru", "dense", 5e4), ("gpu", "lstm", "dense", 6e4))]
+    fig = energy_figure(rows, "egru")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts == ["8.0x\nevent", "1.0x\nclocked"]  # GRU / EGRU per profile, with the execution mode
+    np.testing.assert_allclose(sorted(p.get_height() for p in fig.axes[0].patches),
+                               sorted([100, 800, 1000, 5e4, 5e4, 6e4]))
+    check_png(st.save(fig, tmp_path / "en.png", dpi=DPI), *fig.get_size_inches())
+    with pytest.raises(EventsimError, match="no hardware cost rows for model 'lstm'"):
+        energy_figure(rows, "lstm")

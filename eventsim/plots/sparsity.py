@@ -195,9 +195,12 @@ def rate_histogram_figure(layers: Sequence, *, saturated: float = 0.95, bins: in
                     label=["dead (no event)", f"{name}: other units", f"saturated (rate >= {saturated:g})"])
             ax.axvline(saturated, color=st.SATURATED_COLOR, ls=":", lw=0.8)
             ax.set_ylabel("units")
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             n = r.size
-            st.note(ax, f"{n} units | mean rate {r.mean():.3f}\ndead {dead.sum()} ({100 * dead.mean():.0f}%)"
-                        f" | saturated {sat.sum()} ({100 * sat.mean():.0f}%)")
+            shape = np.shape(layers[k])
+            over = f"{shape[0]} samples x {shape[1]} steps" if len(shape) == 3 else f"{shape[0]} steps"
+            st.note(ax, f"{n} units, rates over {over} | mean rate {r.mean():.3f}\n"
+                        f"dead {dead.sum()} ({100 * dead.mean():.0f}%) | saturated {sat.sum()} ({100 * sat.mean():.0f}%)")
             ax.legend(loc="upper center")
             if k < L - 1:
                 ax.tick_params(labelbottom=False)

@@ -45,7 +45,7 @@ def make_study(root, with_cost=True):
     models = {
         "egru": {"kind": "egru", "units": [12, 8], "metric": 0.91, "activity_sparsity": 0.8,
                  "backward_sparsity": 0.55, "effective_macs_per_step": 123.4, "dense_macs_per_step": 1234.0,
-                 "savings_vs_gru": 10.0, "savings_vs_lstm": 13.3},
+                 "savings_vs_gru": 10.0, "savings_vs_lstm": 13.3, "engine_check": {"ok": False}},
         "gru": {"kind": "gru", "units": [12, 8], "metric": 0.93, "activity_sparsity": None,
                 "backward_sparsity": None, "effective_macs_per_step": 1234.0, "dense_macs_per_step": 1234.0,
                 "savings_vs_gru": 1.0, "savings_vs_lstm": 1.33},
@@ -98,7 +98,7 @@ def test_report_html_and_markdown(tmp_path):
     assert "<script" not in page and "@import" not in page
     # the table: a header per column and the formatted values of the summary
     for text in ("<th>model</th>", "<th>accuracy</th>", "<td>egru</td>", "<td>gru</td>", "<td>91.00%</td>",
-                 "<td>80.0%</td>", "<td>55.0%</td>", "<td>10.00x</td>", "<td>12×8</td>", "<td>123.4</td>"):
+                 "<td>80.0%</td>", "<td>55.0%</td>", "<td>MISMATCH</td>", "<td>10.00x</td>", "<td>12×8</td>", "<td>123.4</td>"):
         assert text in page, text
     # scenario (escaped), hardware cost, versions of both environments
     assert "# a comment that must survive" in page and 'name = &quot;tiny&quot;' in page

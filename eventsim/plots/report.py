@@ -93,6 +93,7 @@ SUMMARY_COLUMNS = (
     ("activity sparsity", "activity_sparsity", "pct"), ("backward sparsity", "backward_sparsity", "pct"),
     ("effective MACs/step", "effective_macs_per_step", ""), ("dense MACs/step", "dense_macs_per_step", ""),
     ("savings vs GRU", "savings_vs_gru", "x"), ("savings vs LSTM", "savings_vs_lstm", "x"),
+    ("engine check", "engine_check", "check"),
 )
 
 
@@ -106,6 +107,9 @@ def summary_table(summary: Mapping) -> tuple:
         for label, key, kind in SUMMARY_COLUMNS:
             if key is None:
                 row.append(str(name))
+            elif kind == "check":  # the study's event engine vs trainer agreement (EGRU only)
+                chk = m.get(key)
+                row.append("–" if not isinstance(chk, Mapping) else ("ok" if chk.get("ok") else "MISMATCH"))
             elif key == "metric" and metric == "accuracy" and isinstance(m.get(key), (int, float)) \
                     and 0 <= m[key] <= 1:
                 row.append(f"{100 * m[key]:.2f}%")

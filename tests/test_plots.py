@@ -335,3 +335,21 @@ def test_energy_figure_factors(tmp_path):
     check_png(st.save(fig, tmp_path / "en.png", dpi=DPI), *fig.get_size_inches())
     with pytest.raises(EventsimError, match="no hardware cost rows for model 'lstm'"):
         energy_figure(rows, "lstm")
+
+
+def test_tradeoff_from_sweep_table(tmp_path):
+    """The table of 'eventsim sweep' (docs/sweeps.md): 'task' is the task id, 'task_name' the data set;
+    rows of failed tasks are skipped."""
+    rows = [{"task": "seed=0-ab12", "param:train.seed": 0, "status": "ok", "model": "egru", "kind": "egru",
+             "metric": 0.9, "metric_name": "accuracy", "effective_macs_per_step": 100.0,
+             "activity_sparsity": 0.8, "savings_vs_gru": 4.0, "task_name": "smnist5k"},
+            {"task": "seed=1-cd34", "param:train.seed": 1, "status": "failed", "model": "egru", "kind": "egru",
+             "metric": None, "effective_macs_per_step": None, "task_name": "smnist5k", "error": "boom"}]
+    (tmp_path / "table.json").write_text(json.dumps({"rows": rows}))
+    got = load_tradeoff_rows([tmp_path / "table.json"])
+    assert [(r["name"], r["task"]) for r in got] == [("egru 0", "smnist5k")]
+    labels = tradeoff_figure(got).axes[1].get_legend_handles_labels()[1]
+    assert any(l.startswith("paper: sMNIST") for l in labels)
+    (tmp_path / "failed.json").write_text(json.dumps({"rows": rows[1:]}))
+    with pytest.raises(EventsimError, match="every sweep task in the given tables failed"):
+        load_tradeoff_rows([tmp_path / "failed.json"])

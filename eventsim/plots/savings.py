@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 from typing import Iterable, Mapping, Sequence
 
@@ -33,6 +34,8 @@ import numpy as np
 from ..errors import EventsimError
 from . import style as st
 from .paper_reference import matching_references
+
+log = logging.getLogger(__name__)
 
 MAC_KEYS = ("dense", "weight_sparse", "activity_sparse", "effective")
 
@@ -164,8 +167,34 @@ def rows_from_summary(summary: Mapping, where: str = "summary") -> list:
     return rows
 
 
+def _sweep_row(r: Mapping):
+    """A row of ``eventsim sweep``'s table (docs/sweeps.md) as a trade-off row, or None when
+    its task failed. There ``task`` is the task id and ``task_name`` the data set."""
+    if "task_name" not in r:
+        return dict(r)
+    if str(r.get("status", "ok")) != "ok":
+        return None
+    params = ",".join(str(v) for k, v in r.items() if k.startswith("param:"))
+    out = dict(r)
+    out["name"] = f"{r.get('model', '?')} {params}".strip()
+    out["task"] = r.get("task_name")
+    return out
+
+
 def load_tradeoff_rows(paths: Iterable) -> list:
-    """Rows from ``summary.json`` files, sweep tables (``.csv``) or JSON lists of row objects."""
+    """Rows from ``summary.json`` files / study folders, sweep tables (``.csv``, or ``.json``
+    with ``{"rows": [...]}``, as ``eventsim sweep`` writes) or JSON lists of row objects.
+    Rows of failed sweep tasks are skipped (with a log message)."""
+    rows = _load_rows(paths)
+    kept = [r for r in (_sweep_row(r) for r in rows) if r is not None]
+    if len(kept) < len(rows):
+        log.warning("skipped %d row(s) of failed sweep tasks", len(rows) - len(kept))
+    if not kept:
+        raise EventsimError("no usable rows: every sweep task in the given tables failed")
+    return kept
+
+
+def _load_rows(paths: Iterable) -> list:
     rows = []
     for p in paths:
         p = os.fspath(p)

@@ -207,7 +207,7 @@ def _active_masks(model, inputs, ys, dense: bool):
 
 def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous", *, n_cores=None,
                     spill: bool = False, event_op: str = "mac", progress: bool = False,
-                    check: bool = False) -> TimingResult:
+                    check: bool = False, fast: bool = True) -> TimingResult:
     """Replay a run's events on ``profile``'s cores; see the module docstring for the model.
 
     model, inputs: as given to :func:`eventsim.simulate`; ys: its recorded ``y``
@@ -215,7 +215,9 @@ def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous"
     sends every step). placement: ``"contiguous"``, ``"balanced"`` or a
     :class:`Placement`. spill: read weights that overflow a core's SRAM from
     the spill level instead of raising. check: assert the queue's invariants
-    (:meth:`ChipState._check`) after every entry (slow; for tests).
+    (:meth:`ChipState._check`) after every entry (slow; for tests). fast: run
+    the Numba kernel (:mod:`eventsim.hardware._replay`, same model and results)
+    instead of this module's Python loop (which ``check=True`` always uses).
     """
     t_wall = _time.perf_counter()
     if any(model.ff_delays) or any(model.rec_delays):
@@ -253,6 +255,81 @@ def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous"
         # (B*T, C) updates per core
         wake.append(np.rint(w.reshape(B * T, -1).astype(np.float64) @ onehot[k]).astype(np.int64))
 
+    if fast and not check:
+        latency, busy_total, macs_c, upd_c, sent_c, recv_c, host_packets, hops_total = _run_kernel(
+            profile, placement, mem, dense, x_act, y_act, to_core, ff_next, rec, wake, H, H_host, B, T, P, L)
+    else:
+        latency, busy_total, macs_c, upd_c, sent_c, recv_c, host_packets, hops_total = _run_python(
+            profile, placement, mem, dense, x_act, y_act, to_core, ff_next, rec, wake, H, H_host, B, T, P, L,
+            cores_of, progress, check)
+    latency = np.asarray(latency, np.float64).reshape(B, T)
+    host_packets, hops_total = int(host_packets), int(hops_total)
+    total_s = float(latency.sum())
+    macs_c, upd_c = np.asarray(macs_c, np.int64), np.asarray(upd_c, np.int64)
+    sent_c, recv_c = np.asarray(sent_c, np.int64), np.asarray(recv_c, np.int64)
+    e = profile.energy
+    e_syn = e["ac" if (event_op == "ac" and not dense) else "mac"]
+    read = ((1 - mem.spill_fraction) * profile.read_pj(profile.weight_level)
+            + mem.spill_fraction * profile.read_pj(profile.spill_level))
+    n_packets = int(sent_c.sum()) + host_packets
+    energy = {"compute_pj": float(macs_c.sum() * e_syn
+                                  + upd_c.sum() * (e["unit_update"] + 3 * e["elementwise"] + 3 * e["nonlinearity"])),
+              "memory_pj": float((macs_c * read).sum()),
+              "communication_pj": float(n_packets * e["packet"] + hops_total * e["hop"]),
+              "static_pj": float(profile.chip["static_power_w"] * total_s * 1e12)}
+    energy["dynamic_pj"] = energy["compute_pj"] + energy["memory_pj"] + energy["communication_pj"]
+    energy["energy_pj"] = energy["dynamic_pj"] + energy["static_pj"]
+    energy["energy_per_step_pj"] = energy["energy_pj"] / (B * T)
+    used = placement.units_per_core() > 0
+    return TimingResult(profile=profile.name, placement=placement.strategy, n_cores=C,
+                        step_latency_s=latency, core_busy_s=np.asarray(busy_total) * 1e-9, core_macs=macs_c,
+                        core_updates=upd_c, packets_sent=sent_c, packets_received=recv_c,
+                        host_packets=host_packets, hops=hops_total,
+                        events=int(sum(y.sum() for y in y_act)), input_events=int(x_act.sum()),
+                        energy=energy, memory=mem.to_dict(), wall_s=_time.perf_counter() - t_wall,
+                        used_cores=used)
+
+
+def _run_kernel(profile, placement, mem, dense, x_act, y_act, to_core, ff_next, rec, wake, H, H_host,
+                B, T, P, L):
+    """Flatten the tables and call the Numba kernel (same model as :func:`_run_python`)."""
+    from ._replay import replay
+    C = placement.n_cores
+    sizes = [c.size for c in placement.core_of]
+    off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    N = int(off[-1])
+    y_all = np.zeros((B * T, N), np.bool_)
+    FF = np.zeros((N, C), np.int64)
+    REC = np.zeros((N, C), np.int64)
+    for p in range(L):
+        y_all[:, off[p]:off[p + 1]] = y_act[p].reshape(B * T, -1)
+        REC[off[p]:off[p + 1]] = rec[p]
+    for p in range(P - 1):
+        FF[off[p]:off[p + 1]] = ff_next[p]
+    unit_ptr = np.zeros((P, C + 1), np.int64)
+    units = []
+    base = 0
+    for p in range(P):
+        order = np.argsort(placement.core_of[p], kind="stable")
+        units.append(order + off[p])
+        unit_ptr[p] = base + np.searchsorted(placement.core_of[p][order], np.arange(C + 1))
+        base += sizes[p]
+    units = np.concatenate(units).astype(np.int64)
+    n_cores_pop = np.array([np.unique(c).size for c in placement.core_of], np.int64)
+    wake_a = np.stack(wake) if wake else np.zeros((0, B * T, C), np.int64)
+    mac_ns = profile.mac_ns + mem.spill_fraction * profile.memory["spill_ns_per_weight"]
+    ch = profile.chip
+    return replay(B, T, P, L, C, bool(dense), np.ascontiguousarray(x_act.reshape(B * T, -1)),
+                  np.ascontiguousarray(to_core[("ff", 0)]), y_all, off, FF, REC, unit_ptr, units,
+                  n_cores_pop, np.ascontiguousarray(wake_a), H, H_host, mac_ns.astype(np.float64),
+                  float(ch["unit_update_ns"]), float(ch["packet_ns"]), float(ch["hop_ns"]),
+                  float(ch["barrier_ns"]))
+
+
+def _run_python(profile, placement, mem, dense, x_act, y_act, to_core, ff_next, rec, wake, H, H_host,
+                B, T, P, L, cores_of, progress, check):
+    """The reference loop over the heap (see the module docstring for the order of work)."""
+    C = placement.n_cores
     mac_ns = (profile.mac_ns + mem.spill_fraction * profile.memory["spill_ns_per_weight"]).tolist()
     upd_ns = profile.chip["unit_update_ns"]
     pkt_ns, hop_ns, bar_ns = profile.chip["packet_ns"], profile.chip["hop_ns"], profile.chip["barrier_ns"]
@@ -374,28 +451,4 @@ def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous"
                 bar.update()
     if bar is not None:
         bar.close()
-
-    total_s = float(latency.sum())
-    macs_c, upd_c = np.array(macs_c, np.int64), np.array(upd_c, np.int64)
-    sent_c, recv_c = np.array(sent_c, np.int64), np.array(recv_c, np.int64)
-    e = profile.energy
-    e_syn = e["ac" if (event_op == "ac" and not dense) else "mac"]
-    read = ((1 - mem.spill_fraction) * profile.read_pj(profile.weight_level)
-            + mem.spill_fraction * profile.read_pj(profile.spill_level))
-    n_packets = int(sent_c.sum()) + host_packets
-    energy = {"compute_pj": float(macs_c.sum() * e_syn
-                                  + upd_c.sum() * (e["unit_update"] + 3 * e["elementwise"] + 3 * e["nonlinearity"])),
-              "memory_pj": float((macs_c * read).sum()),
-              "communication_pj": float(n_packets * e["packet"] + hops_total * e["hop"]),
-              "static_pj": float(profile.chip["static_power_w"] * total_s * 1e12)}
-    energy["dynamic_pj"] = energy["compute_pj"] + energy["memory_pj"] + energy["communication_pj"]
-    energy["energy_pj"] = energy["dynamic_pj"] + energy["static_pj"]
-    energy["energy_per_step_pj"] = energy["energy_pj"] / (B * T)
-    used = placement.units_per_core() > 0
-    return TimingResult(profile=profile.name, placement=placement.strategy, n_cores=C,
-                        step_latency_s=latency, core_busy_s=np.array(st.busy_total) * 1e-9, core_macs=macs_c,
-                        core_updates=upd_c, packets_sent=sent_c, packets_received=recv_c,
-                        host_packets=host_packets, hops=hops_total,
-                        events=int(sum(y.sum() for y in y_act)), input_events=int(x_act.sum()),
-                        energy=energy, memory=mem.to_dict(), wall_s=_time.perf_counter() - t_wall,
-                        used_cores=used)
+    return latency, busy_total, macs_c, upd_c, sent_c, recv_c, host_packets, hops_total

@@ -67,11 +67,13 @@ def _timing_table(results) -> str:
 
 
 def _timings(model, inputs, ys, profiles, args, desc):
+    from tqdm import tqdm
+
     from ..hardware.timing import simulate_timing
     out = []
-    for prof in profiles:
+    for prof in tqdm(profiles, desc=f"timing {desc}", unit="profile", leave=False):
         out.append(simulate_timing(model, inputs, ys, prof, args.placement, n_cores=args.cores,
-                                   spill=args.spill, event_op=args.event_op, progress=True))
+                                   spill=args.spill, event_op=args.event_op))
     return out
 
 

@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -65,6 +66,7 @@ def mode_eventsim(model_path, repeats):
     runs = []
     for r in range(repeats):
         t0 = time.perf_counter()
+        c0 = time.process_time()
         x = poisson_stream(N_SRC, STEPS, RATE, DT, seed=r)
         table = input_table(x, N_SRC)
         t1 = time.perf_counter()
@@ -72,7 +74,7 @@ def mode_eventsim(model_path, repeats):
         t2 = time.perf_counter()
         raw = res["raw"]
         from eventsim.lif.engine import C_IN_ACS, C_EVENTS, C_INPUT_EVENTS
-        runs.append({"run_s": t2 - t0, "input_s": t1 - t0, "engine_s": t2 - t1,
+        runs.append({"run_s": t2 - t0, "cpu_s": time.process_time() - c0, "input_s": t1 - t0, "engine_s": t2 - t1,
                      "input_spikes": int(raw[C_INPUT_EVENTS]), "synaptic_events": int(raw[C_IN_ACS]),
                      "output_spikes": int(raw[C_EVENTS])})
     out["runs"] = runs
@@ -115,9 +117,13 @@ def mode_standalone(model_path, repeats, workdir):
     runs = []
     for r in range(repeats):
         t0 = time.perf_counter()
+        c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         b2.device.run(directory=workdir, with_output=False, run_args=[])
         wall = time.perf_counter() - t0
-        runs.append({"run_s": float(b2.device._last_run_time), "binary_wall_s": wall} | _brian_counts(model, mons))
+        c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        runs.append({"run_s": float(b2.device._last_run_time), "binary_wall_s": wall,
+                     "binary_cpu_s": (c1.ru_utime + c1.ru_stime) - (c0.ru_utime + c0.ru_stime)}
+                    | _brian_counts(model, mons))
     return {"build_s": build_s, "runs": runs}
 
 
@@ -135,8 +141,10 @@ def mode_runtime(model_path, repeats, target):
         net.run(0 * b2.second)  # code generation (and compilation for cython)
         build.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
+        c0 = time.process_time()
         net.run(STEPS * DT * b2.second)
-        runs.append({"run_s": time.perf_counter() - t0} | _brian_counts(model, mons))
+        runs.append({"run_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0}
+                    | _brian_counts(model, mons))
     return {"build_s": build[0], "build_s_all": build, "target": target, "runs": runs}
 
 

@@ -32,7 +32,7 @@ import numpy as np
 from numba import njit
 
 from ..engine.core import PM_COLS, PM_INDPTR, Projection as CoreProjection, mark_units, \
-    pack_projections, walk_row
+    pack_projections, ring_push, walk_row
 
 # raw count slots
 C_EVENTS, C_INPUT_EVENTS, C_IN_ACS, C_IN_MACS, C_REC_ACS, C_REC_MACS, C_UPDATES = range(7)
@@ -110,30 +110,42 @@ def walk_row_mark(p, i, v, meta, indptr, cols, vals, acc, mark):
 
 
 @njit(cache=True)
-def deliver(p, i, v, t, horizon, pdelay, fused, meta, indptr, cols, vals, uindptr, uidx, full, delays,
-            ring, recv, recv_all):
-    """Send event (i, v) of projection ``p`` emitted at step t; returns the operations performed."""
-    d = pdelay[p]
-    if d < 0:
-        return walk_row_delayed(p, i, v, t, horizon, meta, indptr, cols, vals, delays, ring, recv)
-    due = t + d
-    if due >= horizon:
-        return 0
-    s = due % ring.shape[0]
+def walk(p, i, v, fused, meta, indptr, cols, vals, uindptr, uidx, full, acc, mark):
+    """Walk row ``i`` of projection ``p`` into ``acc`` and mark the units reached in ``mark``;
+    returns (operations performed, every unit reached)."""
     if fused[p]:
-        return walk_row_mark(p, i, v, meta, indptr, cols, vals, ring[s], recv[s])
-    if mark_units(p, i, meta, uindptr, uidx, full, recv[s]):
-        recv_all[s] = 1
-    return walk_row(p, i, v, meta, indptr, cols, vals, ring[s])
+        return walk_row_mark(p, i, v, meta, indptr, cols, vals, acc, mark), False
+    allr = mark_units(p, i, meta, uindptr, uidx, full, mark)
+    return walk_row(p, i, v, meta, indptr, cols, vals, acc), allr
+
+
+@njit(cache=True)
+def emit(i, val, t, horizon, dr, n_out, out_t, out_i, out_val, qmeta, qsrc, qval, qcnt,
+         meta, indptr, cols, vals, delays, ring, recv):
+    """Record unit i's event and send it: queued when the recurrent projection has one delay
+    ``dr`` >= 1, else walked into the buckets of its synapses. Returns (n_out, operations now)."""
+    out_t[n_out] = t
+    out_i[n_out] = i
+    out_val[n_out] = val
+    if dr >= 0:
+        if t + dr < horizon:
+            ring_push(qsrc, qval, qcnt, qmeta[1, 0], qmeta[1, 1], qmeta[1, 2], qmeta[1, 3], t + dr, i, val)
+        return n_out + 1, 0
+    return n_out + 1, walk_row_delayed(1, i, val, t, horizon, meta, indptr, cols, vals, delays, ring, recv)
 
 
 @njit(cache=True)
 def lif_run(t0, t1, horizon, rows, in_indptr, in_idx, in_val,
             pdelay, fused, meta, indptr, cols, vals, uindptr, uidx, full, delays,
+            qmeta, qsrc, qval, qcnt,
             alpha, thr, bias, v_reset, subtract, refractory, graded,
             v, refr, ring, recv, recv_all, out_t, out_i, out_val, n_out, cnt, rec_v, v_out):
     """Run steps t0 .. t1-1 of one sample (state arrays are updated in place).
 
+    Projection p (0 input, 1 recurrent) with one delay d = pdelay[p] >= 0 queues its events
+    in the shared bucket ring (``ring_push``; queue p's offsets and slots in ``qmeta[p]``)
+    and walks them when due, into bucket t; with per-synapse delays (pdelay[p] = -1) an
+    event is walked at once into the buckets of its synapses (``walk_row_delayed``).
     Stops early, before a step, when the spike buffers could overflow in it; returns
     (next step, spikes written)."""
     n = v.shape[0]
@@ -143,53 +155,100 @@ def lif_run(t0, t1, horizon, rows, in_indptr, in_idx, in_val,
         if n_out + n > cap:
             return t, n_out
         s = t % D
-        # 1. input events of step t
+        ring_s = ring[s]
+        recv_s = recv[s]
+        # 1. input events of step t: queue them (one delay) or spread them (per-synapse delays)
         r = rows[t]
         for k in range(in_indptr[r], in_indptr[r + 1]):
             x = in_val[k]
-            ops = deliver(0, in_idx[k], x, t, horizon, pdelay, fused, meta, indptr, cols, vals, uindptr, uidx,
-                          full, delays, ring, recv, recv_all)
             cnt[C_INPUT_EVENTS] += 1
-            if x == 1.0:
-                cnt[C_IN_ACS] += ops
+            if pdelay[0] >= 0:
+                if t + pdelay[0] < horizon:
+                    ring_push(qsrc, qval, qcnt, qmeta[0, 0], qmeta[0, 1], qmeta[0, 2], qmeta[0, 3],
+                              t + pdelay[0], in_idx[k], x)
             else:
-                cnt[C_IN_MACS] += ops
-        # 2. unit updates (the LIF unit model) and emission. Counters are kept in locals
+                ops = walk_row_delayed(0, in_idx[k], x, t, horizon, meta, indptr, cols, vals, delays,
+                                       ring, recv)
+                if x == 1.0:
+                    cnt[C_IN_ACS] += ops
+                else:
+                    cnt[C_IN_MACS] += ops
+        # 2. drain the queued events due at step t into bucket t (inputs, then units)
+        for p in range(2):
+            if pdelay[p] < 0:
+                continue
+            c0 = qmeta[p, 1] + t % qmeta[p, 2]
+            base = qmeta[p, 0] + (t % qmeta[p, 2]) * qmeta[p, 3]
+            for q in range(qcnt[c0]):
+                x = qval[base + q]
+                ops, allr = walk(p, qsrc[base + q], x, fused, meta, indptr, cols, vals, uindptr, uidx,
+                                 full, ring_s, recv_s)
+                if allr:
+                    recv_all[s] = 1
+                if p == 0:
+                    if x == 1.0:
+                        cnt[C_IN_ACS] += ops
+                    else:
+                        cnt[C_IN_MACS] += ops
+                elif graded:
+                    cnt[C_REC_MACS] += ops
+                else:
+                    cnt[C_REC_ACS] += ops
+            qcnt[c0] = 0
+        # 3. unit updates (the LIF unit model) and emission. Counters are kept in locals
         #    (no aliasing with the state arrays) and the wake-up count is branch-free.
         wall = recv_all[s]
         recv_all[s] = 0
-        ring_s = ring[s]
-        recv_s = recv[s]
         updates = 0
         events = 0
         rec_ops = 0
-        for i in range(n):
-            I = ring_s[i]
-            ring_s[i] = 0.0
-            wk = recv_s[i] | wall
-            recv_s[i] = 0
-            updates += wk
-            if refr[i] > 0:
-                refr[i] -= 1
-                if rec_v:
-                    v_out[t, i] = v[i]
-                continue
-            vi = (alpha[i] * v[i] + bias[i]) + I
-            if vi > thr[i]:
-                val = vi if graded else 1.0
-                out_t[n_out] = t
-                out_i[n_out] = i
-                out_val[n_out] = val
-                n_out += 1
-                rec_ops += deliver(1, i, val, t, horizon, pdelay, fused, meta, indptr, cols, vals, uindptr,
-                                   uidx, full, delays, ring, recv, recv_all)
-                vi = vi - thr[i] if subtract else v_reset[i]
-                refr[i] = refractory
-                events += 1
-                updates += 1 - wk
-            v[i] = vi
+        dr = pdelay[1]
+        if refractory == 0:
+            # no refractoriness: leak + input for every unit in one vectorisable pass, then the
+            # event rule in a second pass (same arithmetic per unit; 3x faster than one pass)
+            for i in range(n):
+                v[i] = (alpha[i] * v[i] + bias[i]) + ring_s[i]
+                ring_s[i] = 0.0
+            for i in range(n):
+                wk = recv_s[i] | wall
+                recv_s[i] = 0
+                updates += wk
+                if v[i] > thr[i]:
+                    val = v[i] if graded else 1.0
+                    n_out, ops = emit(i, val, t, horizon, dr, n_out, out_t, out_i, out_val, qmeta, qsrc, qval,
+                                      qcnt, meta, indptr, cols, vals, delays, ring, recv)
+                    rec_ops += ops
+                    v[i] = v[i] - thr[i] if subtract else v_reset[i]
+                    events += 1
+                    updates += 1 - wk
             if rec_v:
-                v_out[t, i] = vi
+                for i in range(n):
+                    v_out[t, i] = v[i]
+        else:
+            for i in range(n):
+                I = ring_s[i]
+                ring_s[i] = 0.0
+                wk = recv_s[i] | wall
+                recv_s[i] = 0
+                updates += wk
+                if refr[i] > 0:
+                    refr[i] -= 1
+                    if rec_v:
+                        v_out[t, i] = v[i]
+                    continue
+                vi = (alpha[i] * v[i] + bias[i]) + I
+                if vi > thr[i]:
+                    val = vi if graded else 1.0
+                    n_out, ops = emit(i, val, t, horizon, dr, n_out, out_t, out_i, out_val, qmeta, qsrc, qval,
+                                      qcnt, meta, indptr, cols, vals, delays, ring, recv)
+                    rec_ops += ops
+                    vi = vi - thr[i] if subtract else v_reset[i]
+                    refr[i] = refractory
+                    events += 1
+                    updates += 1 - wk
+                v[i] = vi
+                if rec_v:
+                    v_out[t, i] = vi
         cnt[C_UPDATES] += updates
         cnt[C_EVENTS] += events
         if graded:
@@ -219,7 +278,17 @@ class CompiledLIF:
         self.pdelay = np.array(pdelay, dtype=np.int64)
         # rows without duplicate targets and not reaching every unit: one fused pass
         self.fused = np.array([int(pr.uidx.size == pr.nnz and not pr.full.any()) for pr in projs], np.uint8)
-        self.D = model.max_delay + 1
+        # event queues of the one-delay projections: (src offset, cnt offset, slots, capacity)
+        self.qmeta = np.zeros((2, 4), np.int64)
+        so = co = 0
+        for p, cap in ((0, model.n_in), (1, n)):
+            slots = max(int(self.pdelay[p]), 0) + 1
+            self.qmeta[p] = (so, co, slots, cap)
+            so += slots * cap
+            co += slots
+        self.q_size, self.q_slots = so, co
+        # input buckets: needed up to the largest per-synapse delay (bucket t always)
+        self.D = 1 + max([model.max_delay if d < 0 else 0 for d in pdelay] + [0])
         self.alpha = np.ascontiguousarray(model.alpha)
         f = lambda a: np.ascontiguousarray(a, dtype=np.float64)
         self.thr, self.bias, self.v_reset = f(model.thr), f(model.bias), f(model.v_reset)
@@ -246,6 +315,9 @@ class CompiledLIF:
             ring = np.zeros((self.D, n))
             recv = np.zeros((self.D, n), np.uint8)
             recv_all = np.zeros(self.D, np.uint8)
+            qsrc = np.zeros(self.q_size, np.int32)
+            qval = np.zeros(self.q_size, np.float64)
+            qcnt = np.zeros(self.q_slots, np.int64)
             v_out = v_all[b] if record_v else np.zeros((1, 1))
             rows = np.ascontiguousarray(table.row_of[b])
             t = 0
@@ -257,6 +329,7 @@ class CompiledLIF:
                 t_new, k = lif_run(t, t1, T, rows, table.indptr, table.idx, in_val,
                                    self.pdelay, self.fused, self.meta, self.indptr, self.cols, self.vals,
                                    self.uindptr, self.uidx, self.full, self.delays,
+                                   self.qmeta, qsrc, qval, qcnt,
                                    self.alpha, self.thr, self.bias, self.v_reset,
                                    m.reset == "subtract", int(m.refractory), m.events == "graded",
                                    v, refr, ring, recv, recv_all, out_t, out_i, out_v, 0, cnt,

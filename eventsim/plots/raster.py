@@ -24,6 +24,7 @@ from typing import Sequence
 
 import matplotlib
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 from numba import njit
 
 from ..errors import EventsimError
@@ -189,11 +190,13 @@ def raster_figure(layers: Sequence, inputs=None, *, sample: int = 0, samples: Se
             else:
                 layer_im = im
             ax.set_ylim(-0.5, n_units - 0.5)
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True, min_n_ticks=1))
             for sp in ("top", "right"):
                 ax.spines[sp].set_visible(True)
             sparsity = 1.0 - float(np.count_nonzero(panels[i][1])) / panels[i][1].size
             # the panel's facts go in its y label (outside the data, so they hide no event)
-            ax.set_ylabel(f"{'input' if is_input else nm}\n{n_units} {'channels' if is_input else 'units'}\n"
+            what = ("channel" if is_input else "unit") + ("" if n_units == 1 else "s")
+            ax.set_ylabel(f"{'input' if is_input else nm}\n{n_units} {what}\n"
                           f"{100 * sparsity:.1f}% {'zero' if is_input else 'sparse'}", fontsize=8)
             if bu > 1:
                 unit_blocks.append(f"{'input' if is_input else nm}: {bu} {'channels' if is_input else 'units'}")

@@ -66,8 +66,9 @@ def sparsity_steps_figure(events, units: Sequence[int], samples: int = 1, *, lay
             sp = 1.0 - ev_b[:, k] / (steps_per[:, 0] * cap[0, k])
             name = layer_names[k] if layer_names is not None else f"layer {k} ({units[k]} units)"
             ax.plot(x, 100 * sp, color=st.layer_color(k), lw=1.0, label=name)
-        tot = 1.0 - ev_b.sum(axis=1) / (steps_per[:, 0] * cap.sum())
-        ax.plot(x, 100 * tot, color="k", lw=1.2, ls="--", label="all layers")
+        if L > 1:
+            tot = 1.0 - ev_b.sum(axis=1) / (steps_per[:, 0] * cap.sum())
+            ax.plot(x, 100 * tot, color="k", lw=1.2, ls="--", label="all layers")
         ax.set_xlabel("time step" + (f" (mean over blocks of {b} steps)" if b > 1 else ""))
         ax.set_ylabel("activity sparsity (%)")
         ax.set_xlim(-0.5, T - 0.5)
@@ -180,7 +181,7 @@ def rate_histogram_figure(layers: Sequence, *, saturated: float = 0.95, bins: in
     L = len(rates)
     edges = np.linspace(0.0, 1.0, bins + 1)
     with st.style():
-        fig = st.new_figure(8.0, 1.2 + 1.6 * L)
+        fig = st.new_figure(9.0, 1.2 + 1.7 * L)
         axes = []
         for k, r in enumerate(rates):
             ax = fig.add_subplot(L, 1, k + 1, sharex=axes[0] if axes else None)
@@ -199,9 +200,12 @@ def rate_histogram_figure(layers: Sequence, *, saturated: float = 0.95, bins: in
             n = r.size
             shape = np.shape(layers[k])
             over = f"{shape[0]} samples x {shape[1]} steps" if len(shape) == 3 else f"{shape[0]} steps"
-            st.note(ax, f"{n} units, rates over {over} | mean rate {r.mean():.3f}\n"
-                        f"dead {dead.sum()} ({100 * dead.mean():.0f}%) | saturated {sat.sum()} ({100 * sat.mean():.0f}%)")
-            ax.legend(loc="upper center")
+            # legend and counts outside the axes, right: they hide no bar
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+            ax.text(1.01, 0.0, f"{n} units, over {over}\nmean rate {r.mean():.3f}\n"
+                               f"dead {dead.sum()} ({100 * dead.mean():.0f}%)\n"
+                               f"saturated {sat.sum()} ({100 * sat.mean():.0f}%)",
+                    transform=ax.transAxes, ha="left", va="bottom", fontsize=7, color="#444444")
             if k < L - 1:
                 ax.tick_params(labelbottom=False)
         axes[-1].set_xlabel("event rate per unit (events per step)")

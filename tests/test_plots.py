@@ -353,3 +353,15 @@ def test_tradeoff_from_sweep_table(tmp_path):
     (tmp_path / "failed.json").write_text(json.dumps({"rows": rows[1:]}))
     with pytest.raises(EventsimError, match="every sweep task in the given tables failed"):
         load_tradeoff_rows([tmp_path / "failed.json"])
+
+
+def test_tradeoff_lower_is_better_metric():
+    rows = [{"name": "egru", "kind": "egru", "task": "text_char", "metric": 1.9, "metric_name": "bpc",
+             "effective_macs_per_step": 1e4, "activity_sparsity": 0.85, "savings_vs_gru": 6.0},
+            {"name": "gru", "kind": "gru", "task": "text_char", "metric": 1.7, "metric_name": "bpc",
+             "effective_macs_per_step": 6e4}]
+    fig = tradeoff_figure(rows)
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "bits per character (lower is better)"
+    ys = sorted(float(c.get_offsets()[0, 1]) for c in ax.collections)
+    assert ys == [1.7, 1.9]  # bpc is not rescaled (only an accuracy in [0, 1] is shown in %)

@@ -94,7 +94,7 @@ def test_report_html_and_markdown(tmp_path):
     for _, b64 in ids:
         assert base64.b64decode(b64)[:8] == PNG_MAGIC
     # self-contained: no external reference of any kind
-    assert not re.search(r'(src|href)="(?!data:)', page)
+    assert not re.search(r'(src|href)="(?!data:|#)', page)  # only embedded data and in-page anchors
     assert "<script" not in page and "@import" not in page
     # the table: a header per column and the formatted values of the summary
     for text in ("<th>model</th>", "<th>accuracy</th>", "<td>egru</td>", "<td>gru</td>", "<td>91.00%</td>",

@@ -328,6 +328,10 @@ def write_report(results_dir, out=None, progress: bool = False, dpi: int | None 
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
              f"<style>{_CSS}</style></head><body>",
              f"<h1>{html.escape(title)}</h1><p>{html.escape(desc)}</p><p class=\"muted\">{html.escape(sub)}</p>",
+             "<p class=\"muted\">" + " · ".join(
+                 f"<a href=\"#{a}\">{t}</a>" for a, t in
+                 (("summary", "summary"), ("figures", "figures"), ("hardware", "hardware cost"),
+                  ("scenario", "scenario"), ("versions", "versions")) if a != "hardware" or costs) + "</p>",
              "<h2 id=\"summary\">Summary</h2>", _html_table(header, rows),
              "<p class=\"muted\">MACs are synaptic multiply-accumulates per step on the test split (SPEC §2); "
              "savings = dense baseline MACs / effective MACs.</p>",

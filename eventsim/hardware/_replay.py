@@ -97,7 +97,7 @@ def _send(H, n, seq, c, t_out, FAN, emit, ne, pop_to, ff, Hm, hop_ns, pending, s
             seq += 1
             sent_c[c] += k
             hops += k * Hm[c, d]
-            if ff:
+            if ff > 0:
                 pending[pop_to, d] += 1
     return n, seq, hops
 
@@ -215,12 +215,12 @@ def replay(B, T, P, L, C, dense, x_act, IN, y_all, pop_off, FF, REC, unit_ptr, u
                     if ne > 0:
                         if p + 1 < P:
                             H = _grow(H, n + C)
-                            n, seq, h = _send(H, n, seq, c, fin + pkt_ns, FF, emit, ne, p + 1, 1,
+                            n, seq, h = _send(H, n, seq, c, fin + pkt_ns, FF, emit, ne, p + 1, 1.0,
                                                  Hm, hop_ns, pending, sent_c, C)
                             hops_total += h
                         if t + 1 < T or dense:
                             H = _grow(H, n + C)
-                            n, seq, h = _send(H, n, seq, c, fin + pkt_ns, REC, emit, ne, p, 0,
+                            n, seq, h = _send(H, n, seq, c, fin + pkt_ns, REC, emit, ne, p, 0.0,
                                                  Hm, hop_ns, pending, sent_c, C)
                             hops_total += h
                     done[p] += 1

@@ -7,5 +7,8 @@
 
 See docs/hardware.md for every formula and file format.
 """
+__all__ = ["WORKLOADS", "energy_table", "estimate_energy", "HardwareProfile", "available_profiles",
+           "load_profile"]
+
 from .energy import WORKLOADS, energy_table, estimate_energy  # noqa: F401
 from .profiles import HardwareProfile, available_profiles, load_profile  # noqa: F401

@@ -62,7 +62,7 @@ def _int(d, path, where) -> int:
 
 def _row(name: str, macs: int, updates: int, ew: int, nl: int, sent: int, dests: int,
          profile: HardwareProfile, e_syn: float, spill: float, hops: float) -> dict:
-    e, mem = profile.energy, profile.memory
+    e = profile.energy
     packets = sent * dests
     read = (1.0 - spill) * profile.read_pj(profile.weight_level) + spill * profile.read_pj(profile.spill_level)
     compute = macs * e_syn + ew * e["elementwise"] + nl * e["nonlinearity"] + updates * e["unit_update"]

@@ -3,28 +3,36 @@
 Shared with the EGRU engine (:mod:`eventsim.engine.core`): fan-out rows as packed
 CSR projections (``pack_projections``), the row walk that accumulates ``value * w``
 and returns the operations it performed (``walk_row``), and the marking of the units
-a row reaches (``mark_units``); the input table of :mod:`eventsim.inputs`. Specific
-to LIF: per-synapse delays, so the queue is a ring of per-step *input buckets*
-``ring[(t + d) % D, unit]`` (as NEST and Brian2 keep them) into which an event's row
-is accumulated when it is emitted; ``D`` = largest delay + 1. A projection whose
-synapses all share one delay is walked straight into bucket ``t + d``: with the shared
-``walk_row`` + ``mark_units``, or, when no row repeats a target, with
-:func:`walk_row_mark`, the same two fused into one pass (one index load per synapse;
-3x faster on the Brian2 benchmark); otherwise :func:`walk_row_delayed` sends each
-synapse to its own bucket. A synapse whose bucket lies at or past the end of the run is not delivered
-and not counted.
+a row reaches (``mark_units``), the ring of per-step event buckets (``ring_push``);
+the input table of :mod:`eventsim.inputs`. LIF synapses carry their own delays, so
+there are two queues:
+
+- a projection whose synapses all share one delay d queues each event (source, value)
+  in its ring of event buckets for step t + d (as the EGRU engine does) and walks the
+  row when due, into bucket t of the per-step *input buckets* — with the shared
+  ``walk_row`` + ``mark_units``, or, when no row repeats a target, with
+  :func:`walk_row_mark`, the two fused into one pass (one index load per synapse);
+- otherwise an event is walked when emitted, each synapse into input bucket
+  ``(t + d) % D`` of its own delay (:func:`walk_row_delayed`; NEST's ring buffers),
+  ``D`` = largest delay + 1.
+
+A synapse due at or past the end of the run is not delivered and not counted.
 
 Order of work inside step t (one sample; samples are independent):
 
-1. input events of step t (the input table's row), in channel order: each walks its
-   row of the input projection into the buckets of steps t + d (d >= 0);
-2. every unit i, in index order: take and clear bucket t (``I``); if refractory,
-   count down and keep ``v``; else ``v = (alpha*v + b) + I`` and, if ``v > thr``,
-   emit (value 1, or ``v`` when graded), walk its recurrent row into the buckets of
-   steps t + d (d >= 1, so never into bucket t) and reset.
+1. input events of step t (the input table's row), in channel order, are sent: queued
+   in the input projection's bucket ring for step t + d (one delay d >= 0) or walked at
+   once into the buckets of their synapses (per-synapse delays);
+2. the queued events due at step t are walked into bucket t: inputs, then units;
+3. the unit model updates every unit from bucket t (``lif_update``: leak, input, event
+   rule ``v > thr``, reset, refractoriness) and lists the units that emit;
+4. each emitting unit's event is recorded and sent through the recurrent projection
+   (delays >= 1, so never into bucket t).
 
-The unit model (state ``v``, refractory counters; step update; event rule) is the
-body of loop 2; everything else is queue and fan-out.
+Steps 1, 2 and 4 are unit-model independent (``send``, ``drain``, built on
+:mod:`eventsim.engine.core`); only step 3 and the state arrays are LIF. A third unit
+model supplies its own update function with the same contract (take and clear bucket
+t, write the emitting units and their values) and a run loop like :func:`lif_run`.
 """
 from __future__ import annotations
 
@@ -109,152 +117,169 @@ def walk_row_mark(p, i, v, meta, indptr, cols, vals, acc, mark):
     return b - a
 
 
-@njit(cache=True)
-def walk(p, i, v, fused, meta, indptr, cols, vals, uindptr, uidx, full, acc, mark):
-    """Walk row ``i`` of projection ``p`` into ``acc`` and mark the units reached in ``mark``;
-    returns (operations performed, every unit reached)."""
-    if fused[p]:
-        return walk_row_mark(p, i, v, meta, indptr, cols, vals, acc, mark), False
-    allr = mark_units(p, i, meta, uindptr, uidx, full, mark)
-    return walk_row(p, i, v, meta, indptr, cols, vals, acc), allr
+# --- shared event machinery on top of engine.core (candidates for core; see docs/lif.md) ---
+# net = (pdelay, fused, meta, indptr, cols, vals, uindptr, uidx, full, delays): packed projections,
+#       pdelay[p] = the delay of projection p if all its synapses share it, else -1
+# queue = (qmeta, qsrc, qval, qcnt): one bucket ring of events per one-delay projection,
+#       qmeta[p] = (src offset, count offset, slots, capacity) for core.ring_push
+# buckets = (ring, recv, recv_all): per-step input buckets (D, n), wake-up marks (D, n), (D,)
 
 
 @njit(cache=True)
-def emit(i, val, t, horizon, dr, n_out, out_t, out_i, out_val, qmeta, qsrc, qval, qcnt,
-         meta, indptr, cols, vals, delays, ring, recv):
-    """Record unit i's event and send it: queued when the recurrent projection has one delay
-    ``dr`` >= 1, else walked into the buckets of its synapses. Returns (n_out, operations now)."""
-    out_t[n_out] = t
-    out_i[n_out] = i
-    out_val[n_out] = val
-    if dr >= 0:
-        if t + dr < horizon:
-            ring_push(qsrc, qval, qcnt, qmeta[1, 0], qmeta[1, 1], qmeta[1, 2], qmeta[1, 3], t + dr, i, val)
-        return n_out + 1, 0
-    return n_out + 1, walk_row_delayed(1, i, val, t, horizon, meta, indptr, cols, vals, delays, ring, recv)
+def _split(ops, x, graded):
+    """(ACs, MACs): a binary event (value exactly 1, not graded) costs ACs, anything else MACs."""
+    if graded or x != 1.0:
+        return 0, ops
+    return ops, 0
 
 
 @njit(cache=True)
-def lif_run(t0, t1, horizon, rows, in_indptr, in_idx, in_val,
-            pdelay, fused, meta, indptr, cols, vals, uindptr, uidx, full, delays,
-            qmeta, qsrc, qval, qcnt,
+def send(p, j, x, graded, t, horizon, net, queue, buckets):
+    """Event (j, x) of projection p emitted at step t: queued for step t + d when the projection
+    has one delay d, else walked at once into the buckets of its synapses. Synapses due at or
+    after ``horizon`` are dropped. Returns the (ACs, MACs) performed now."""
+    pdelay, fused, meta, indptr, cols, vals, uindptr, uidx, full, delays = net
+    qmeta, qsrc, qval, qcnt = queue
+    ring, recv, recv_all = buckets
+    d = pdelay[p]
+    if d >= 0:
+        if t + d < horizon:
+            ring_push(qsrc, qval, qcnt, qmeta[p, 0], qmeta[p, 1], qmeta[p, 2], qmeta[p, 3], t + d, j, x)
+        return 0, 0
+    return _split(walk_row_delayed(p, j, x, t, horizon, meta, indptr, cols, vals, delays, ring, recv),
+                  x, graded)
+
+
+@njit(cache=True)
+def drain(p, graded, t, net, queue, buckets):
+    """Walk the events of projection p due at step t into bucket t (in queue order) and empty
+    the queue's bucket. Returns the (ACs, MACs) performed."""
+    pdelay, fused, meta, indptr, cols, vals, uindptr, uidx, full, delays = net
+    qmeta, qsrc, qval, qcnt = queue
+    ring, recv, recv_all = buckets
+    if pdelay[p] < 0:
+        return 0, 0
+    s = t % ring.shape[0]
+    acc = ring[s]
+    mark = recv[s]
+    slot = t % qmeta[p, 2]
+    c0 = qmeta[p, 1] + slot
+    base = qmeta[p, 0] + slot * qmeta[p, 3]
+    acs = 0
+    macs = 0
+    for q in range(qcnt[c0]):
+        x = qval[base + q]
+        j = qsrc[base + q]
+        if fused[p]:
+            ops = walk_row_mark(p, j, x, meta, indptr, cols, vals, acc, mark)
+        else:
+            if mark_units(p, j, meta, uindptr, uidx, full, mark):
+                recv_all[s] = 1
+            ops = walk_row(p, j, x, meta, indptr, cols, vals, acc)
+        a, m = _split(ops, x, graded)
+        acs += a
+        macs += m
+    qcnt[c0] = 0
+    return acs, macs
+
+
+# --- the LIF unit model: its step update and event rule ---
+
+@njit(cache=True)
+def lif_update(t, I, woke, wall, v, refr, alpha, thr, bias, v_reset, subtract, refractory, graded,
+               fired_i, fired_v):
+    """Update every unit with its input ``I`` of step t (taking and clearing ``I`` and the
+    wake-up marks ``woke``), apply the event rule and the reset. Writes the emitting units
+    and their event values to ``fired_i``/``fired_v``; returns (events, event-driven updates)."""
+    n = v.shape[0]
+    nf = 0
+    updates = 0
+    if refractory == 0:
+        # leak + input for every unit in one vectorisable pass, then the event rule
+        for i in range(n):
+            v[i] = (alpha[i] * v[i] + bias[i]) + I[i]
+            I[i] = 0.0
+        for i in range(n):
+            wk = woke[i] | wall
+            woke[i] = 0
+            updates += wk
+            if v[i] > thr[i]:
+                fired_i[nf] = i
+                fired_v[nf] = v[i] if graded else 1.0
+                nf += 1
+                v[i] = v[i] - thr[i] if subtract else v_reset[i]
+                updates += 1 - wk
+        return nf, updates
+    for i in range(n):
+        x = I[i]
+        I[i] = 0.0
+        wk = woke[i] | wall
+        woke[i] = 0
+        updates += wk
+        if refr[i] > 0:  # refractory: v held, input discarded
+            refr[i] -= 1
+            continue
+        vi = (alpha[i] * v[i] + bias[i]) + x
+        if vi > thr[i]:
+            fired_i[nf] = i
+            fired_v[nf] = vi if graded else 1.0
+            nf += 1
+            vi = vi - thr[i] if subtract else v_reset[i]
+            refr[i] = refractory
+            updates += 1 - wk
+        v[i] = vi
+    return nf, updates
+
+
+@njit(cache=True)
+def lif_run(t0, t1, horizon, rows, in_indptr, in_idx, in_val, net, queue, buckets,
             alpha, thr, bias, v_reset, subtract, refractory, graded,
-            v, refr, ring, recv, recv_all, out_t, out_i, out_val, n_out, cnt, rec_v, v_out):
+            v, refr, fired_i, fired_v, out_t, out_i, out_val, n_out, cnt, rec_v, v_out):
     """Run steps t0 .. t1-1 of one sample (state arrays are updated in place).
 
-    Projection p (0 input, 1 recurrent) with one delay d = pdelay[p] >= 0 queues its events
-    in the shared bucket ring (``ring_push``; queue p's offsets and slots in ``qmeta[p]``)
-    and walks them when due, into bucket t; with per-synapse delays (pdelay[p] = -1) an
-    event is walked at once into the buckets of its synapses (``walk_row_delayed``).
     Stops early, before a step, when the spike buffers could overflow in it; returns
     (next step, spikes written)."""
     n = v.shape[0]
+    ring, recv, recv_all = buckets
     D = ring.shape[0]
     cap = out_t.shape[0]
     for t in range(t0, t1):
         if n_out + n > cap:
             return t, n_out
         s = t % D
-        ring_s = ring[s]
-        recv_s = recv[s]
-        # 1. input events of step t: queue them (one delay) or spread them (per-synapse delays)
+        # 1. input events of step t
         r = rows[t]
         for k in range(in_indptr[r], in_indptr[r + 1]):
-            x = in_val[k]
             cnt[C_INPUT_EVENTS] += 1
-            if pdelay[0] >= 0:
-                if t + pdelay[0] < horizon:
-                    ring_push(qsrc, qval, qcnt, qmeta[0, 0], qmeta[0, 1], qmeta[0, 2], qmeta[0, 3],
-                              t + pdelay[0], in_idx[k], x)
-            else:
-                ops = walk_row_delayed(0, in_idx[k], x, t, horizon, meta, indptr, cols, vals, delays,
-                                       ring, recv)
-                if x == 1.0:
-                    cnt[C_IN_ACS] += ops
-                else:
-                    cnt[C_IN_MACS] += ops
-        # 2. drain the queued events due at step t into bucket t (inputs, then units)
-        for p in range(2):
-            if pdelay[p] < 0:
-                continue
-            c0 = qmeta[p, 1] + t % qmeta[p, 2]
-            base = qmeta[p, 0] + (t % qmeta[p, 2]) * qmeta[p, 3]
-            for q in range(qcnt[c0]):
-                x = qval[base + q]
-                ops, allr = walk(p, qsrc[base + q], x, fused, meta, indptr, cols, vals, uindptr, uidx,
-                                 full, ring_s, recv_s)
-                if allr:
-                    recv_all[s] = 1
-                if p == 0:
-                    if x == 1.0:
-                        cnt[C_IN_ACS] += ops
-                    else:
-                        cnt[C_IN_MACS] += ops
-                elif graded:
-                    cnt[C_REC_MACS] += ops
-                else:
-                    cnt[C_REC_ACS] += ops
-            qcnt[c0] = 0
-        # 3. unit updates (the LIF unit model) and emission. Counters are kept in locals
-        #    (no aliasing with the state arrays) and the wake-up count is branch-free.
+            a, m = send(0, in_idx[k], in_val[k], False, t, horizon, net, queue, buckets)
+            cnt[C_IN_ACS] += a
+            cnt[C_IN_MACS] += m
+        # 2. queued events due at step t: inputs, then units
+        a, m = drain(0, False, t, net, queue, buckets)
+        cnt[C_IN_ACS] += a
+        cnt[C_IN_MACS] += m
+        a, m = drain(1, graded, t, net, queue, buckets)
+        cnt[C_REC_ACS] += a
+        cnt[C_REC_MACS] += m
+        # 3. the unit model
         wall = recv_all[s]
         recv_all[s] = 0
-        updates = 0
-        events = 0
-        rec_ops = 0
-        dr = pdelay[1]
-        if refractory == 0:
-            # no refractoriness: leak + input for every unit in one vectorisable pass, then the
-            # event rule in a second pass (same arithmetic per unit; 3x faster than one pass)
-            for i in range(n):
-                v[i] = (alpha[i] * v[i] + bias[i]) + ring_s[i]
-                ring_s[i] = 0.0
-            for i in range(n):
-                wk = recv_s[i] | wall
-                recv_s[i] = 0
-                updates += wk
-                if v[i] > thr[i]:
-                    val = v[i] if graded else 1.0
-                    n_out, ops = emit(i, val, t, horizon, dr, n_out, out_t, out_i, out_val, qmeta, qsrc, qval,
-                                      qcnt, meta, indptr, cols, vals, delays, ring, recv)
-                    rec_ops += ops
-                    v[i] = v[i] - thr[i] if subtract else v_reset[i]
-                    events += 1
-                    updates += 1 - wk
-            if rec_v:
-                for i in range(n):
-                    v_out[t, i] = v[i]
-        else:
-            for i in range(n):
-                I = ring_s[i]
-                ring_s[i] = 0.0
-                wk = recv_s[i] | wall
-                recv_s[i] = 0
-                updates += wk
-                if refr[i] > 0:
-                    refr[i] -= 1
-                    if rec_v:
-                        v_out[t, i] = v[i]
-                    continue
-                vi = (alpha[i] * v[i] + bias[i]) + I
-                if vi > thr[i]:
-                    val = vi if graded else 1.0
-                    n_out, ops = emit(i, val, t, horizon, dr, n_out, out_t, out_i, out_val, qmeta, qsrc, qval,
-                                      qcnt, meta, indptr, cols, vals, delays, ring, recv)
-                    rec_ops += ops
-                    vi = vi - thr[i] if subtract else v_reset[i]
-                    refr[i] = refractory
-                    events += 1
-                    updates += 1 - wk
-                v[i] = vi
-                if rec_v:
-                    v_out[t, i] = vi
+        nf, updates = lif_update(t, ring[s], recv[s], wall, v, refr, alpha, thr, bias, v_reset, subtract,
+                                 refractory, graded, fired_i, fired_v)
         cnt[C_UPDATES] += updates
-        cnt[C_EVENTS] += events
-        if graded:
-            cnt[C_REC_MACS] += rec_ops
-        else:
-            cnt[C_REC_ACS] += rec_ops
+        cnt[C_EVENTS] += nf
+        if rec_v:
+            for i in range(n):
+                v_out[t, i] = v[i]
+        # 4. emission (recurrent delays are >= 1: nothing lands in bucket t)
+        for q in range(nf):
+            out_t[n_out] = t
+            out_i[n_out] = fired_i[q]
+            out_val[n_out] = fired_v[q]
+            n_out += 1
+            a, m = send(1, fired_i[q], fired_v[q], graded, t, horizon, net, queue, buckets)
+            cnt[C_REC_ACS] += a
+            cnt[C_REC_MACS] += m
     return t1, n_out
 
 
@@ -309,6 +334,8 @@ class CompiledLIF:
         in_val = np.ascontiguousarray(table.val, dtype=np.float64)
         sp_s, sp_t, sp_i, sp_v = [], [], [], []
         cap = max(16 * n, 1 << 16)
+        net = (self.pdelay, self.fused, self.meta, self.indptr, self.cols, self.vals, self.uindptr,
+               self.uidx, self.full, self.delays)
         for b in range(B):
             v = np.zeros(n)
             refr = np.zeros(n, np.int64)
@@ -319,6 +346,8 @@ class CompiledLIF:
             qval = np.zeros(self.q_size, np.float64)
             qcnt = np.zeros(self.q_slots, np.int64)
             v_out = v_all[b] if record_v else np.zeros((1, 1))
+            fired_i = np.empty(n, np.int64)
+            fired_v = np.empty(n, np.float64)
             rows = np.ascontiguousarray(table.row_of[b])
             t = 0
             while t < T:
@@ -326,14 +355,11 @@ class CompiledLIF:
                 out_i = np.empty(cap, np.int64)
                 out_v = np.empty(cap, np.float64)
                 t1 = min(T, t + chunk)
-                t_new, k = lif_run(t, t1, T, rows, table.indptr, table.idx, in_val,
-                                   self.pdelay, self.fused, self.meta, self.indptr, self.cols, self.vals,
-                                   self.uindptr, self.uidx, self.full, self.delays,
-                                   self.qmeta, qsrc, qval, qcnt,
+                t_new, k = lif_run(t, t1, T, rows, table.indptr, table.idx, in_val, net,
+                                   (self.qmeta, qsrc, qval, qcnt), (ring, recv, recv_all),
                                    self.alpha, self.thr, self.bias, self.v_reset,
                                    m.reset == "subtract", int(m.refractory), m.events == "graded",
-                                   v, refr, ring, recv, recv_all, out_t, out_i, out_v, 0, cnt,
-                                   record_v, v_out)
+                                   v, refr, fired_i, fired_v, out_t, out_i, out_v, 0, cnt, record_v, v_out)
                 sp_s.append(np.full(k, b, np.int64))
                 sp_t.append(out_t[:k].copy())
                 sp_i.append(out_i[:k].copy())

@@ -82,6 +82,11 @@ def test_cost_results_folder(files, tmp_path, capsys):
     table = json.loads((root / "cost.json").read_text())
     assert table["format"] == "eventsim-cost-table/1" and len(table["rows"]) == 4
     assert (root / "cost.md").read_text().startswith("| model | workload | profile")
+    # the same through the library call a report can use
+    from eventsim.hardware.results import cost_results
+    out = cost_results(root, ["loihi", "gpu-dense"])
+    assert len(out["table"]["rows"]) == 2 * 4 and out["notes"] == []
+    assert {r["profile"] for r in out["table"]["rows"]} == {"loihi", "gpu-dense"}
 
 
 @pytest.mark.parametrize("argv,match", [

@@ -3,10 +3,6 @@ from __future__ import annotations
 
 import sys
 
-FORMAT = "eventsim-cost/1"
-TABLE_FORMAT = "eventsim-cost-table/1"
-
-
 def register(sub) -> None:
     p = sub.add_parser(
         "cost", help="energy and latency of a run on hardware profiles (Loihi, SpiNNaker 2, GPU, 45 nm)",
@@ -49,12 +45,12 @@ def _profiles(names):
 
 
 def _timing_table(results) -> str:
+    """Rows of timing dicts (``TimingResult.to_dict()``) as a table."""
     head = ("profile", "placement", "cores", "step latency", "steps/s", "util", "imbalance",
             "packets", "energy", "per step")
     from ..hardware.energy import format_energy
     rows = [head]
-    for r in results:
-        d = r.to_dict()
+    for d in results:
         rows.append((d["profile"], d["placement"], f"{d['used_cores']}/{d['cores']}",
                      f"{d['step_latency_s']['mean'] * 1e6:.3g} us", f"{d['throughput_steps_per_s']:.3g}",
                      f"{d['utilisation']['mean']:.1%}", f"{d['load_imbalance']:.2f}", f"{d['packets']:,}",
@@ -77,123 +73,37 @@ def _timings(model, inputs, ys, profiles, args, desc):
     return out
 
 
-def _workloads(kind: str) -> tuple:
-    return ("egru", "gru", "lstm") if kind == "egru" else (kind,)
-
-
-def _estimates(counts, profiles, kind, event_op, where):
-    from ..hardware.energy import estimate_energy
-    return [estimate_energy(counts, prof, w, event_op=event_op, where=where)
-            for prof in profiles for w in _workloads(kind)]
-
-
-def _summary_rows(model_name, estimates) -> list:
-    return [{"model": model_name, "workload": e["workload"], "profile": e["profile"],
-             "executed_as": e["executed_as"], **{k: e["total"][k] for k in (
-                 "compute_pj", "memory_pj", "communication_pj", "static_pj", "energy_pj",
-                 "energy_per_step_pj", "macs")}} for e in estimates]
-
-
-def _markdown(rows) -> str:
-    from ..hardware.energy import format_energy
-    lines = ["| model | workload | profile | as | compute | memory | communication | static | total | per step |",
-             "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        lines.append(f"| {r['model']} | {r['workload']} | {r['profile']} | {r['executed_as']} | "
-                     + " | ".join(format_energy(r[k]) for k in ("compute_pj", "memory_pj", "communication_pj",
-                                                                "static_pj", "energy_pj", "energy_per_step_pj"))
-                     + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _kind_of(name, counts, summary) -> str:
-    kind = ((summary or {}).get("models", {}).get(name) or {}).get("kind")
-    if kind in ("egru", "gru", "lstm"):
-        return kind
-    engine = str(counts.get("engine", ""))
-    for k in ("lstm", "gru"):
-        if engine.startswith("closed-form") and k in engine:
-            return k
-    return "egru"
-
-
 def _run_results(args, profiles) -> int:
-    import json
     import os
 
-    import numpy as np
-
-    from ..errors import EventsimError
     from ..hardware.energy import energy_table
+    from ..hardware.results import cost_results
     from ._util import write_json
 
-    root = args.results
-    if not os.path.isdir(root):
-        raise EventsimError(f"results folder {root!r} does not exist; give results/<scenario> of a study")
-    names = sorted(d for d in os.listdir(root) if os.path.isfile(os.path.join(root, d, "counts.json")))
-    if not names:
-        raise EventsimError(f"results folder {root!r} holds no <model>/counts.json; run the study first")
-    summary = None
-    if os.path.isfile(os.path.join(root, "summary.json")):
-        with open(os.path.join(root, "summary.json")) as f:
-            summary = json.load(f)
-    all_rows = []
-    for name in names:
-        path = os.path.join(root, name, "counts.json")
-        try:
-            with open(path) as f:
-                counts = json.load(f)
-        except json.JSONDecodeError as e:
-            raise EventsimError(f"{path}: not valid JSON ({e})") from None
-        kind = _kind_of(name, counts, summary)
-        ests = _estimates(counts, profiles, kind, args.event_op, path)
-        doc = {"format": FORMAT, "model": name, "kind": kind, "counts": path,
-               "samples": counts["samples"], "steps": counts["steps"], "estimates": ests,
-               "profiles": {p.name: p.to_dict() for p in profiles}}
-        notes = []
-        if args.timing:
-            raster = os.path.join(root, name, "raster.npz")
-            mfile = os.path.join(root, name, "model.npz")
-            if kind != "egru":
-                notes.append(f"{name}: timing is simulated for EGRU models only (this is a {kind})")
-            elif not os.path.isfile(raster):
-                notes.append(f"{name}: no raster.npz (set measure.raster_samples in the scenario): timing skipped")
-            else:
-                from ..model import load_model
-                model = load_model(mfile)
-                with np.load(raster) as z:
-                    inputs = z["tokens"] if "tokens" in z.files else z["input"]
-                    ys = [z[f"layer{k}.y"] for k in range(model.n_layers)]
-                tim = _timings(model, inputs, ys, profiles, args, name)
-                doc["timing"] = [t.to_dict() for t in tim]
-                doc["timing_samples"] = int(ys[0].shape[0])
-        write_json(os.path.join(root, name, "cost.json"), doc)
-        rows = _summary_rows(name, ests)
-        all_rows += rows
-        if not args.quiet:
-            print(f"== {name} ({kind}): {counts['samples']} sample(s) x {counts['steps']} steps")
-            print(energy_table(ests))
+    out = cost_results(args.results, profiles, timing=args.timing, placement=args.placement,
+                       n_cores=args.cores, spill=args.spill, event_op=args.event_op)
+    if args.json:
+        write_json(args.json, out["table"])
+    if not args.quiet:
+        for name, doc in out["models"].items():
+            print(f"== {name} ({doc['kind']}): {doc['samples']} sample(s) x {doc['steps']} steps")
+            print(energy_table(doc["estimates"]))
             if "timing" in doc:
                 print(f"timing on {doc['timing_samples']} raster sample(s):")
-                print(_timing_table(tim))
-            for n in notes:
-                print(n)
+                print(_timing_table(doc["timing"]))
+            for note in out["notes"]:
+                if note.startswith(f"{name}:"):
+                    print(note)
             print()
-    table = {"format": TABLE_FORMAT, "results": os.path.abspath(root),
-             "profiles": [p.name for p in profiles], "rows": all_rows}
-    write_json(os.path.join(root, "cost.json"), table)
-    with open(os.path.join(root, "cost.md"), "w") as f:
-        f.write(_markdown(all_rows))
-    if args.json:
-        write_json(args.json, table)
-    if not args.quiet:
-        print(f"wrote {len(names)} <model>/cost.json, {os.path.join(root, 'cost.json')} and cost.md")
+        print(f"wrote {len(out['models'])} <model>/cost.json, "
+              f"{os.path.join(args.results, 'cost.json')} and cost.md")
     return 0
 
 
 def _run_model(args, profiles) -> int:
     from ..errors import EventsimError
     from ..hardware.energy import energy_table
+    from ..hardware.results import estimates
     from ..inputs import load_input
     from ..model import load_model
     from ..simulation import simulate
@@ -205,8 +115,8 @@ def _run_model(args, profiles) -> int:
     inputs = load_input(args.input)
     res = simulate(model, inputs, engine="event", record=("y",) if args.timing else ())
     counts = res.counts.to_dict()
-    ests = _estimates(counts, profiles, "egru", args.event_op, args.model)
-    doc = {"format": FORMAT, "model": args.model, "kind": "egru", "input": args.input,
+    ests = estimates(counts, profiles, "egru", args.event_op, args.model)
+    doc = {"format": "eventsim-cost/1", "model": args.model, "kind": "egru", "input": args.input,
            "samples": counts["samples"], "steps": counts["steps"], "estimates": ests,
            "profiles": {p.name: p.to_dict() for p in profiles}}
     tim = None
@@ -221,7 +131,7 @@ def _run_model(args, profiles) -> int:
         print(energy_table(ests))
         if tim:
             print()
-            print(_timing_table(tim))
+            print(_timing_table(doc["timing"]))
         if args.json:
             print(f"written to {args.json}")
     return 0

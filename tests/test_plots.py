@@ -311,6 +311,8 @@ def test_tradeoff_inputs(tmp_path):
     (tmp_path / "rows.json").write_text(json.dumps({"rows": ROWS}))
     rows = load_tradeoff_rows([tmp_path / "study", tmp_path / "rows.json"])
     assert len(rows) == 6 and rows[0]["name"] == "egru-a"
+    # summary dicts can be given directly: one point per model
+    assert len(tradeoff_figure([summ, summ]).axes[0].collections) == 6
     with pytest.raises(EventsimError, match="needs numeric 'metric'"):
         tradeoff_figure([{"name": "x", "effective_macs_per_step": 3}])
     with pytest.raises(EventsimError, match="does not exist"):

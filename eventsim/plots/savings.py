@@ -253,7 +253,8 @@ def tradeoff_figure(rows: Sequence[Mapping], *, metric: str | None = None, metri
                     title: str | None = None, annotate: bool = True):
     """Task metric vs effective MACs per step, and savings vs sparsity with the paper's points.
 
-    rows: dicts (see module docstring); metric: the row key holding the task metric
+    rows: dicts (see module docstring) or study summaries (``summary.json`` dicts, one
+    row per model); metric: the row key holding the task metric
     (default ``metric``); metric_name: "accuracy" | "bpc" | "perplexity" (for the
     axis; default from the rows); task: task name for the paper's reference points
     (default: the rows' task when they all agree); references: override the
@@ -261,6 +262,8 @@ def tradeoff_figure(rows: Sequence[Mapping], *, metric: str | None = None, metri
     """
     if not rows:
         raise EventsimError("no rows to plot: give at least one model result (summary.json or sweep table)")
+    # a study summary dict stands for its models (one row each)
+    rows = [x for r in rows for x in (rows_from_summary(r) if isinstance(r, Mapping) and "models" in r else [r])]
     pts = _normalise(rows, metric)
     metric_name = metric_name or next((p["metric_name"] for p in pts if p["metric_name"]), None) or metric
     tasks = {p["task"] for p in pts if p["task"]}

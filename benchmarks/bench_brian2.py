@@ -20,6 +20,12 @@ the C++ compile are ``build_s``; the binary's start-up (loading the 10^7 synapse
 part of ``binary_wall_s``. For Brian2 runtime: the ``Network.run`` call after a
 zero-length run that generated and compiled the code (``build_s``).
 
+The machine is shared, so wall times depend on the load (recorded as load averages).
+CPU times are recorded too, as a figure less sensitive to it: eventsim's process CPU
+time of the run (``cpu_s``); for Brian2 standalone the binary's CPU time minus that
+of the same binary built for 1 step (its start-up: loading the synapses),
+``loop_cpu_s_estimate``; for Brian2 runtime the process CPU time of ``Network.run``.
+
 Usage (Brian2 2.9 needs numpy < 2.4; pass a Python that has it):
     python benchmarks/bench_brian2.py --brian2-python /path/to/python [--repeats 3]
 Writes benchmarks/results/brian2_bench.json.
@@ -167,9 +173,9 @@ def _conditions(python):
     return info
 
 
-def _child(python, mode, model_path, repeats, extra=()):
+def _child(python, mode, model_path, repeats, extra=(), env_extra=None):
     env = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), **(env_extra or {}))
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         res_path = f.name
     cmd = [python, os.path.abspath(__file__), "--child", mode, "--model", model_path,
@@ -189,7 +195,12 @@ def _child(python, mode, model_path, repeats, extra=()):
     runs = out["runs"]
     out["median_run_s"] = statistics.median(x["run_s"] for x in runs)
     out["median_synaptic_events"] = statistics.median(x["synaptic_events"] for x in runs)
+    if out["median_synaptic_events"] == 0:  # the 1-step start-up measurement
+        print(f"    median run {out['median_run_s']:.3f} s (start-up measurement)", flush=True)
+        return out
     out["synaptic_events_per_s"] = out["median_synaptic_events"] / out["median_run_s"]
+    if "cpu_s" in runs[0]:
+        out["median_cpu_s"] = statistics.median(x["cpu_s"] for x in runs)
     print(f"    median run {out['median_run_s']:.2f} s, {out['synaptic_events_per_s'] / 1e6:.1f} M syn. events/s",
           flush=True)
     return out
@@ -232,9 +243,17 @@ def main():
         if mode == "eventsim":
             result["modes"]["eventsim"] = _child(sys.executable, "eventsim", model_path, a.repeats)
         elif mode == "standalone":
-            result["modes"]["brian2_cpp_standalone"] = _child(
-                a.brian2_python, "standalone", model_path, a.repeats,
-                ("--workdir", os.path.join(tmp, "standalone")))
+            res = _child(a.brian2_python, "standalone", model_path, a.repeats,
+                         ("--workdir", os.path.join(tmp, "standalone")))
+            # the same binary for 1 step: its CPU time is the start-up (loading 10^7 synapses),
+            # so loop CPU ~ binary CPU (2 s) - binary CPU (1 step), comparable with eventsim's cpu_s
+            start = _child(a.brian2_python, "standalone", model_path, a.repeats,
+                           ("--workdir", os.path.join(tmp, "standalone1")), {"BENCH_BRIAN2_STEPS": "1"})
+            if "runs" in res and "runs" in start:
+                med = lambda r, k: statistics.median(x[k] for x in r["runs"])
+                res["startup_binary_cpu_s"] = med(start, "binary_cpu_s")
+                res["loop_cpu_s_estimate"] = med(res, "binary_cpu_s") - res["startup_binary_cpu_s"]
+            result["modes"]["brian2_cpp_standalone"] = res
         elif mode == "runtime":
             result["modes"][f"brian2_runtime_{a.runtime_target}"] = _child(
                 a.brian2_python, f"runtime:{a.runtime_target}", model_path, a.runtime_repeats)

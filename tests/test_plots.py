@@ -367,3 +367,16 @@ def test_tradeoff_lower_is_better_metric():
     assert ax.get_ylabel() == "bits per character (lower is better)"
     ys = sorted(float(c.get_offsets()[0, 1]) for c in ax.collections)
     assert ys == [1.7, 1.9]  # bpc is not rescaled (only an accuracy in [0, 1] is shown in %)
+
+
+def test_docs_python_example(tmp_path, monkeypatch):
+    """The Python example of docs/analysis.md runs as written (on real simulate results)."""
+    import pathlib
+    import re
+
+    doc = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "analysis.md").read_text()
+    code = re.search(r"```python\n(.*?)```", doc, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "docs/analysis.md", "exec"), {})
+    for name in ("raster", "sparsity", "rates", "macs"):
+        assert (tmp_path / f"{name}.png").read_bytes()[:8] == PNG_MAGIC

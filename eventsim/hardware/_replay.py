@@ -1,10 +1,15 @@
 """Numba kernel of the timing simulation: the same discrete-event model as the
 Python loop in :mod:`eventsim.hardware.timing` (which stays the readable
-reference; tests check both agree), on flat arrays and an array binary heap.
+reference; tests check both agree bit for bit), on flat arrays.
 
-Units of all populations share one index space (``pop_off``). Queue entries
-are (time, seq, kind, core, pop, macs, packets, ff) kept in parallel arrays;
-entries compare by (time, seq) exactly as the Python tuples do.
+Units of all populations share one index space (``pop_off``). A queue entry of
+a step is a slot s (0, 1, ... in creation order, so s is the Python loop's
+``seq`` up to a constant) with payload arrays ``et[s]`` (time), ``ek`` (kind),
+``ec`` (core), ``ep`` (population), ``em`` (MACs), ``en`` (packets), ``ef``
+(feed-forward); the binary heap ``hp`` holds slots ordered by (et[s], s). The
+queue empties at the end of every step, so slots restart at 0 and the arrays
+are allocated once with the most entries a step can create:
+C (inputs) + P (barriers) + C·L (updates) + 2·C·C·L (packets of every update).
 """
 from __future__ import annotations
 
@@ -15,38 +20,16 @@ ARRIVE, READY, BARRIER = 0, 1, 2
 
 
 @njit(cache=True)
-def _grow(H, need):
-    """H with room for at least ``need`` entries (capacity doubled as needed)."""
-    cap = H.shape[1]
-    if need <= cap:
-        return H
-    while cap < need:
-        cap *= 2
-    H2 = np.empty((H.shape[0], cap))
-    H2[:, :H.shape[1]] = H
-    return H2
-
-
-@njit(cache=True)
-def _push(H, n, t, seq, kind, core, pop, macs, npk, ff):
-    """Push onto the heap stored in columns of H (rows: t, seq, kind, core, pop, macs, npk, ff);
-    the caller has made room (:func:`_grow`). Returns the new size."""
-    H[0, n] = t
-    H[1, n] = seq
-    H[2, n] = kind
-    H[3, n] = core
-    H[4, n] = pop
-    H[5, n] = macs
-    H[6, n] = npk
-    H[7, n] = ff
+def _push(hp, et, n, s):
+    """Insert slot s (its time already in et[s]) into the heap hp[:n]; returns n + 1."""
+    hp[n] = s
     i = n
     while i > 0:
         j = (i - 1) // 2
-        if H[0, i] < H[0, j] or (H[0, i] == H[0, j] and H[1, i] < H[1, j]):
-            for f in range(8):
-                tmp = H[f, i]
-                H[f, i] = H[f, j]
-                H[f, j] = tmp
+        a, b = hp[i], hp[j]
+        if et[a] < et[b] or (et[a] == et[b] and a < b):
+            hp[i] = b
+            hp[j] = a
             i = j
         else:
             break
@@ -54,34 +37,45 @@ def _push(H, n, t, seq, kind, core, pop, macs, npk, ff):
 
 
 @njit(cache=True)
-def _pop(H, n):
-    """Move the smallest entry to column n-1 and restore the heap on [0, n-1)."""
+def _pop(hp, et, n):
+    """Remove and return the smallest slot of hp[:n] (the heap shrinks to n - 1)."""
+    top = hp[0]
     n -= 1
-    for f in range(8):
-        tmp = H[f, 0]
-        H[f, 0] = H[f, n]
-        H[f, n] = tmp
+    hp[0] = hp[n]
     i = 0
     while True:
         a, b = 2 * i + 1, 2 * i + 2
         m = i
-        if a < n and (H[0, a] < H[0, m] or (H[0, a] == H[0, m] and H[1, a] < H[1, m])):
+        if a < n and (et[hp[a]] < et[hp[m]] or (et[hp[a]] == et[hp[m]] and hp[a] < hp[m])):
             m = a
-        if b < n and (H[0, b] < H[0, m] or (H[0, b] == H[0, m] and H[1, b] < H[1, m])):
+        if b < n and (et[hp[b]] < et[hp[m]] or (et[hp[b]] == et[hp[m]] and hp[b] < hp[m])):
             m = b
         if m == i:
             break
-        for f in range(8):
-            tmp = H[f, i]
-            H[f, i] = H[f, m]
-            H[f, m] = tmp
+        tmp = hp[i]
+        hp[i] = hp[m]
+        hp[m] = tmp
         i = m
-    return n
+    return top
 
 
 @njit(cache=True)
-def _send(H, n, seq, c, t_out, FAN, emit, ne, pop_to, ff, Hm, hop_ns, pending, sent_c, C):
-    """Push one entry per destination core of the emitters (H has room for C more)."""
+def _entry(hp, et, ek, ec, ep, em, en, ef, n, s, t, kind, core, pop, macs, npk, ff):
+    """Create entry s with its payload and push it; returns the new heap size."""
+    et[s] = t
+    ek[s] = kind
+    ec[s] = core
+    ep[s] = pop
+    em[s] = macs
+    en[s] = npk
+    ef[s] = ff
+    return _push(hp, et, n, s)
+
+
+@njit(cache=True)
+def _send(hp, et, ek, ec, ep, em, en, ef, n, s, c, t_out, FAN, emit, ne, pop_to, ff, Hm, hop_ns,
+          pending, sent_c, C):
+    """One entry per destination core of the emitters' packets; returns (n, s, hops)."""
     hops = 0
     for d in range(C):
         macs = 0
@@ -92,14 +86,14 @@ def _send(H, n, seq, c, t_out, FAN, emit, ne, pop_to, ff, Hm, hop_ns, pending, s
                 macs += w
                 k += 1
         if macs > 0:
-            n = _push(H, n, float(t_out + Hm[c, d] * hop_ns), float(seq), float(ARRIVE), float(d),
-                          float(pop_to), float(macs), float(k), float(ff))
-            seq += 1
+            n = _entry(hp, et, ek, ec, ep, em, en, ef, n, s, t_out + Hm[c, d] * hop_ns, ARRIVE, d, pop_to,
+                       macs, k, ff)
+            s += 1
             sent_c[c] += k
             hops += k * Hm[c, d]
-            if ff > 0:
+            if ff:
                 pending[pop_to, d] += 1
-    return n, seq, hops
+    return n, s, hops
 
 
 @njit(cache=True)
@@ -125,9 +119,15 @@ def replay(B, T, P, L, C, dense, x_act, IN, y_all, pop_off, FF, REC, unit_ptr, u
     last_update = np.zeros(P)
     barrier = np.zeros(P, np.bool_)
     emit = np.empty(units.size + 1, np.int64)
-    H = np.empty((8, 1024))
-    n = 0
-    seq = 0
+    cap = C + P + C * L + 2 * C * C * L + 1
+    hp = np.empty(cap, np.int64)
+    et = np.empty(cap)
+    ek = np.empty(cap, np.int64)
+    ec = np.empty(cap, np.int64)
+    ep = np.empty(cap, np.int64)
+    em = np.empty(cap, np.int64)
+    en = np.empty(cap, np.int64)
+    ef = np.empty(cap, np.bool_)
     host = 0
     hops_total = 0
     t0 = 0.0
@@ -140,7 +140,8 @@ def replay(B, T, P, L, C, dense, x_act, IN, y_all, pop_off, FF, REC, unit_ptr, u
             done[:] = 0
             last_update[:] = t0
             barrier[:] = False
-            H = _grow(H, n + C + 1)
+            n = 0
+            s = 0
             for d in range(C):
                 macs = 0
                 k = 0
@@ -149,52 +150,47 @@ def replay(B, T, P, L, C, dense, x_act, IN, y_all, pop_off, FF, REC, unit_ptr, u
                         macs += IN[i, d]
                         k += 1
                 if macs > 0:
-                    n = _push(H, n, float(t0 + pkt_ns + H_host[d] * hop_ns), float(seq), float(ARRIVE),
-                              float(d), float(0), float(macs), float(k), float(1))
-                    seq += 1
+                    n = _entry(hp, et, ek, ec, ep, em, en, ef, n, s, t0 + pkt_ns + H_host[d] * hop_ns,
+                               ARRIVE, d, 0, macs, k, True)
+                    s += 1
                     pending[0, d] += 1
                     host += k
                     hops_total += k * H_host[d]
-            n = _push(H, n, float(t0), float(seq), float(BARRIER), -1.0, 0.0, 0.0, 0.0, 0.0)
-            seq += 1
+            n = _entry(hp, et, ek, ec, ep, em, en, ef, n, s, t0, BARRIER, -1, 0, 0, 0, False)
+            s += 1
             end = t0
             while n > 0:
-                n = _pop(H, n)
-                now = H[0, n]
-                kind = int(H[2, n])
-                c = int(H[3, n])
-                p = int(H[4, n])
-                macs = int(H[5, n])
-                npk = int(H[6, n])
-                ff = H[7, n] > 0
+                e = _pop(hp, et, n)
+                n -= 1
+                now = et[e]
+                kind = ek[e]
+                c = ec[e]
+                p = ep[e]
                 if kind == ARRIVE:
+                    macs = em[e]
                     dur = macs * mac_ns[c]
                     fin = (busy[c] if busy[c] > now else now) + dur
                     busy[c] = fin
                     busy_total[c] += dur
                     macs_c[c] += macs
-                    recv_c[c] += npk
+                    recv_c[c] += en[e]
                     if fin > end:
                         end = fin
-                    if ff:
+                    if ef[e]:
                         pending[p, c] -= 1
                         ff_done[p, c] = fin
                         if pending[p, c] == 0 and barrier[p] and p < L:
-                            H = _grow(H, n + 1)
-                            n = _push(H, n, float(fin), float(seq), float(READY), float(c), float(p),
-                                      0.0, 0.0, 0.0)
-                            seq += 1
+                            n = _entry(hp, et, ek, ec, ep, em, en, ef, n, s, fin, READY, c, p, 0, 0, False)
+                            s += 1
                 elif kind == BARRIER:
                     barrier[p] = True
                     if p == L:
                         continue
-                    H = _grow(H, n + C)
                     for c2 in range(C):
                         if unit_ptr[p, c2 + 1] > unit_ptr[p, c2] and pending[p, c2] == 0:
                             r = ff_done[p, c2] if ff_done[p, c2] > now else now
-                            n = _push(H, n, float(r), float(seq), float(READY), float(c2), float(p),
-                                      0.0, 0.0, 0.0)
-                            seq += 1
+                            n = _entry(hp, et, ek, ec, ep, em, en, ef, n, s, r, READY, c2, p, 0, 0, False)
+                            s += 1
                 else:
                     n_upd = wake[p, bt, c]
                     fin = now
@@ -214,23 +210,20 @@ def replay(B, T, P, L, C, dense, x_act, IN, y_all, pop_off, FF, REC, unit_ptr, u
                             ne += 1
                     if ne > 0:
                         if p + 1 < P:
-                            H = _grow(H, n + C)
-                            n, seq, h = _send(H, n, seq, c, fin + pkt_ns, FF, emit, ne, p + 1, 1.0,
-                                                 Hm, hop_ns, pending, sent_c, C)
+                            n, s, h = _send(hp, et, ek, ec, ep, em, en, ef, n, s, c, fin + pkt_ns, FF, emit, ne,
+                                            p + 1, True, Hm, hop_ns, pending, sent_c, C)
                             hops_total += h
                         if t + 1 < T or dense:
-                            H = _grow(H, n + C)
-                            n, seq, h = _send(H, n, seq, c, fin + pkt_ns, REC, emit, ne, p, 0.0,
-                                                 Hm, hop_ns, pending, sent_c, C)
+                            n, s, h = _send(hp, et, ek, ec, ep, em, en, ef, n, s, c, fin + pkt_ns, REC, emit, ne,
+                                            p, False, Hm, hop_ns, pending, sent_c, C)
                             hops_total += h
                     done[p] += 1
                     if fin > last_update[p]:
                         last_update[p] = fin
                     if done[p] == n_cores_pop[p] and p + 1 < P:
-                        H = _grow(H, n + 1)
-                        n = _push(H, n, float(last_update[p] + bar_ns), float(seq), float(BARRIER), -1.0,
-                                  float(p + 1), 0.0, 0.0, 0.0)
-                        seq += 1
+                        n = _entry(hp, et, ek, ec, ep, em, en, ef, n, s, last_update[p] + bar_ns, BARRIER, -1,
+                                   p + 1, 0, 0, False)
+                        s += 1
             latency[bt] = (end - t0 + bar_ns) * 1e-9
             t0 = end + bar_ns
     return latency, busy_total, macs_c, upd_c, sent_c, recv_c, host, hops_total

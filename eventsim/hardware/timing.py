@@ -34,6 +34,10 @@ Order of work inside one step t (steps of all samples run one after another):
    includes a final ``barrier_ns``, and the next step starts then.
 
 Delays (SPEC §3) other than zero are not modelled (they raise an error).
+
+This module's loop (``fast=False``) is the readable reference; the default
+path runs the same model in a Numba kernel (:mod:`eventsim.hardware._replay`),
+checked bit for bit against it in the tests.
 """
 from __future__ import annotations
 

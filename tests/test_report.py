@@ -167,6 +167,9 @@ def test_cli_report_and_plots(tmp_path, capsys):
     for p in outs.values():
         assert p.read_bytes()[:8] == PNG_MAGIC
     assert main(["plot", "sparsity", str(d / "egru" / "raster.npz"), "-o", str(tmp_path / "e.png"), "--dpi", "40"]) == 0
+    assert main(["plot", "savings", str(d / "egru"), "--dpi", "40"]) == 0  # a model folder: figure inside it
+    assert (d / "egru" / "savings.png").read_bytes()[:8] == PNG_MAGIC
+    assert main(["plot", "raster", str(d)]) == 2  # the study folder holds no raster.npz itself
     assert (tmp_path / "e_rates.png").read_bytes()[:8] == PNG_MAGIC
     # user mistakes: exit code 2 and one line
     assert main(["plot", "raster", str(d / "egru" / "raster.npz"), "--samples", "a,b"]) == 2
@@ -175,4 +178,4 @@ def test_cli_report_and_plots(tmp_path, capsys):
     assert main(["plot", "savings", str(d / "nothing.json")]) == 2
     err = capsys.readouterr().err
     assert "--samples 'a,b'" in err and "START:STOP" in err and "not a raster.npz" in err
-    assert "counts file" in err
+    assert "counts file" in err and "is a folder without raster.npz" in err

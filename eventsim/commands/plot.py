@@ -38,6 +38,20 @@ def _t_range(text):
         raise EventsimError(f"--steps {text!r} must be START:STOP, e.g. 0:500") from None
 
 
+def _model_dir(args, filename, kind):
+    """A model folder of a study as SOURCE: use its ``filename``; the figure goes inside it."""
+    from ..errors import EventsimError
+
+    if os.path.isdir(args.source) and args.model is None:
+        path = os.path.join(args.source, filename)
+        if not os.path.isfile(path):
+            raise EventsimError(f"{args.source!r} is a folder without {filename}; give a study's model folder "
+                                f"(results/<study>/<model>) or the file itself")
+        if args.out is None:
+            args.out = os.path.join(args.source, f"{kind}.png")
+        args.source = path
+
+
 def _default_out(source, suffix):
     base = os.path.splitext(os.fspath(source))[0]
     return f"{base}_{suffix}.png"
@@ -76,6 +90,7 @@ def _raster(args):
     from ..plots.raster import raster_figure
     from ..plots.style import save
 
+    _model_dir(args, "raster.npz", "raster")
     layers, inputs = _events_from(args)
     if args.no_input:
         inputs = None
@@ -96,6 +111,7 @@ def _sparsity(args):
     from ..plots.sparsity import rate_histogram_figure, sparsity_epochs_figure, sparsity_steps_figure
     from ..plots.style import save
 
+    _model_dir(args, "history.json", "sparsity_epochs")
     if args.source.endswith(".json"):
         with open(args.source) as f:
             try:
@@ -122,6 +138,8 @@ def _savings(args):
     from ..plots.savings import macs_figure
     from ..plots.style import save
 
+    args.model = None
+    _model_dir(args, "counts.json", "savings")
     if not os.path.isfile(args.source):
         raise EventsimError(f"counts file {args.source!r} does not exist")
     with open(args.source) as f:
@@ -174,7 +192,8 @@ def register(subparsers):
                        description="Events of every layer over time (units on y, steps on x, event value as "
                                    "colour). Large recordings are decimated by max-|value| pooling over blocks "
                                    "of steps x units, so that no event vanishes (docs/analysis.md).")
-    common(r, "raster.npz of a study, or an input file (.npy/.npz) with --model")
+    common(r, "raster.npz of a study (or the model folder holding it), or an input file (.npy/.npz) "
+              "with --model")
     r.add_argument("--model", "-m", help="model .npz to simulate on SOURCE (then SOURCE is an input file)")
     r.add_argument("--samples", default=None,
                    help="comma-separated sample indices drawn one after the other (default: 0)")
@@ -191,7 +210,7 @@ def register(subparsers):
                        description="From a history.json: activity and backward sparsity per epoch. From a "
                                    "raster.npz (or an input with --model): activity sparsity per layer over "
                                    "steps (OUT) and the per-unit event-rate histogram (OUT_rates.png).")
-    common(s, "history.json, raster.npz, or an input file with --model")
+    common(s, "history.json (or the model folder holding it), raster.npz, or an input file with --model")
     s.add_argument("--model", "-m", help="model .npz to simulate on SOURCE")
     s.add_argument("--saturated", type=float, default=0.95,
                    help="event rate from which a unit counts as saturated (default 0.95)")
@@ -201,7 +220,7 @@ def register(subparsers):
                        description="Effective vs weight-sparse vs activity-sparse vs dense MACs per step, per "
                                    "layer and in total, against the dense GRU and LSTM baselines, with the "
                                    "savings factors written on the bars.")
-    common(v, "counts JSON (SPEC §4), e.g. results/<study>/<model>/counts.json")
+    common(v, "counts JSON (SPEC §4), e.g. results/<study>/<model>/counts.json, or that model folder")
     v.set_defaults(func=_savings)
 
     t = sub.add_parser("tradeoff", help="task metric vs effective MACs of several models/runs",

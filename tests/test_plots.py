@@ -145,6 +145,9 @@ def test_raster_errors(tmp_path):
         raster_from_npz(str(tmp_path / "bad.npz"))
     with pytest.raises(EventsimError, match="does not exist"):
         raster_from_npz(str(tmp_path / "none.npz"))
+    np.savez(tmp_path / "flat.npz", **{"layer0.y": np.zeros((2, 5, 3)), "layer1.y": np.zeros((5, 3))})
+    with pytest.raises(EventsimError, match=r"'layer1.y' has shape \(5, 3\)"):
+        raster_from_npz(str(tmp_path / "flat.npz"))
 
 
 # -- sparsity ---------------------------------------------------------------------------

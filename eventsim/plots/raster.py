@@ -264,6 +264,11 @@ def raster_from_npz(path):
             layers.append(data[f"layer{k}.y"])
             k += 1
         inputs = data["input"] if "input" in keys else None
+        for k, y in enumerate(layers):
+            if y.ndim != 3 or y.shape[:2] != layers[0].shape[:2]:
+                raise EventsimError(f"raster file {path!r}: 'layer{k}.y' has shape {y.shape}; every layer must be "
+                                    f"(samples, steps, units) with the same samples and steps as layer 0 "
+                                    f"{layers[0].shape[:2]}")
         if not layers:
             raise EventsimError(f"raster file {path!r} holds no 'layer0.y' array (keys: {sorted(keys)}); "
                                 "it should hold 'input' (S, T, m) and 'layer{k}.y' (S, T, n)")

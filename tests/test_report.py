@@ -140,6 +140,9 @@ def test_report_errors(tmp_path):
     (d / "egru" / "history.json").write_text("[{")
     with pytest.raises(EventsimError, match="training history .* is not valid JSON"):
         rep.write_report(d)
+    (d / "summary.json").write_text(json.dumps({"models": {"egru": 3}}))
+    with pytest.raises(EventsimError, match="model entry 'egru' is not an object"):
+        rep.write_report(d)
     (d / "summary.json").write_text(json.dumps({"models": {}}))
     with pytest.raises(EventsimError, match="at least one model"):
         rep.write_report(d)

@@ -298,6 +298,9 @@ def write_report(results_dir, out=None, progress: bool = False, dpi: int | None 
     if not isinstance(summary, Mapping) or not isinstance(summary.get("models"), Mapping) \
             or not summary["models"]:
         raise EventsimError(f"{sp!r} has no 'models' object with at least one model; re-run the study")
+    bad = [n for n, m in summary["models"].items() if not isinstance(m, Mapping)]
+    if bad:
+        raise EventsimError(f"{sp!r}: model entry {bad[0]!r} is not an object; re-run the study")
     out = os.fspath(out) if out is not None else os.path.join(results_dir, "report.html")
     if not out.lower().endswith((".html", ".htm")):
         raise EventsimError(f"report path {out!r} must end in .html (the Markdown twin is written beside it)")

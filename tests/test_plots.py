@@ -380,6 +380,7 @@ def test_docs_python_example(tmp_path, monkeypatch):
     doc = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "analysis.md").read_text()
     code = re.search(r"```python\n(.*?)```", doc, re.S).group(1)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(st.RC, "savefig.dpi", DPI)  # default resolution lowered: faster, same code path
     exec(compile(code, "docs/analysis.md", "exec"), {})
     for name in ("raster", "sparsity", "rates", "macs"):
         assert (tmp_path / f"{name}.png").read_bytes()[:8] == PNG_MAGIC

@@ -7,13 +7,13 @@ import sys
 def register(sub) -> None:
     p = sub.add_parser(
         "study", help="train a scenario's EGRU and GRU/LSTM baselines and measure them (default: digits)",
-        description="Train (or load) every model of SCENARIO, evaluate each on the test split - the EGRU "
-                    "through the event engine, GRU/LSTM with closed-form dense counts - and write a "
-                    "results folder (summary.json/md/csv; per model counts.json, history.json, "
-                    "model.npz, checkpoint/, raster.npz). Prints the summary table: task metric, "
-                    "activity and backward sparsity, effective MACs per step and savings against "
-                    "dense GRU/LSTM of the same sizes. An interrupted study resumes from its "
-                    "per-epoch checkpoints.",
+        description="Train (or load) every model of SCENARIO and evaluate each on the test split:\n"
+                    "the EGRU through the event engine, GRU/LSTM with closed-form dense counts.\n"
+                    "Writes a results folder (summary.json/md/csv; per model counts.json,\n"
+                    "history.json, model.npz, checkpoint/, raster.npz) and prints the summary table:\n"
+                    "task metric, activity and backward sparsity, effective MACs per step and\n"
+                    "savings against dense GRU/LSTM of the same sizes. An interrupted study\n"
+                    "resumes from its per-epoch checkpoints (see docs/training.md).",
         epilog="examples:\n  eventsim study                       # default scenario (sequential digits)\n"
                "  eventsim study char-lm --set train.epochs=2 --set models.egru.units=[128]\n"
                "  eventsim study my.toml --out runs/my --fresh",

@@ -147,7 +147,8 @@ def estimate_energy(counts: dict, profile: HardwareProfile, workload: str = "egr
              for key in ("macs", "unit_updates", "elementwise", "nonlinearities", "values_sent",
                          "packets", "compute_pj", "memory_pj", "communication_pj", "dynamic_pj")}
     chip = profile.chip
-    time_s = (total["macs"] * profile.mac_ns + total["unit_updates"] * chip["unit_update_ns"]) * 1e-9 / chip["cores"]
+    busy_ns = total["macs"] * profile.mac_ns + total["unit_updates"] * chip["unit_update_ns"]
+    time_s = busy_ns * 1e-9 / chip["cores"]
     total["ideal_time_s"] = time_s
     total["static_pj"] = chip["static_power_w"] * time_s * 1e12
     total["energy_pj"] = total["dynamic_pj"] + total["static_pj"]

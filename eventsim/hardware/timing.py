@@ -276,8 +276,8 @@ def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous"
     read = ((1 - mem.spill_fraction) * profile.read_pj(profile.weight_level)
             + mem.spill_fraction * profile.read_pj(profile.spill_level))
     n_packets = int(sent_c.sum()) + host_packets
-    energy = {"compute_pj": float(macs_c.sum() * e_syn
-                                  + upd_c.sum() * (e["unit_update"] + 3 * e["elementwise"] + 3 * e["nonlinearity"])),
+    per_update = e["unit_update"] + 3 * e["elementwise"] + 3 * e["nonlinearity"]
+    energy = {"compute_pj": float(macs_c.sum() * e_syn + upd_c.sum() * per_update),
               "memory_pj": float((macs_c * read).sum()),
               "communication_pj": float(n_packets * e["packet"] + hops_total * e["hop"]),
               "static_pj": float(profile.chip["static_power_w"] * total_s * 1e12)}

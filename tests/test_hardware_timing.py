@@ -184,6 +184,9 @@ def test_timing_errors():
         simulate_timing(model, x, [np.zeros((1, 3, 4))], chip())
     with pytest.raises(EventsimError, match="placement 'random' is unknown"):
         simulate_timing(model, x, [np.zeros((1, 2, 4))], chip(), "random")
+    place = Placement(["layer0"], [np.array([0, 1, 2, 3])], 4, "manual")
+    with pytest.raises(EventsimError, match="the placement uses 4 cores but profile 'test' has 1"):
+        simulate_timing(model, x, [np.zeros((1, 2, 4))], chip(), place)
     delayed = model.with_delays(rec_delays=(1,))
     with pytest.raises(EventsimError, match="zero delays only"):
         simulate_timing(delayed, x, [np.zeros((1, 2, 4))], chip())

@@ -235,6 +235,9 @@ def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous"
         placement = place(model, profile, placement, n_cores, activity)
     placement._check()
     C = placement.n_cores
+    if C > profile.chip["cores"]:
+        raise EventsimError(f"the placement uses {C} cores but profile {profile.name!r} has "
+                            f"{profile.chip['cores']}")
     mem = check_memory(placement, model, profile, spill=spill)
     pops = populations(model)
     P, L = len(pops), model.n_layers

@@ -97,3 +97,11 @@ def test_full_resolution_and_options():
         load_dataset("nmnist5k", downsample=7)
     with pytest.raises(EventsimError, match="option noise=2 is invalid: it must be <= 1.0"):
         load_dataset("nmnist5k", noise=2)
+
+
+def test_take_slices_events_with_the_samples(nm):
+    part = nm.test.take(5)
+    assert len(part) == 5 and part.events.n_samples == 5
+    np.testing.assert_array_equal(part.events.to_dense(), nm.test.x[:5])
+    np.testing.assert_array_equal(part.y, nm.test.y[:5])
+    assert nm.test.take(100) is nm.test

@@ -104,26 +104,22 @@ def run_export(args) -> int:
         raise EventsimError(f"--limit {args.limit} must be >= 1")
     ds = load_dataset(args.name, **_parse_options(args.options))
     s = ds.split(args.split)
-    n = len(s) if args.limit is None else min(args.limit, len(s))
+    s = s if args.limit is None else s.take(args.limit)
+    n = len(s)
     d = os.path.dirname(os.path.abspath(args.out))
     os.makedirs(d, exist_ok=True)
     if ext == ".npz":
         if s.events is None:
             raise EventsimError(f"data set {ds.name!r} is not an event data set; write it as .npy")
-        from ..inputs import EventStream
-        ev = s.events
-        keep = ev.sample < n
-        EventStream.from_arrays(ev.sample[keep], ev.t[keep], ev.channel[keep], ev.value[keep],
-                                n_samples=n, n_steps=ev.n_steps,
-                                n_channels=ev.n_channels).save(args.out)
-        what = f"event stream of {n} samples, {int(keep.sum())} events"
+        s.events.save(args.out)
+        what = f"event stream of {n} samples, {len(s.events)} events"
     else:
         with open(args.out, "wb") as f:
-            np.save(f, s.x[:n])
-        what = f"{'token ids' if ds.input_kind == 'tokens' else 'dense input'} {tuple(s.x[:n].shape)}"
+            np.save(f, s.x)
+        what = f"{'token ids' if ds.input_kind == 'tokens' else 'dense input'} {tuple(s.x.shape)}"
     if args.labels:
         with open(args.labels, "wb") as f:
-            np.save(f, s.y[:n])
-        what += f"; targets {tuple(s.y[:n].shape)} -> {args.labels}"
+            np.save(f, s.y)
+        what += f"; targets {tuple(s.y.shape)} -> {args.labels}"
     print(f"wrote {args.out}: {ds.name} {args.split}, {what}", file=sys.stdout)
     return 0

@@ -43,6 +43,20 @@ class Split:
     def n_steps(self) -> int:
         return int(self.x.shape[1])
 
+    def take(self, n: int) -> "Split":
+        """The first ``n`` samples (all when ``n`` >= len), events sliced to match."""
+        if n >= len(self):
+            return self
+        events = None
+        if self.events is not None:
+            from ..inputs import EventStream
+            ev = self.events
+            keep = ev.sample < n
+            events = EventStream.from_arrays(ev.sample[keep], ev.t[keep], ev.channel[keep],
+                                             ev.value[keep], n_samples=n, n_steps=ev.n_steps,
+                                             n_channels=ev.n_channels)
+        return Split(self.x[:n], self.y[:n], events)
+
 
 @dataclass
 class Dataset:
@@ -223,6 +237,4 @@ def stratified_split(labels: np.ndarray, fractions: tuple, seed: int) -> tuple:
 
 def limit_split(split: Split, limit: Optional[int]) -> Split:
     """The first ``limit`` samples of a split (all of them when ``limit`` is None)."""
-    if limit is None or limit >= len(split):
-        return split
-    return Split(split.x[:limit], split.y[:limit], None)
+    return split if limit is None else split.take(limit)

@@ -35,6 +35,7 @@ KINDS = ("egru", "gru", "lstm")
 LR_SCHEDULES = ("constant", "cosine", "step")
 LOSSES = ("last", "all", "lm")
 RESET_MODES = ("threshold", "output")
+PATH_OPTIONS = ("path", "train", "valid", "test")   # data options naming files or folders
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 _INT, _FLOAT, _BOOL, _STR = "an integer", "a number", "true or false", "a string"
@@ -330,6 +331,14 @@ def scenario_from_dict(raw: dict, path: Optional[str] = None) -> Scenario:
                             f"{', '.join(DATASETS)}")
     opts = {k: v for k, v in data.items() if k != "name"}
     check_dataset_options(dname, opts)          # raises on unknown option or bad value
+    data = dict(data)
+    if path is not None:                        # file options relative to the scenario file
+        base = os.path.dirname(os.path.abspath(path))
+        for key in PATH_OPTIONS:
+            v = data.get(key)
+            if isinstance(v, str) and not os.path.isabs(v) and not os.path.exists(v) \
+                    and os.path.exists(os.path.join(base, v)):
+                data[key] = os.path.join(base, v)
     task = DATASET_TASKS[dname]
 
     train = _section(raw.get("train"), "train", TRAIN_FIELDS, "[train]")
@@ -356,7 +365,7 @@ def scenario_from_dict(raw: dict, path: Optional[str] = None) -> Scenario:
         seen.add(m["name"])
 
     measure = _section(raw.get("measure"), "measure", MEASURE_FIELDS, "[measure]")
-    return Scenario(name=name, description=desc, path=path, data=dict(data), train=train,
+    return Scenario(name=name, description=desc, path=path, data=data, train=train,
                     models=models, measure=measure, task=task)
 
 

@@ -162,3 +162,17 @@ def test_file_and_override_errors(tmp_path):
         load_scenario("tiny", ["train.=1"])
     with pytest.raises(EventsimError, match="train.epochs = 'many' must be an integer"):
         load_scenario("tiny", ["train.epochs=many"])
+
+
+def test_data_paths_relative_to_the_scenario_file(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for n in ("train", "valid", "test"):
+        (corpus / f"{n}.txt").write_text("to be or not to be\n" * 5)
+    f = _write(tmp_path, MINIMAL.replace('name = "digits"', 'name = "text-char"\npath = "corpus"\nseq_len = 10'))
+    monkeypatch.chdir(os.path.dirname(REPO))          # somewhere without a 'corpus' folder
+    s = load_scenario(f)
+    assert s.data["path"] == str(corpus)
+    from eventsim.data import load_dataset
+    ds = load_dataset(s.data["name"], **{k: v for k, v in s.data.items() if k != "name"})
+    assert ds.task == "lm" and len(ds.train) > 0

@@ -107,3 +107,9 @@ def test_report_step_says_why_it_was_skipped(tmp_path, monkeypatch):
 def test_report_step_failure_is_reported(tmp_path):
     path, reason = write_report_if_available(str(tmp_path / "missing"))
     assert path is None and reason.startswith("report step failed: EventsimError")
+
+
+def test_all_steps_loss_engine_reads_the_mean_readout(tmp_path):
+    s = run_study("tiny", out_dir=tmp_path, overrides=FAST[1::2] + ["train.loss=all"], progress=False)
+    ec = s["models"]["egru"]["engine_check"]
+    assert ec["ok"] and ec["prediction_disagreements"] == 0

@@ -2,8 +2,9 @@
 
 - ``"last"``: cross-entropy of the readout at the last step against the sample's
   class (sequence classification; the prediction is the last step's argmax);
-- ``"all"``: the mean over all steps of the cross-entropy of every step's readout
-  against the sample's class (the prediction is still the last step's argmax);
+- ``"all"``: classification from all steps: cross-entropy of the readout averaged
+  over the steps, ``mean_t(W·y_t + b)`` (the event engine evaluates the readout at
+  every step anyway, so this costs no extra MAC); the prediction is its argmax;
 - ``"lm"``: next-token language modelling, mean cross-entropy over all (sample,
   step) positions against the next token; reported as bits per character
   (``bpc = CE / ln 2``) or perplexity (``exp(CE)``).

@@ -149,10 +149,13 @@ def forward(spec: NetSpec, params: dict, X, dropout: float = 0.0, rng=None):
 
 
 def readout_logits(params: dict, top: np.ndarray, loss: str) -> np.ndarray:
-    """Logits (B, V) at the last step for loss "last", else (B, T, V) at every step."""
+    """Logits of what the loss scores: (B, V) for "last" (the last step) and "all"
+    (the mean over steps of every step's readout, = W·mean_t(y_t) + b), else (B, T, V)."""
     W, b = params["readout.weight"], params["readout.bias"]
     if loss == "last":
         return top[:, -1] @ W.T + b
+    if loss == "all":
+        return top.mean(axis=1) @ W.T + b
     return top @ W.T + b
 
 
@@ -170,25 +173,23 @@ def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: f
     """
     ps = forward(spec, params, X, dropout, rng)
     logits = readout_logits(params, ps.top, loss)
-    if loss == "last":
-        tg = target
-    elif loss == "all":
-        tg = np.broadcast_to(target[:, None], logits.shape[:2])
-    else:
-        tg = target
-    value, dlog, nll_sum, count = cross_entropy(logits, tg)
-    pred_logits = logits if loss == "last" else logits[:, -1]
+    value, dlog, nll_sum, count = cross_entropy(logits, target)
     stats = {"nll_sum": nll_sum, "count": count, "samples": int(X.shape[0])}
     if loss != "lm":
-        stats["correct"] = int((pred_logits.argmax(-1) == target).sum())
+        stats["correct"] = int((logits.argmax(-1) == target).sum())
     grads = {}
     W = params["readout.weight"]
     top = ps.top
-    dtop = np.zeros_like(top)
     if loss == "last":
         grads["readout.weight"] = dlog.T @ top[:, -1]
         grads["readout.bias"] = dlog.sum(0)
+        dtop = np.zeros_like(top)
         dtop[:, -1] = dlog @ W
+    elif loss == "all":
+        T = top.shape[1]
+        grads["readout.weight"] = dlog.T @ top.mean(axis=1)
+        grads["readout.bias"] = dlog.sum(0)
+        dtop = np.broadcast_to((dlog @ W / T)[:, None, :], top.shape).astype(top.dtype)
     else:
         B, T, V = dlog.shape
         d2 = dlog.reshape(B * T, V)
@@ -225,8 +226,7 @@ def loss_value(spec: NetSpec, params: dict, X, target, loss: str, activity_reg: 
     """The loss of :func:`loss_and_grads` (no dropout), forward only."""
     ps = forward(spec, params, X)
     logits = readout_logits(params, ps.top, loss)
-    tg = np.broadcast_to(target[:, None], logits.shape[:2]) if loss == "all" else target
-    value = cross_entropy(logits, tg)[0]
+    value = cross_entropy(logits, target)[0]
     if spec.kind == "egru":
         value += event_rate_penalty(ps.caches, activity_reg, spec.surrogate == "sigmoid")[0]
     return value
@@ -237,7 +237,7 @@ def predict_batches(spec: NetSpec, params: dict, X, loss: str, batch_size: int =
     for i in range(0, X.shape[0], batch_size):
         sl = slice(i, min(i + batch_size, X.shape[0]))
         ps = forward(spec, params, X[sl])
-        yield sl, ps, readout_logits(params, ps.top, "last" if loss != "lm" else "lm")
+        yield sl, ps, readout_logits(params, ps.top, loss)
 
 
 # ------------------------------------------------------------------------------ saving

@@ -125,8 +125,8 @@ def note(ax, text: str, loc: str = "upper right") -> None:
 
 def log_axis(axis, minor_labels: bool = True) -> None:
     """Plain labels on a log axis ('300', '2k', '1.5M' rather than 3x10^2): faster to draw and
-    to read. Minor ticks at 2x and 5x are labelled too when ``minor_labels``, so that an axis
-    spanning less than a decade still has labels."""
+    to read. With ``minor_labels``, minor ticks at 2x, 3x, 5x (axis spanning < 1.2 decades) or
+    2x, 5x (< 3 decades) are labelled too, so that a short axis still has enough labels."""
     import math
 
     from matplotlib.ticker import FuncFormatter, LogLocator
@@ -137,8 +137,11 @@ def log_axis(axis, minor_labels: bool = True) -> None:
     def minor(v, _):
         if v <= 0 or not minor_labels:
             return ""
+        lo, hi = sorted(axis.get_view_interval())
+        decades = math.log10(hi / lo) if lo > 0 else 99.0
+        shown = (2, 3, 5) if decades < 1.2 else (2, 5) if decades < 3 else ()
         lead = round(v / 10 ** math.floor(math.log10(v) + 1e-9))
-        return human(v) if lead in (2, 5) else ""
+        return human(v) if lead in shown else ""
 
     axis.set_minor_locator(LogLocator(base=10, subs=(2, 3, 4, 5, 6, 7, 8, 9)))
     axis.set_minor_formatter(FuncFormatter(minor))

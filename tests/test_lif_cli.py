@@ -49,3 +49,19 @@ def test_mistakes_exit_2_with_one_line(tmp_path, capsys):
     assert main(["lif", "poisson", S, "--channels", "2", "--steps", "10", "--rate", "20000"]) == 2
     assert "spike probability rate*dt = 2.0" in capsys.readouterr().err
     assert main(["lif"]) == 2
+
+
+def test_the_documented_commands_run_as_written(tmp_path, monkeypatch, capsys):
+    import pathlib
+    import shlex
+    doc = (pathlib.Path(__file__).parent.parent / "docs" / "lif.md").read_text()
+    block = doc.split("## Commands", 1)[1].split("```", 2)[1]
+    lines = [l for l in block.splitlines() if l.startswith("eventsim lif ")]
+    assert len(lines) == 3
+    monkeypatch.chdir(tmp_path)
+    for line in lines:
+        assert main(shlex.split(line)[1:]) == 0, line
+    counts = json.load(open(tmp_path / "counts.json"))
+    assert counts["units"] == 1000 and counts["inputs"] == 100 and counts["steps"] == 2000
+    assert counts["synapses"] == {"input": 10000, "recurrent": 50000}
+    assert counts["events"] > 0 and counts["effective_acs"] == counts["synops"]["effective"]

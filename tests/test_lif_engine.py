@@ -162,3 +162,4 @@ def test_bad_inputs_and_engine():
         simulate_lif(m, np.zeros((4, 2)), engine="fast")
     with pytest.raises(EventsimError, match="has channels up to 4"):
         simulate_lif(m, stream([(0, 4)], 3, 5))
+

@@ -158,7 +158,11 @@ def _csr_from_rows(x2d: np.ndarray):
 
 
 def prepare_input(model, inputs, n_steps: Optional[int] = None) -> InputTable:
-    """Check ``inputs`` against ``model`` and build the engine's input table."""
+    """Check ``inputs`` against ``model`` and build the engine's input table.
+
+    Of ``model`` only ``dtype``, ``n_in``, ``embedding`` and ``vocab`` are read, so any
+    unit model's parameters (or a small stand-in object) can be passed; the LIF model does.
+    """
     dtype = model.dtype
     m = model.n_in
     if isinstance(inputs, EventStream):

@@ -129,3 +129,140 @@ def ring_push(src, val, cnt, src_off, cnt_off, slots, cap, due, j, v):
     src[src_off + s * cap + q] = j
     val[src_off + s * cap + q] = v
     cnt[cnt_off + s] = q + 1
+
+
+@njit(cache=True)
+def distinct_targets(indptr, indices, n_units):
+    """Per row, the distinct target units in first-seen order: (uindptr, uidx). O(nnz)."""
+    rows = indptr.shape[0] - 1
+    seen = np.full(n_units, -1, dtype=np.int64)
+    uidx = np.empty(indices.shape[0], dtype=np.int32)
+    uindptr = np.zeros(rows + 1, dtype=np.int64)
+    q = 0
+    for r in range(rows):
+        for k in range(indptr[r], indptr[r + 1]):
+            c = indices[k]
+            if seen[c] != r:
+                seen[c] = r
+                uidx[q] = c
+                q += 1
+        uindptr[r + 1] = q
+    return uindptr, uidx[:q].copy()
+
+
+def projection_from_csr(p, n_units: int) -> Projection:
+    """Fan-out rows from a CSR description (``p.n_src``, ``p.indptr``, ``p.indices``,
+    ``p.weight``, ``p.nnz``) without ever building a dense matrix: spiking networks have
+    ~10^7 synapses among 10^4 units. Used by the LIF model."""
+    rows = p.n_src
+    indptr = np.ascontiguousarray(p.indptr, dtype=np.int64)
+    cols = np.ascontiguousarray(p.indices, dtype=np.int64)
+    uindptr, uidx = distinct_targets(indptr, cols, int(n_units))
+    ucount = np.diff(uindptr)
+    dense = bool(p.nnz == rows * n_units and np.all(p.weight != 0) and np.all(ucount == n_units)
+                 and all(np.all(np.diff(cols[indptr[r]:indptr[r + 1]]) == 1) for r in range(rows)))
+    return Projection(indptr=indptr, cols=cols.astype(np.int32),
+                          vals=np.ascontiguousarray(p.weight, dtype=np.float64),
+                          uindptr=uindptr, uidx=uidx, full=(ucount == n_units).astype(np.uint8),
+                          dense=dense, width=int(n_units), rows=int(rows))
+
+
+@njit(cache=True)
+def walk_row_delayed(p, i, v, t, horizon, meta, indptr, cols, vals, delays, ring, recv):
+    """Add ``v * w`` of each synapse of row ``i`` into bucket ``(t + d) % D`` of its own
+    delay ``d`` and mark the target there; synapses due at or after ``horizon`` are
+    skipped. Returns the operations performed."""
+    base = meta[p, PM_INDPTR]
+    voff = meta[p, PM_COLS]
+    D = ring.shape[0]
+    done = 0
+    for k in range(voff + indptr[base + i], voff + indptr[base + i + 1]):
+        due = t + delays[k]
+        if due < horizon:
+            s = due % D
+            c = cols[k]
+            ring[s, c] += v * vals[k]
+            recv[s, c] = 1
+            done += 1
+    return done
+
+
+@njit(cache=True)
+def walk_row_mark(p, i, v, meta, indptr, cols, vals, acc, mark):
+    """``walk_row`` and ``mark_units`` fused into one pass over the row (for rows without
+    duplicate targets): one index load per synapse instead of two. Returns the operations."""
+    base = meta[p, PM_INDPTR]
+    voff = meta[p, PM_COLS]
+    a = voff + indptr[base + i]
+    b = voff + indptr[base + i + 1]
+    for k in range(a, b):
+        c = cols[k]
+        acc[c] += v * vals[k]
+        mark[c] = 1
+    return b - a
+
+
+# --- event machinery for unit models with per-synapse delays (used by the LIF model) ---
+# net = (pdelay, fused, meta, indptr, cols, vals, uindptr, uidx, full, delays): packed projections,
+#       pdelay[p] = the delay of projection p if all its synapses share it, else -1
+# queue = (qmeta, qsrc, qval, qcnt): one bucket ring of events per one-delay projection,
+#       qmeta[p] = (src offset, count offset, slots, capacity) for core.ring_push
+# buckets = (ring, recv, recv_all): per-step input buckets (D, n), wake-up marks (D, n), (D,)
+
+
+@njit(cache=True)
+def _split(ops, x, graded):
+    """(ACs, MACs): a binary event (value exactly 1, not graded) costs ACs, anything else MACs."""
+    if graded or x != 1.0:
+        return 0, ops
+    return ops, 0
+
+
+@njit(cache=True)
+def send(p, j, x, graded, t, horizon, net, queue, buckets):
+    """Event (j, x) of projection p emitted at step t: queued for step t + d when the projection
+    has one delay d, else walked at once into the buckets of its synapses. Synapses due at or
+    after ``horizon`` are dropped. Returns the (ACs, MACs) performed now."""
+    pdelay, fused, meta, indptr, cols, vals, uindptr, uidx, full, delays = net
+    qmeta, qsrc, qval, qcnt = queue
+    ring, recv, recv_all = buckets
+    d = pdelay[p]
+    if d >= 0:
+        if t + d < horizon:
+            ring_push(qsrc, qval, qcnt, qmeta[p, 0], qmeta[p, 1], qmeta[p, 2], qmeta[p, 3], t + d, j, x)
+        return 0, 0
+    return _split(walk_row_delayed(p, j, x, t, horizon, meta, indptr, cols, vals, delays, ring, recv),
+                  x, graded)
+
+
+@njit(cache=True)
+def drain(p, graded, t, net, queue, buckets):
+    """Walk the events of projection p due at step t into bucket t (in queue order) and empty
+    the queue's bucket. Returns the (ACs, MACs) performed."""
+    pdelay, fused, meta, indptr, cols, vals, uindptr, uidx, full, delays = net
+    qmeta, qsrc, qval, qcnt = queue
+    ring, recv, recv_all = buckets
+    if pdelay[p] < 0:
+        return 0, 0
+    s = t % ring.shape[0]
+    acc = ring[s]
+    mark = recv[s]
+    slot = t % qmeta[p, 2]
+    c0 = qmeta[p, 1] + slot
+    base = qmeta[p, 0] + slot * qmeta[p, 3]
+    acs = 0
+    macs = 0
+    for q in range(qcnt[c0]):
+        x = qval[base + q]
+        j = qsrc[base + q]
+        if fused[p]:
+            ops = walk_row_mark(p, j, x, meta, indptr, cols, vals, acc, mark)
+        else:
+            if mark_units(p, j, meta, uindptr, uidx, full, mark):
+                recv_all[s] = 1
+            ops = walk_row(p, j, x, meta, indptr, cols, vals, acc)
+        a, m = _split(ops, x, graded)
+        acs += a
+        macs += m
+    qcnt[c0] = 0
+    return acs, macs

@@ -1,22 +1,23 @@
 """The LIF unit model on the event engine (Numba).
 
-Shared with the EGRU engine (:mod:`eventsim.engine.core`): fan-out rows as packed
-CSR projections (``pack_projections``), the row walk that accumulates ``value * w``
-and returns the operations it performed (``walk_row``), and the marking of the units
-a row reaches (``mark_units``), the ring of per-step event buckets (``ring_push``);
-the input table of :mod:`eventsim.inputs`. LIF synapses carry their own delays, so
-there are two queues:
+Shared with every unit model (:mod:`eventsim.engine.core`): fan-out rows as packed
+CSR projections (``pack_projections``, ``projection_from_csr``), the row walks that
+accumulate ``value * w`` and return the operations performed (``walk_row``,
+``walk_row_mark``, ``walk_row_delayed``), the marking of the units a row reaches
+(``mark_units``), the rings of per-step event buckets (``ring_push``) and the
+``send``/``drain`` pair that queue events and deliver them when due. LIF synapses
+carry their own delays, so there are two queues:
 
 - a projection whose synapses all share one delay d queues each event (source, value)
   in its ring of event buckets for step t + d (as the EGRU engine does) and walks the
-  row when due, into bucket t of the per-step *input buckets* — with the shared
-  ``walk_row`` + ``mark_units``, or, when no row repeats a target, with
-  :func:`walk_row_mark`, the two fused into one pass (one index load per synapse);
+  row when due, into bucket t of the per-step *input buckets*;
 - otherwise an event is walked when emitted, each synapse into input bucket
-  ``(t + d) % D`` of its own delay (:func:`walk_row_delayed`; NEST's ring buffers),
-  ``D`` = largest delay + 1.
+  ``(t + d) % D`` of its own delay (NEST's ring buffers), ``D`` = largest delay + 1.
 
 A synapse due at or past the end of the run is not delivered and not counted.
+
+This module holds only what is LIF: the state arrays, the step update and event
+rule (:func:`lif_update`) and the run loop that calls the shared pieces.
 
 Order of work inside step t (one sample; samples are independent):
 
@@ -39,148 +40,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..engine.core import PM_COLS, PM_INDPTR, Projection as CoreProjection, mark_units, \
-    pack_projections, ring_push, walk_row
+from ..engine.core import drain, pack_projections, send
+from ..engine.core import projection_from_csr as core_projection
 
 # raw count slots
 C_EVENTS, C_INPUT_EVENTS, C_IN_ACS, C_IN_MACS, C_REC_ACS, C_REC_MACS, C_UPDATES = range(7)
 N_COUNTS = 7
-
-
-@njit(cache=True)
-def distinct_targets(indptr, indices, n_units):
-    """Per row, the distinct target units in first-seen order: (uindptr, uidx). O(nnz)."""
-    rows = indptr.shape[0] - 1
-    seen = np.full(n_units, -1, dtype=np.int64)
-    uidx = np.empty(indices.shape[0], dtype=np.int32)
-    uindptr = np.zeros(rows + 1, dtype=np.int64)
-    q = 0
-    for r in range(rows):
-        for k in range(indptr[r], indptr[r + 1]):
-            c = indices[k]
-            if seen[c] != r:
-                seen[c] = r
-                uidx[q] = c
-                q += 1
-        uindptr[r + 1] = q
-    return uindptr, uidx[:q].copy()
-
-
-def core_projection(p, n_units: int) -> CoreProjection:
-    """The shared engine's fan-out rows for a LIF :class:`~eventsim.lif.model.Projection`
-    (built from CSR, no dense matrix: LIF networks have ~10^7 synapses among 10^4 units)."""
-    rows = p.n_src
-    indptr = np.ascontiguousarray(p.indptr, dtype=np.int64)
-    cols = np.ascontiguousarray(p.indices, dtype=np.int64)
-    uindptr, uidx = distinct_targets(indptr, cols, int(n_units))
-    ucount = np.diff(uindptr)
-    dense = bool(p.nnz == rows * n_units and np.all(p.weight != 0) and np.all(ucount == n_units)
-                 and all(np.all(np.diff(cols[indptr[r]:indptr[r + 1]]) == 1) for r in range(rows)))
-    return CoreProjection(indptr=indptr, cols=cols.astype(np.int32),
-                          vals=np.ascontiguousarray(p.weight, dtype=np.float64),
-                          uindptr=uindptr, uidx=uidx, full=(ucount == n_units).astype(np.uint8),
-                          dense=dense, width=int(n_units), rows=int(rows))
-
-
-@njit(cache=True)
-def walk_row_delayed(p, i, v, t, horizon, meta, indptr, cols, vals, delays, ring, recv):
-    """Add ``v * w`` of each synapse of row ``i`` into bucket ``(t + d) % D`` of its own
-    delay ``d`` and mark the target there; synapses due at or after ``horizon`` are
-    skipped. Returns the operations performed."""
-    base = meta[p, PM_INDPTR]
-    voff = meta[p, PM_COLS]
-    D = ring.shape[0]
-    done = 0
-    for k in range(voff + indptr[base + i], voff + indptr[base + i + 1]):
-        due = t + delays[k]
-        if due < horizon:
-            s = due % D
-            c = cols[k]
-            ring[s, c] += v * vals[k]
-            recv[s, c] = 1
-            done += 1
-    return done
-
-
-@njit(cache=True)
-def walk_row_mark(p, i, v, meta, indptr, cols, vals, acc, mark):
-    """``walk_row`` and ``mark_units`` fused into one pass over the row (for rows without
-    duplicate targets): one index load per synapse instead of two. Returns the operations."""
-    base = meta[p, PM_INDPTR]
-    voff = meta[p, PM_COLS]
-    a = voff + indptr[base + i]
-    b = voff + indptr[base + i + 1]
-    for k in range(a, b):
-        c = cols[k]
-        acc[c] += v * vals[k]
-        mark[c] = 1
-    return b - a
-
-
-# --- shared event machinery on top of engine.core (candidates for core; see docs/lif.md) ---
-# net = (pdelay, fused, meta, indptr, cols, vals, uindptr, uidx, full, delays): packed projections,
-#       pdelay[p] = the delay of projection p if all its synapses share it, else -1
-# queue = (qmeta, qsrc, qval, qcnt): one bucket ring of events per one-delay projection,
-#       qmeta[p] = (src offset, count offset, slots, capacity) for core.ring_push
-# buckets = (ring, recv, recv_all): per-step input buckets (D, n), wake-up marks (D, n), (D,)
-
-
-@njit(cache=True)
-def _split(ops, x, graded):
-    """(ACs, MACs): a binary event (value exactly 1, not graded) costs ACs, anything else MACs."""
-    if graded or x != 1.0:
-        return 0, ops
-    return ops, 0
-
-
-@njit(cache=True)
-def send(p, j, x, graded, t, horizon, net, queue, buckets):
-    """Event (j, x) of projection p emitted at step t: queued for step t + d when the projection
-    has one delay d, else walked at once into the buckets of its synapses. Synapses due at or
-    after ``horizon`` are dropped. Returns the (ACs, MACs) performed now."""
-    pdelay, fused, meta, indptr, cols, vals, uindptr, uidx, full, delays = net
-    qmeta, qsrc, qval, qcnt = queue
-    ring, recv, recv_all = buckets
-    d = pdelay[p]
-    if d >= 0:
-        if t + d < horizon:
-            ring_push(qsrc, qval, qcnt, qmeta[p, 0], qmeta[p, 1], qmeta[p, 2], qmeta[p, 3], t + d, j, x)
-        return 0, 0
-    return _split(walk_row_delayed(p, j, x, t, horizon, meta, indptr, cols, vals, delays, ring, recv),
-                  x, graded)
-
-
-@njit(cache=True)
-def drain(p, graded, t, net, queue, buckets):
-    """Walk the events of projection p due at step t into bucket t (in queue order) and empty
-    the queue's bucket. Returns the (ACs, MACs) performed."""
-    pdelay, fused, meta, indptr, cols, vals, uindptr, uidx, full, delays = net
-    qmeta, qsrc, qval, qcnt = queue
-    ring, recv, recv_all = buckets
-    if pdelay[p] < 0:
-        return 0, 0
-    s = t % ring.shape[0]
-    acc = ring[s]
-    mark = recv[s]
-    slot = t % qmeta[p, 2]
-    c0 = qmeta[p, 1] + slot
-    base = qmeta[p, 0] + slot * qmeta[p, 3]
-    acs = 0
-    macs = 0
-    for q in range(qcnt[c0]):
-        x = qval[base + q]
-        j = qsrc[base + q]
-        if fused[p]:
-            ops = walk_row_mark(p, j, x, meta, indptr, cols, vals, acc, mark)
-        else:
-            if mark_units(p, j, meta, uindptr, uidx, full, mark):
-                recv_all[s] = 1
-            ops = walk_row(p, j, x, meta, indptr, cols, vals, acc)
-        a, m = _split(ops, x, graded)
-        acs += a
-        macs += m
-    qcnt[c0] = 0
-    return acs, macs
 
 
 # --- the LIF unit model: its step update and event rule ---

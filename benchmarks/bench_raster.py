@@ -118,7 +118,7 @@ def main(argv=None):
                "bin_peak_extra_MB": round(peak / 2**20, 1)}
         rows.append(row)
         print(json.dumps(row), flush=True)
-        del y, fig
+        y = fig = None  # free the recording before the next size
     if not args.quick:
         rows.append(model_case(args, best, raster_figure, save))
     result = {"benchmark": "raster", "command": "python benchmarks/bench_raster.py" + (" --quick" if args.quick else ""),

@@ -22,7 +22,6 @@ import csv
 import io
 import json
 import logging
-import math
 import os
 import platform
 import time

@@ -1,6 +1,5 @@
 """`eventsim study` end to end on the tiny scenario, resume, checkpoints, errors."""
 import json
-import os
 
 import numpy as np
 import pytest

@@ -9,7 +9,7 @@ from eventsim.errors import EventsimError
 from eventsim.train import NetSpec, TrainConfig, evaluate, to_model, train
 from eventsim.train.backward_counts import BackwardCounter
 from eventsim.train.checkpoint import latest_checkpoint
-from eventsim.train.network import forward, init_params, loss_and_grads
+from eventsim.train.network import init_params, loss_and_grads
 from eventsim.train.pruning import density_at
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .core import build_projection, mark_units, pack_projections, ring_push, walk_row
+from .core import build_projection, mark_units, pack_projections, ring_push, walk_list, walk_row
 
 # layer metadata columns
 LM_NIN, LM_N, LM_UOFF, LM_DFF, LM_DREC, LM_FF_SRC, LM_FF_CNT, LM_REC_SRC, LM_REC_CNT = range(9)
@@ -86,23 +86,25 @@ def egru_run(lmeta, reset_output, pmeta, indptr, cols, vals, uindptr, uidx, full
                     tt = t - lmeta[0, LM_DFF]
                     if tt >= 0:
                         r = row_of[b, tt]
-                        for k in range(in_indptr[r], in_indptr[r + 1]):
-                            i = in_idx[k]
-                            ff_macs += walk_row(pff, i, in_val[k], pmeta, indptr, cols, vals, vx)
-                            if mark_units(pff, i, pmeta, uindptr, uidx, full, touched):
+                        k0, k1 = in_indptr[r], in_indptr[r + 1]
+                        ff_macs += walk_list(pff, in_idx, in_val, k0, k1, pmeta, indptr, cols, vals, vx)
+                        for k in range(k0, k1):
+                            if mark_units(pff, in_idx[k], pmeta, uindptr, uidx, full, touched):
                                 all_touched = True
-                            n_act_in += 1
+                                break
+                        n_act_in += k1 - k0
                 else:
                     slots = lmeta[l, LM_DFF] + 1
                     cap = lmeta[l, LM_NIN]
                     sl = t % slots
                     c0 = lmeta[l, LM_FF_CNT] + sl
                     base = lmeta[l, LM_FF_SRC] + sl * cap
-                    for q in range(rcnt[c0]):
-                        i = rsrc[base + q]
-                        ff_macs += walk_row(pff, i, rval[base + q], pmeta, indptr, cols, vals, vx)
-                        if mark_units(pff, i, pmeta, uindptr, uidx, full, touched):
+                    ff_macs += walk_list(pff, rsrc, rval, base, base + rcnt[c0], pmeta, indptr, cols,
+                                         vals, vx)
+                    for q in range(base, base + rcnt[c0]):
+                        if mark_units(pff, rsrc[q], pmeta, uindptr, uidx, full, touched):
                             all_touched = True
+                            break
                     n_act_in += rcnt[c0]
                     rcnt[c0] = 0
                 # (c) own events due at step t
@@ -110,11 +112,12 @@ def egru_run(lmeta, reset_output, pmeta, indptr, cols, vals, uindptr, uidx, full
                 sl = t % rslots
                 c0 = lmeta[l, LM_REC_CNT] + sl
                 base = lmeta[l, LM_REC_SRC] + sl * n
-                for q in range(rcnt[c0]):
-                    j = rsrc[base + q]
-                    rec_macs += walk_row(prec, j, rval[base + q], pmeta, indptr, cols, vals, vh)
-                    if mark_units(prec, j, pmeta, uindptr, uidx, full, touched):
+                rec_macs += walk_list(prec, rsrc, rval, base, base + rcnt[c0], pmeta, indptr, cols,
+                                      vals, vh)
+                for q in range(base, base + rcnt[c0]):
+                    if mark_units(prec, rsrc[q], pmeta, uindptr, uidx, full, touched):
                         all_touched = True
+                        break
                 n_act_rec += rcnt[c0]
                 rcnt[c0] = 0
                 # (d) unit updates and (e) event emission

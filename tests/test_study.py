@@ -38,6 +38,12 @@ def test_tiny_study_writes_the_results_folder(tiny, capsys):
     counts = json.loads((out / "egru" / "counts.json").read_text())
     assert counts["engine"] == "event" and "backward" in counts["total"]
     assert counts["samples"] == 16 and counts["steps"] == 8
+    # the study prices every model on the shipped hardware profiles (issue 5, part 4)
+    assert (out / "cost.md").is_file()
+    table = json.loads((out / "cost.json").read_text())
+    assert {"egru", "gru", "lstm"} <= {r["model"] for r in table["rows"]}
+    for name in ("egru", "gru", "lstm"):
+        assert (out / name / "cost.json").is_file(), name
     with np.load(out / "egru" / "raster.npz") as z:
         assert z["input"].shape == (2, 8, 8) and z["layer0.y"].shape == (2, 8, 16)
 

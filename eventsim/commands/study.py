@@ -51,6 +51,10 @@ def run(args) -> int:
         print(f"WARNING: model {n}: the event engine's test metric {ec['engine_metric']:.6g} differs from "
               f"the trainer's {ec['trainer_metric']:.6g} beyond tolerance ({ec['tolerance']})", file=sys.stderr)
     print(f"\nresults written to {out}/ (summary.json, summary.md, summary.csv, <model>/...)")
+    from ..hardware.results import cost_results
+    cost_results(out)  # energy on every shipped hardware profile, from the counts alone (milliseconds)
+    print(f"hardware cost estimates written to {out}/cost.md (a many-core timing simulation: "
+          f"eventsim cost {out} --timing)")
     if args.report:
         path, reason = write_report_if_available(out)
         if path:

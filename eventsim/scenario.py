@@ -60,7 +60,7 @@ def _fields():
         "name": (None, _STR, None),
         "kind": (None, _STR, KINDS),
         "units": (None, "a list of positive integers", None),
-        "thr_mean": (0.3, _FLOAT, (0.0, None)),
+        "thr_mean": (0.3, _FLOAT, (0.0, 1.0, "both_open")),  # mean of a Beta distribution
         "train_thr": (True, _BOOL, None),
         "dampening": (0.7, _FLOAT, (0.0, None, "open")),
         "support": (1.0, _FLOAT, (0.0, None, "open")),
@@ -248,7 +248,7 @@ def _check_value(where: str, value, typ: str, rng):
     elif isinstance(rng, tuple):
         lo, hi = rng[0], rng[1]
         mode = rng[2] if len(rng) > 2 else ""
-        lo_open, hi_open = mode == "open", mode == "hi_open"
+        lo_open, hi_open = mode in ("open", "both_open"), mode in ("hi_open", "both_open")
         if lo is not None and (value < lo or (lo_open and value == lo)):
             raise EventsimError(f"{where} = {given!r} is out of range; it must be "
                                 f"{'>' if lo_open else '>='} {lo}")

@@ -27,6 +27,7 @@ import platform
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .counts import gru_baseline_per_step, lstm_baseline_per_step
 from .errors import EventsimError
@@ -80,10 +81,10 @@ def _spec_and_config(sc, m: dict, ds):
         t["activity_reg"] = m["activity_reg"]
     t["loss"] = loss
     t["metric"] = ds.metric
-    t["weight_density"] = float(m.get("weight_density") or 1.0)
+    t["weight_density"] = float(m["weight_density"]) if m.get("weight_density") is not None else 1.0
     if egru:
         t["train_thr"] = bool(m.get("train_thr", True))
-        t["thr_mean"] = float(m.get("thr_mean") or 0.3)
+        t["thr_mean"] = float(m["thr_mean"]) if m.get("thr_mean") is not None else 0.3
     for key in [k for k, v in t.items() if v is None]:
         del t[key]
     return spec, TrainConfig.from_dict(t)
@@ -284,8 +285,11 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
             ck = os.path.join(mdir, "checkpoint")
             if not resume:
                 clear_checkpoints(ck) if os.path.isdir(ck) else None
-            r = train(spec, ds.train, ds.valid, cfg, ckpt_dir=ck, resume=resume, progress=progress,
-                      desc=name)
+            # one BLAS thread: on these small matrices a threaded BLAS spin-waits and costs
+            # 5-25x more CPU (measured on 2 shared cores, docs/training.md)
+            with threadpool_limits(limits=1, user_api="blas"):
+                r = train(spec, ds.train, ds.valid, cfg, ckpt_dir=ck, resume=resume, progress=progress,
+                          desc=name)
             params, history = r.params, r.history
             source = {"trained_epochs": len(history), "resumed_from_epoch": r.resumed_from}
         train_seconds = time.perf_counter() - t0

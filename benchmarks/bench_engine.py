@@ -140,8 +140,19 @@ def bench_sparse(n, T, repeats, threads, thresholds):
             f = (a["speedup"] - 1) / (a["speedup"] - b["speedup"])
             be = a["activity"] + f * (b["activity"] - a["activity"])
             break
+    # the far end: every input and every unit active at every step
+    full = full_activity_model(n, m)
+    xf = rng.uniform(0.5, 1.0, size=(1, T, m)).astype(np.float32)
+    densef = dense_step_fn(full)
+    with threadpool_limits(limits=threads, user_api="blas"):
+        t_dense_f = median_time(lambda: densef(xf[0]), repeats) / T
+    cmf = eventsim.compile_model(full)
+    simulate(cmf, xf[:, :2], threads=threads)
+    t_engine_f = median_time(lambda: simulate(cmf, xf, threads=threads), repeats) / T
+    full_row = {"activity": 1.0, "input_activity": 1.0, "engine_step_seconds": t_engine_f,
+                "dense_step_seconds": t_dense_f, "speedup": t_dense_f / t_engine_f}
     return {"threads": threads, "n": n, "m": m, "steps": T, "dense_step_seconds": t_dense, "sweep": rows,
-            "break_even_activity": be}
+            "break_even_activity": be, "full_activity": full_row}
 
 
 def bench_warm_start():
@@ -167,13 +178,14 @@ def main():
     out = {"machine": {"python": platform.python_version(), "numpy": np.__version__,
                        "numba": __import__("numba").__version__, "cpus": os.cpu_count(),
                        "processor": platform.processor() or platform.machine()},
-           "date": time.strftime("%Y-%m-%d %H:%M:%S"), "throughput": [], "sparse": []}
+           "date": time.strftime("%Y-%m-%d %H:%M:%S"), "load_avg_1min_at_start": os.getloadavg()[0],
+           "throughput": [], "sparse": []}
     for threads in (1, 2):
         r = bench_throughput(n, T // 4 if not args.quick else T, reps, threads)
         print(f"[throughput, {threads} thread(s)] engine {r['engine_mac_per_s'] / 1e9:.2f} GMAC/s, "
               f"BLAS matvec {r['blas_mac_per_s'] / 1e9:.2f} GMAC/s, ratio {r['ratio_engine_over_blas']:.2f}")
         out["throughput"].append(r)
-    thresholds = [0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4]
+    thresholds = [0.0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4]
     for threads in (1,):
         r = bench_sparse(n, T, reps, threads, thresholds)
         for row in r["sweep"]:
@@ -181,9 +193,13 @@ def main():
                   f"{row['engine_step_seconds'] * 1e6:.1f} us/step, dense {row['dense_step_seconds'] * 1e6:.1f} "
                   f"us/step, speed-up {row['speedup']:.2f} of ideal {row['ideal_speedup']:.2f} "
                   f"(efficiency {row['efficiency']:.2f})")
-        print(f"[sparse] break-even activity: {r['break_even_activity']}")
+        print(f"[sparse] break-even activity (5% input activity): {r['break_even_activity']}")
+        f = r["full_activity"]
+        print(f"[full activity] engine {f['engine_step_seconds'] * 1e6:.1f} us/step, dense "
+              f"{f['dense_step_seconds'] * 1e6:.1f} us/step, speed-up {f['speedup']:.2f}")
         out["sparse"].append(r)
     out["warm_start"] = bench_warm_start()
+    out["load_avg_1min_at_end"] = os.getloadavg()[0]
     print(f"[warm start] first process {out['warm_start']['first_process_seconds']:.2f} s, "
           f"later processes {out['warm_start']['warm_process_seconds_median']:.2f} s (median)")
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

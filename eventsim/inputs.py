@@ -15,6 +15,7 @@ from typing import Optional
 
 import numpy as np
 
+from ._npz import read_npz, write_npz
 from .errors import EventsimError
 
 
@@ -96,19 +97,14 @@ class EventStream:
         return int(self.sample.size)
 
     def save(self, path) -> None:
-        with open(os.fspath(path), "wb") as f:
-            np.savez(f, sample=self.sample, t=self.t, channel=self.channel,
-                     value=self.value.astype(np.float32), n_samples=self.n_samples,
-                     n_steps=self.n_steps, n_channels=self.n_channels)
+        write_npz(path, dict(sample=self.sample, t=self.t, channel=self.channel,
+                             value=self.value.astype(np.float32), n_samples=self.n_samples,
+                             n_steps=self.n_steps, n_channels=self.n_channels))
 
     @classmethod
     def load(cls, path) -> "EventStream":
         path = os.fspath(path)
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                data = {k: z[k] for k in z.files}
-        except Exception as e:
-            raise EventsimError(f"event-stream file {path!r} is not a readable .npz archive ({e})") from None
+        data = read_npz(path, "event-stream file")
         missing = [k for k in ("sample", "t", "channel", "value") if k not in data]
         if missing:
             raise EventsimError(f"event-stream file {path!r} lacks key(s) {missing}; it needs "

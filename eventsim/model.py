@@ -14,6 +14,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from ._npz import read_npz, write_npz
 from .errors import EventsimError
 
 RESET_MODES = ("threshold", "output")
@@ -220,9 +221,8 @@ def validate_model(model: Model) -> None:
             raise EventsimError(f"pseudo-derivative {name} = {v} must be a finite number >= 0")
 
 
-def save_model(model: Model, path) -> None:
-    """Write ``model`` to ``path`` in the ``.npz`` format of SPEC §4."""
-    validate_model(model)
+def model_arrays(model: Model) -> dict:
+    """The model's arrays under their SPEC §4 keys (without ``meta``)."""
     arrays = {}
     for k, layer in enumerate(model.layers):
         for key, a in layer.arrays().items():
@@ -232,23 +232,20 @@ def save_model(model: Model, path) -> None:
         arrays["readout.bias"] = model.readout_bias
     if model.embedding is not None:
         arrays["embedding.weight"] = model.embedding
+    return arrays
+
+
+def save_model(model: Model, path) -> None:
+    """Write ``model`` to ``path`` in the ``.npz`` format of SPEC §4."""
+    validate_model(model)
+    arrays = model_arrays(model)
     arrays["meta"] = np.array(json.dumps(model.meta_dict()))
-    path = os.fspath(path)
-    with open(path, "wb") as f:  # np.savez would append .npz to other suffixes
-        np.savez(f, **arrays)
+    write_npz(path, arrays)
 
 
 def load_model(path, dtype=None) -> Model:
     """Read and validate a model file (SPEC §4). ``dtype`` casts on load."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise EventsimError(f"model file {path!r} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except Exception as e:  # not a zip, truncated, pickled object arrays ...
-        raise EventsimError(f"model file {path!r} is not a readable .npz archive ({e})") from None
-    return model_from_arrays(data, source=path, dtype=dtype)
+    return model_from_arrays(read_npz(path, "model file"), source=os.fspath(path), dtype=dtype)
 
 
 def model_from_arrays(data: dict, source: str = "model", dtype=None) -> Model:

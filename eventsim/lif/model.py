@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._npz import read_npz, write_npz
 from ..errors import EventsimError
 
 RESET_MODES = ("value", "subtract")
@@ -336,21 +337,12 @@ def save_lif(model: LIFModel, path) -> None:
     for key in UNIT_KEYS:
         arrays[key] = np.asarray(getattr(model, key), dtype=np.float64)
     arrays["meta"] = np.array(json.dumps(model.meta_dict()))
-    with open(os.fspath(path), "wb") as f:
-        np.savez(f, **arrays)
+    write_npz(path, arrays)
 
 
 def load_lif(path) -> LIFModel:
     """Read and validate a LIF model file."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise EventsimError(f"LIF model file {path!r} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except Exception as e:  # not a zip, truncated, object arrays ...
-        raise EventsimError(f"LIF model file {path!r} is not a readable .npz archive ({e})") from None
-    return lif_from_arrays(data, source=path)
+    return lif_from_arrays(read_npz(path, "LIF model file"), source=os.fspath(path))
 
 
 def lif_from_arrays(data: dict, source: str = "model") -> LIFModel:

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .._npz import read_npz, write_npz
 from ..errors import EventsimError
 from . import cells
 from .losses import cross_entropy
@@ -255,16 +256,8 @@ def to_model(spec: NetSpec, params: dict, meta: dict = None):
 
 def params_from_model(model) -> dict:
     """The parameter dict of an :class:`eventsim.Model` (for evaluation or fine-tuning)."""
-    p = {}
-    for k, layer in enumerate(model.layers):
-        for key, v in layer.arrays().items():
-            p[f"layer{k}.{key}"] = v
-    if model.readout_weight is not None:
-        p["readout.weight"] = model.readout_weight
-        p["readout.bias"] = model.readout_bias
-    if model.embedding is not None:
-        p["embedding.weight"] = model.embedding
-    return p
+    from ..model import model_arrays
+    return model_arrays(model)
 
 
 def save_weights(spec: NetSpec, params: dict, path, meta: dict = None) -> None:
@@ -275,18 +268,14 @@ def save_weights(spec: NetSpec, params: dict, path, meta: dict = None) -> None:
     m.update(meta or {})
     arrays = dict(params)
     arrays["meta"] = np.array(json.dumps(m))
-    with open(os.fspath(path), "wb") as f:
-        np.savez(f, **arrays)
+    write_npz(path, arrays)
 
 
 def load_weights(path):
     """Read a file written by :func:`save_weights`; returns ``(spec, params, meta)``."""
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise EventsimError(f"weights file {path!r} does not exist")
+    data = read_npz(path, "weights file")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
         meta = json.loads(str(data.pop("meta")))
         spec = NetSpec(**meta["spec"])
     except EventsimError:

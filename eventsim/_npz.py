@@ -1,0 +1,26 @@
+"""Reading and writing ``.npz`` archives with user-facing errors (shared by every file format)."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .errors import EventsimError
+
+
+def read_npz(path, what: str) -> dict:
+    """All arrays of an ``.npz`` file; ``what`` names the file in errors (e.g. "model file")."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise EventsimError(f"{what} {path!r} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except Exception as e:  # not a zip, truncated, pickled object arrays ...
+        raise EventsimError(f"{what} {path!r} is not a readable .npz archive ({e})") from None
+
+
+def write_npz(path, arrays: dict) -> None:
+    """Write ``arrays`` to exactly ``path`` (np.savez would append .npz to another suffix)."""
+    with open(os.fspath(path), "wb") as f:
+        np.savez(f, **arrays)

@@ -143,6 +143,18 @@ def walk_list(p, idx, val, a, b, meta, indptr, cols, vals, acc):
 
 
 @njit(cache=True)
+def deliver_list(p, idx, val, a, b, meta, indptr, cols, vals, uindptr, uidx, full, acc, touched):
+    """Deliver the events ``idx[a:b]`` (values ``val[a:b]``) through projection ``p``: walk
+    their rows into ``acc`` and mark the units they reach in ``touched``. Returns (MACs
+    performed, True when some row reaches every unit)."""
+    macs = walk_list(p, idx, val, a, b, meta, indptr, cols, vals, acc)
+    for q in range(a, b):
+        if mark_units(p, idx[q], meta, uindptr, uidx, full, touched):
+            return macs, True
+    return macs, False
+
+
+@njit(cache=True)
 def mark_units(p, i, meta, uindptr, uidx, full, touched):
     """Mark the units reached by row ``i``; return True when it reaches all of them."""
     if full[meta[p, PM_FULL] + i] == 1:

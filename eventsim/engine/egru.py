@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .core import build_projection, mark_units, pack_projections, ring_push, walk_list, walk_row
+from .core import build_projection, deliver_list, pack_projections, ring_push, walk_row
 
 # layer metadata columns
 LM_NIN, LM_N, LM_UOFF, LM_DFF, LM_DREC, LM_FF_SRC, LM_FF_CNT, LM_REC_SRC, LM_REC_CNT = range(9)
@@ -76,9 +76,7 @@ def egru_run(lmeta, reset_output, pmeta, indptr, cols, vals, uindptr, uidx, full
                     touched[q] = 0
                 all_touched = False
                 ff_macs = 0
-                rec_macs = 0
                 n_act_in = 0
-                n_act_rec = 0
                 pff = 2 * l
                 prec = 2 * l + 1
                 # (b) feed-forward events due at step t
@@ -87,38 +85,28 @@ def egru_run(lmeta, reset_output, pmeta, indptr, cols, vals, uindptr, uidx, full
                     if tt >= 0:
                         r = row_of[b, tt]
                         k0, k1 = in_indptr[r], in_indptr[r + 1]
-                        ff_macs += walk_list(pff, in_idx, in_val, k0, k1, pmeta, indptr, cols, vals, vx)
-                        for k in range(k0, k1):
-                            if mark_units(pff, in_idx[k], pmeta, uindptr, uidx, full, touched):
-                                all_touched = True
-                                break
-                        n_act_in += k1 - k0
+                        ff_macs, all_touched = deliver_list(pff, in_idx, in_val, k0, k1, pmeta, indptr, cols,
+                                                            vals, uindptr, uidx, full, vx, touched)
+                        n_act_in = k1 - k0
                 else:
                     slots = lmeta[l, LM_DFF] + 1
                     cap = lmeta[l, LM_NIN]
                     sl = t % slots
                     c0 = lmeta[l, LM_FF_CNT] + sl
                     base = lmeta[l, LM_FF_SRC] + sl * cap
-                    ff_macs += walk_list(pff, rsrc, rval, base, base + rcnt[c0], pmeta, indptr, cols,
-                                         vals, vx)
-                    for q in range(base, base + rcnt[c0]):
-                        if mark_units(pff, rsrc[q], pmeta, uindptr, uidx, full, touched):
-                            all_touched = True
-                            break
-                    n_act_in += rcnt[c0]
+                    ff_macs, all_touched = deliver_list(pff, rsrc, rval, base, base + rcnt[c0], pmeta, indptr,
+                                                        cols, vals, uindptr, uidx, full, vx, touched)
+                    n_act_in = rcnt[c0]
                     rcnt[c0] = 0
                 # (c) own events due at step t
                 rslots = lmeta[l, LM_DREC] + 1
                 sl = t % rslots
                 c0 = lmeta[l, LM_REC_CNT] + sl
                 base = lmeta[l, LM_REC_SRC] + sl * n
-                rec_macs += walk_list(prec, rsrc, rval, base, base + rcnt[c0], pmeta, indptr, cols,
-                                      vals, vh)
-                for q in range(base, base + rcnt[c0]):
-                    if mark_units(prec, rsrc[q], pmeta, uindptr, uidx, full, touched):
-                        all_touched = True
-                        break
-                n_act_rec += rcnt[c0]
+                rec_macs, rec_all = deliver_list(prec, rsrc, rval, base, base + rcnt[c0], pmeta, indptr, cols,
+                                                 vals, uindptr, uidx, full, vh, touched)
+                all_touched = all_touched or rec_all
+                n_act_rec = rcnt[c0]
                 rcnt[c0] = 0
                 # (d) unit updates and (e) event emission
                 events = 0

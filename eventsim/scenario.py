@@ -33,7 +33,7 @@ SCENARIO_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenari
 TOP_KEYS = ("name", "description", "data", "train", "models", "measure")
 KINDS = ("egru", "gru", "lstm")
 LR_SCHEDULES = ("constant", "cosine", "step")
-LOSSES = ("last", "all", "lm")
+LOSSES = ("last", "all", "trace", "lm")  # = eventsim.train.losses.LOSSES (kept import-light)
 RESET_MODES = ("threshold", "output")
 PATH_OPTIONS = ("path", "train", "valid", "test")   # data options naming files or folders
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

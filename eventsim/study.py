@@ -180,13 +180,17 @@ def _test_inputs(ds, n):
     return x, eng, y
 
 
-def _engine_metric(ds, res, y, metric, loss):
+def _engine_metric(ds, res, y, metric, loss, bias):
     """The test metric from the engine's readout, read the way the loss reads it."""
     from .train import losses
     if ds.task == "lm":
         _, _, s, c = losses.cross_entropy(res.readout.astype(np.float64), y)
         return losses.metric_value(metric, s, c), None
-    logits = res.readout.mean(axis=1) if loss == "all" else res.last_readout
+    if loss == "last":
+        logits = res.last_readout
+    else:  # W·Σ_t w_t·y_t + b = Σ_t w_t·logits_t + (1 − Σ_t w_t)·b
+        w = losses.step_weights(loss, res.readout.shape[1])
+        logits = np.einsum("t,btv->bv", w, res.readout.astype(np.float64)) + (1.0 - w.sum()) * bias
     pred = logits.argmax(-1)
     return float((pred == y).mean()), pred
 
@@ -203,10 +207,10 @@ def _evaluate_model(ds, spec, params, loss, metric, test_n, raster_n, mdir):
     raster = {}
     if spec.kind == "egru":
         model = to_model(spec, params)
-        record = ("readout",) if (ds.task == "lm" or loss == "all") else ()
+        record = ("readout",) if (ds.task == "lm" or loss != "last") else ()
         res = eventsim.simulate(model, x_eng, engine="event", record=record)
         counts = res.counts
-        eng_metric, pred = _engine_metric(ds, res, y, metric, loss)
+        eng_metric, pred = _engine_metric(ds, res, y, metric, loss, params["readout.bias"])
         if ds.task == "lm":
             diff = abs(eng_metric - ev["metric"])
             ok = diff <= LM_TOLERANCE * abs(ev["metric"])

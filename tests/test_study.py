@@ -114,7 +114,12 @@ def test_report_step_failure_is_reported(tmp_path):
     assert path is None and reason.startswith("report step failed: EventsimError")
 
 
-def test_all_steps_loss_engine_reads_the_mean_readout(tmp_path):
-    s = run_study("tiny", out_dir=tmp_path, overrides=FAST[1::2] + ["train.loss=all"], progress=False)
+@pytest.mark.parametrize("loss", ["all", "trace"])
+def test_step_weighted_losses_engine_reads_the_readout_the_same_way(tmp_path, loss):
+    """The engine's recorded per-step readout, weighted as the loss weights it (mean
+    or exponential trace), predicts what the trainer predicts, and to float tolerance
+    the same accuracy."""
+    s = run_study("tiny", out_dir=tmp_path, overrides=FAST[1::2] + [f"train.loss={loss}"], progress=False)
     ec = s["models"]["egru"]["engine_check"]
     assert ec["ok"] and ec["prediction_disagreements"] == 0
+    assert ec["engine_metric"] == pytest.approx(ec["trainer_metric"], abs=1e-12)

@@ -54,7 +54,7 @@ def check(kind, loss, reset="threshold", tokens=False, act=0.0, units=(4, 3), se
 
 
 @pytest.mark.parametrize("reset", ["threshold", "output"])
-@pytest.mark.parametrize("loss", ["last", "all"])
+@pytest.mark.parametrize("loss", ["last", "all", "trace"])
 def test_egru_classification(reset, loss):
     check("egru", loss, reset)
 
@@ -64,7 +64,7 @@ def test_egru_lm_with_embedding_and_activity_regulariser(reset):
     check("egru", "lm", reset, tokens=True, act=0.5)
 
 
-@pytest.mark.parametrize("loss", ["last", "all"])
+@pytest.mark.parametrize("loss", ["last", "all", "trace"])
 def test_gru(loss):
     check("gru", loss)
 
@@ -73,7 +73,7 @@ def test_gru_lm_embedding():
     check("gru", "lm", tokens=True, units=(3,))
 
 
-@pytest.mark.parametrize("loss", ["last", "all"])
+@pytest.mark.parametrize("loss", ["last", "all", "trace"])
 def test_lstm(loss):
     check("lstm", loss)
 
@@ -113,3 +113,17 @@ def test_pseudo_derivative_support_and_dampening():
     o, h = cells._event_fn(c, np.full(5, 0.3), opt)
     np.testing.assert_array_equal(o, [0, 1, 1, 1, 0])   # H(0) = 0: c = ϑ is no event
     np.testing.assert_allclose(h, [0.7, 0.35, 0.0, 0.0, 0.0])
+
+
+def test_trace_readout_equals_hand_rolled_trace():
+    """The "trace" loss reads W·tr_T + b with tr_t = α·tr_{t−1} + (1 − α)·y_t, tr_0 = 0:
+    computed here by the recursion itself (α = 0.9, EvNN's value), not by the weights."""
+    from eventsim.train.network import readout_logits
+    rng = np.random.default_rng(5)
+    top = rng.normal(size=(3, 7, 4))
+    params = {"readout.weight": rng.normal(size=(2, 4)), "readout.bias": rng.normal(size=2)}
+    tr = np.zeros((3, 4))
+    for t in range(7):
+        tr = 0.9 * tr + 0.1 * top[:, t]
+    np.testing.assert_allclose(readout_logits(params, top, "trace"),
+                               tr @ params["readout.weight"].T + params["readout.bias"], rtol=1e-12)

@@ -5,6 +5,11 @@
 - ``"all"``: classification from all steps: cross-entropy of the readout averaged
   over the steps, ``mean_t(W·y_t + b)`` (the event engine evaluates the readout at
   every step anyway, so this costs no extra MAC); the prediction is its argmax;
+- ``"trace"``: classification from an exponential trace of the readout, read at
+  the last step: ``W·tr_T + b`` with ``tr_t = α·tr_{t−1} + (1 − α)·y_t``,
+  ``α = TRACE_DECAY = 0.9`` (EvNN's ``use_output_trace`` for sequential MNIST): a
+  leaky integrator behind the readout, so a unit that fired a few steps before
+  the end still counts; the same readout MACs as "last"/"all" (one per event);
 - ``"lm"``: next-token language modelling, mean cross-entropy over all (sample,
   step) positions against the next token; reported as bits per character
   (``bpc = CE / ln 2``) or perplexity (``exp(CE)``).
@@ -18,7 +23,9 @@ import math
 
 import numpy as np
 
-LOSSES = ("last", "all", "lm")
+LOSSES = ("last", "all", "trace", "lm")
+CLASSIFICATION_LOSSES = ("last", "all", "trace")
+TRACE_DECAY = 0.9  # α of the "trace" readout (EvNN's value)
 METRICS = ("accuracy", "bpc", "perplexity")
 
 
@@ -41,6 +48,22 @@ def cross_entropy(logits: np.ndarray, target: np.ndarray):
     p[np.arange(tg.size), tg] -= 1.0
     dlogits = (p / count).reshape(logits.shape).astype(logits.dtype)
     return float(nll.sum() / count), dlogits, float(nll.sum()), count
+
+
+def step_weights(loss: str, T: int) -> np.ndarray:
+    """Weights ``w_t`` (T,) with which a classification loss reads the per-step
+    readouts: ``logits = Σ_t w_t·(W·y_t) + b``. "last": one-hot at the last step;
+    "all": 1/T; "trace": ``(1 − α)·α^(T−1−t)`` (the trace at the last step)."""
+    if loss == "last":
+        w = np.zeros(T)
+        w[-1] = 1.0
+    elif loss == "all":
+        w = np.full(T, 1.0 / T)
+    elif loss == "trace":
+        w = (1.0 - TRACE_DECAY) * TRACE_DECAY ** np.arange(T - 1, -1, -1, dtype=np.float64)
+    else:
+        raise ValueError(f"{loss!r} is not a classification loss")
+    return w
 
 
 def metric_value(metric: str, nll_sum: float, count: int, correct: int = 0, samples: int = 0) -> float:

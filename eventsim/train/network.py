@@ -23,7 +23,7 @@ import numpy as np
 from .._npz import read_npz, write_npz
 from ..errors import EventsimError
 from . import cells
-from .losses import cross_entropy
+from .losses import cross_entropy, step_weights
 from .regulariser import event_rate_penalty
 
 PARAM_KEYS = ("kernel", "recurrent_kernel", "bias", "recurrent_bias")
@@ -150,14 +150,22 @@ def forward(spec: NetSpec, params: dict, X, dropout: float = 0.0, rng=None):
 
 
 def readout_logits(params: dict, top: np.ndarray, loss: str) -> np.ndarray:
-    """Logits of what the loss scores: (B, V) for "last" (the last step) and "all"
-    (the mean over steps of every step's readout, = W·mean_t(y_t) + b), else (B, T, V)."""
+    """Logits of what the loss scores: (B, V) for a classification loss (the
+    readout ``W·Σ_t w_t·y_t + b`` with the step weights of
+    :func:`eventsim.train.losses.step_weights`: the last step, the mean over steps
+    or the exponential trace), else (B, T, V) (language modelling)."""
     W, b = params["readout.weight"], params["readout.bias"]
+    if loss == "lm":
+        return top @ W.T + b
+    return _read_steps(top, loss) @ W.T + b
+
+
+def _read_steps(top: np.ndarray, loss: str) -> np.ndarray:
+    """Σ_t w_t·top[:, t] (B, n) for a classification loss."""
     if loss == "last":
-        return top[:, -1] @ W.T + b
-    if loss == "all":
-        return top.mean(axis=1) @ W.T + b
-    return top @ W.T + b
+        return top[:, -1]
+    w = step_weights(loss, top.shape[1]).astype(top.dtype)
+    return np.einsum("t,btn->bn", w, top)
 
 
 def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: float = 0.0,
@@ -181,16 +189,11 @@ def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: f
     grads = {}
     W = params["readout.weight"]
     top = ps.top
-    if loss == "last":
-        grads["readout.weight"] = dlog.T @ top[:, -1]
+    if loss != "lm":
+        grads["readout.weight"] = dlog.T @ _read_steps(top, loss)
         grads["readout.bias"] = dlog.sum(0)
-        dtop = np.zeros_like(top)
-        dtop[:, -1] = dlog @ W
-    elif loss == "all":
-        T = top.shape[1]
-        grads["readout.weight"] = dlog.T @ top.mean(axis=1)
-        grads["readout.bias"] = dlog.sum(0)
-        dtop = np.broadcast_to((dlog @ W / T)[:, None, :], top.shape).astype(top.dtype)
+        w = step_weights(loss, top.shape[1]).astype(top.dtype)
+        dtop = w[None, :, None] * (dlog @ W)[:, None, :]
     else:
         B, T, V = dlog.shape
         d2 = dlog.reshape(B * T, V)

@@ -43,7 +43,7 @@ class TrainConfig:
     warmup_steps: linear LR warm-up. weight_decay: decoupled (AdamW), matrices only.
     grad_clip: max global gradient L2 norm (0 = off). dropout: rate on the outputs a
     layer passes up. activity_reg: λ of the event-rate penalty (EGRU).
-    loss: "last" | "all" | "lm". metric: "accuracy" | "bpc" | "perplexity".
+    loss: "last" | "all" | "trace" | "lm". metric: "accuracy" | "bpc" | "perplexity".
     max_batches_per_epoch: cap (None = all). weight_density: pruning target (1 = off),
     reached between ``prune_start`` and ``prune_end`` (fractions of the epochs).
     train_thr: thresholds trainable (clamped to [0, 1]) or frozen. thr_mean: initial
@@ -87,7 +87,7 @@ class TrainConfig:
             bad("metric", f"is unknown; use one of {list(losses.METRICS)}")
         if (self.loss == "lm") != (self.metric != "accuracy"):
             raise EventsimError(f"loss {self.loss!r} does not fit metric {self.metric!r}: use loss 'lm' "
-                                f"with bpc/perplexity and 'last'/'all' with accuracy")
+                                f"with bpc/perplexity and 'last'/'all'/'trace' with accuracy")
         if not 0.0 <= self.dropout < 1.0:
             bad("dropout", "must be in [0, 1)")
         for name in ("weight_decay", "grad_clip", "activity_reg", "warmup_steps"):

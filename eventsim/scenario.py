@@ -67,6 +67,7 @@ def _fields():
         "reset": ("threshold", _STR, RESET_MODES),
         "weight_density": (1.0, _FLOAT, (0.0, 1.0, "open")),
         "activity_reg": (None, _FLOAT, (0.0, None)),
+        "epochs": (None, _INT, (1, None)),        # None: train.epochs
         "embedding_dim": (None, _INT, (1, None)),  # token input only; None: trainer's choice
         "checkpoint": (None, _STR, None),
     }
@@ -91,7 +92,8 @@ class Scenario:
         filled: the loader fills them).
     train: every key of :data:`TRAIN_FIELDS` (``max_batches_per_epoch`` may be None).
     models: list of dicts with every key of :data:`MODEL_FIELDS` (EGRU-only keys are
-        None for GRU/LSTM; ``activity_reg`` None means ``train.activity_reg``;
+        None for GRU/LSTM; ``activity_reg`` None means ``train.activity_reg``,
+        ``epochs`` None means ``train.epochs``;
         ``embedding_dim`` None lets the trainer choose; ``checkpoint`` None means train
         from scratch).
     measure: ``test_samples`` (None: whole test split), ``raster_samples``.

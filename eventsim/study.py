@@ -76,9 +76,11 @@ def _spec_and_config(sc, m: dict, ds):
     if (loss == "lm") != (ds.task == "lm"):
         raise EventsimError(f"scenario {sc.name!r}: train.loss = {loss!r} does not fit data set "
                             f"{ds.name!r} (task {ds.task!r}); use 'lm' for language modelling, "
-                            f"'last' or 'all' for classification")
+                            f"'last', 'all' or 'trace' for classification")
     if egru and m.get("activity_reg") is not None:
         t["activity_reg"] = m["activity_reg"]
+    if m.get("epochs") is not None:
+        t["epochs"] = m["epochs"]
     t["loss"] = loss
     t["metric"] = ds.metric
     t["weight_density"] = float(m["weight_density"]) if m.get("weight_density") is not None else 1.0

@@ -59,7 +59,7 @@ def test_defaults_filled(tmp_path):
                        "seed": 0, "loss": "last", "max_batches_per_epoch": None}
     assert s.models == [{"name": "e", "kind": "egru", "units": [8], "thr_mean": 0.3,
                          "train_thr": True, "dampening": 0.7, "support": 1.0, "reset": "threshold",
-                         "weight_density": 1.0, "activity_reg": None, "embedding_dim": None,
+                         "weight_density": 1.0, "activity_reg": None, "epochs": None, "embedding_dim": None,
                          "checkpoint": None}]
     assert s.measure == {"test_samples": None, "raster_samples": 4}
     assert s.data == {"name": "digits"}

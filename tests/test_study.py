@@ -123,3 +123,12 @@ def test_step_weighted_losses_engine_reads_the_readout_the_same_way(tmp_path, lo
     ec = s["models"]["egru"]["engine_check"]
     assert ec["ok"] and ec["prediction_disagreements"] == 0
     assert ec["engine_metric"] == pytest.approx(ec["trainer_metric"], abs=1e-12)
+
+
+def test_per_model_epochs_override_train_epochs(tmp_path):
+    """models.<name>.epochs trains that model longer (or shorter) than train.epochs."""
+    run_study("tiny", out_dir=tmp_path, overrides=FAST[1::2] + ["models.egru.epochs=3", "models.gru.epochs=1"],
+              progress=False)
+    lengths = {name: len(json.loads((tmp_path / name / "history.json").read_text()))
+               for name in ("egru", "gru", "lstm")}
+    assert lengths == {"egru": 3, "gru": 1, "lstm": 2}

@@ -251,14 +251,63 @@ def _evaluate_model(ds, spec, params, loss, metric, test_n, raster_n, mdir):
     return metric_value, ev, check, counts_dict
 
 
-def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, resume: bool = True) -> dict:
+def _train_worker(task):
+    """Train one model of a study into its checkpoint folder (a worker process of
+    :func:`_train_in_parallel`); reports each finished epoch on the queue."""
+    sc, name, out, resume, queue = task
+    from .data import load_dataset
+    from .train import train
+    ds = load_dataset(sc.data["name"], **{k: v for k, v in sc.data.items() if k != "name"})
+    spec, cfg = _spec_and_config(sc, sc.model(name), ds)
+    with threadpool_limits(limits=1, user_api="blas"):
+        train(spec, ds.train, ds.valid, cfg, ckpt_dir=os.path.join(out, name, "checkpoint"), resume=resume,
+              progress=False, desc=name, on_epoch_end=lambda epoch, history: queue.put((name, len(history))))
+    return name
+
+
+def _train_in_parallel(sc, out: str, names: list, jobs: int, progress: bool) -> None:
+    """Train the models ``names`` side by side in ``jobs`` processes, longest first,
+    each into ``OUT/<name>/checkpoint/`` with exactly the settings the sequential
+    study uses; the study then resumes from the finished checkpoints (identical
+    results: every training run is seeded and single-threaded)."""
+    import multiprocessing as mp
+    import queue as queue_mod
+
+    from tqdm import tqdm
+    epochs = {n: sc.model(n).get("epochs") or sc.train["epochs"] for n in names}
+    order = sorted(names, key=lambda n: -epochs[n] * sum(sc.model(n)["units"]))
+    ctx = mp.get_context("spawn")
+    with ctx.Manager() as manager:
+        q = manager.Queue()
+        bar = tqdm(total=sum(epochs.values()), desc=f"training {len(names)} models on {jobs} processes",
+                   unit="epoch", disable=not progress, dynamic_ncols=True)
+        with ctx.Pool(jobs) as pool:
+            pending = pool.map_async(_train_worker, [(sc, n, out, True, q) for n in order], chunksize=1)
+            done = {n: 0 for n in names}
+            while True:
+                try:
+                    name, finished = q.get(timeout=0.2)
+                    bar.update(finished - done[name])
+                    done[name] = finished
+                    bar.set_postfix_str(" ".join(f"{n} {done[n]}/{epochs[n]}" for n in order))
+                except queue_mod.Empty:
+                    if pending.ready():
+                        break
+            pending.get()  # re-raises a worker's error
+        bar.close()
+
+
+def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, resume: bool = True,
+              jobs: int = 1) -> dict:
     """Run a study; returns the summary dict (also written to ``summary.json``).
 
     scenario: a path, a built-in scenario name (default "digits") or a Scenario.
     out_dir: results folder (default ``results/<scenario name>/``).
     overrides: ``key=value`` strings (see :mod:`eventsim.scenario`).
     progress: show tqdm bars (stderr). resume: continue from checkpoints found in
-    the results folder (False: delete them and train from scratch).
+    the results folder (False: delete them and train from scratch). jobs: models
+    trained side by side in worker processes (1: one after the other; the results
+    are the same either way).
     """
     from .data import load_dataset
     from .model import save_model
@@ -277,6 +326,15 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
     raster_n = min(sc.measure.get("raster_samples") or 0, test_n)
     models = {}
     counts_by_name = {}
+    if not isinstance(jobs, int) or jobs < 1:
+        raise EventsimError(f"jobs must be a positive integer, not {jobs!r}")
+    to_train = [m["name"] for m in sc.models if not m.get("checkpoint")]
+    if not resume:
+        for n in to_train:
+            ck = os.path.join(out, n, "checkpoint")
+            clear_checkpoints(ck) if os.path.isdir(ck) else None
+    if jobs > 1 and len(to_train) > 1:
+        _train_in_parallel(sc, out, to_train, min(jobs, len(to_train)), progress)
     for m in sc.models:
         name = m["name"]
         mdir = os.path.join(out, name)
@@ -289,16 +347,16 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
             source = {"checkpoint": _resolve_checkpoint(sc, m["checkpoint"])}
         else:
             ck = os.path.join(mdir, "checkpoint")
-            if not resume:
-                clear_checkpoints(ck) if os.path.isdir(ck) else None
             # one BLAS thread: on these small matrices a threaded BLAS spin-waits and costs
             # 5-25x more CPU (measured on 2 shared cores, docs/training.md)
             with threadpool_limits(limits=1, user_api="blas"):
-                r = train(spec, ds.train, ds.valid, cfg, ckpt_dir=ck, resume=resume, progress=progress,
+                r = train(spec, ds.train, ds.valid, cfg, ckpt_dir=ck, resume=True, progress=progress,
                           desc=name)
             params, history = r.params, r.history
             source = {"trained_epochs": len(history), "resumed_from_epoch": r.resumed_from}
-        train_seconds = time.perf_counter() - t0
+        # the epochs' own times (whether trained here, in a worker process or before a resume)
+        train_seconds = (sum(h.get("seconds", 0.0) for h in history) if history
+                         else time.perf_counter() - t0)
         with open(os.path.join(mdir, "history.json"), "w") as f:
             json.dump(history, f, indent=1)
         meta = {"scenario": sc.name, "model": name}

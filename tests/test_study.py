@@ -132,3 +132,28 @@ def test_per_model_epochs_override_train_epochs(tmp_path):
     lengths = {name: len(json.loads((tmp_path / name / "history.json").read_text()))
                for name in ("egru", "gru", "lstm")}
     assert lengths == {"egru": 3, "gru": 1, "lstm": 2}
+
+
+def test_parallel_training_gives_the_same_study_as_sequential(tmp_path):
+    """--jobs 2 trains the models in worker processes; every figure but the timings
+    equals the one-after-the-other study (seeded, single-threaded training)."""
+    seq = run_study("tiny", out_dir=tmp_path / "seq", overrides=FAST[1::2], progress=False, jobs=1)
+    par = run_study("tiny", out_dir=tmp_path / "par", overrides=FAST[1::2], progress=False, jobs=2)
+    for name in ("egru", "gru", "lstm"):
+        a, b = seq["models"][name], par["models"][name]
+        for key in ("metric", "activity_sparsity", "effective_macs_per_step"):
+            assert a[key] == b[key], (name, key)
+        ca = json.loads((tmp_path / "seq" / name / "counts.json").read_text())
+        cb = json.loads((tmp_path / "par" / name / "counts.json").read_text())
+        assert ca == cb, name
+        wa = np.load(tmp_path / "seq" / name / "model.npz")
+        wb = np.load(tmp_path / "par" / name / "model.npz")
+        for k in wa.files:
+            if k != "meta":
+                np.testing.assert_array_equal(wa[k], wb[k], err_msg=f"{name} {k}")
+
+
+def test_bad_jobs_is_a_clear_error(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["study", "tiny", "--jobs", "0"])
+    assert e.value.code == 2 and "--jobs wants a positive integer" in capsys.readouterr().err

@@ -1,7 +1,19 @@
 """``eventsim study``: train a scenario's models and measure them with the event engine."""
 from __future__ import annotations
 
+import argparse
+import os
 import sys
+
+
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"--jobs wants a positive integer, not {text!r}")
+    return n
 
 
 def register(sub) -> None:
@@ -30,6 +42,9 @@ def register(sub) -> None:
     g.add_argument("--fresh", dest="resume", action="store_false",
                    help="delete the results folder's checkpoints and train from scratch")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                   help="train up to N models side by side in worker processes (default: the number "
+                        "of CPU cores; 1 = one after the other; results are identical either way)")
     p.add_argument("--no-report", dest="report", action="store_false",
                    help="do not write report.html/report.md")
     p.set_defaults(func=run)
@@ -41,8 +56,10 @@ def run(args) -> int:
     from ..study import run_study, summary_table, write_report_if_available
 
     logging.basicConfig(level=logging.WARNING, format="eventsim: %(levelname)s: %(message)s")
+    jobs = args.jobs if args.jobs is not None else max(1, len(os.sched_getaffinity(0))
+                                                       if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     summary = run_study(args.scenario, out_dir=args.out, overrides=args.overrides,
-                        progress=args.progress, resume=args.resume)
+                        progress=args.progress, resume=args.resume, jobs=jobs)
     print(summary_table(summary))
     out = summary["results_dir"]
     bad = [n for n, v in summary["models"].items() if v.get("engine_check") and not v["engine_check"]["ok"]]

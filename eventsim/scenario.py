@@ -41,6 +41,10 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _INT, _FLOAT, _BOOL, _STR = "an integer", "a number", "true or false", "a string"
 
 
+def _allowed_losses(task: str) -> str:
+    return "'lm'" if task == "lm" else "'last', 'all' or 'trace'"
+
+
 def _fields():
     """Schema: section -> {key: (default, type, range)}; range (lo, hi) or allowed tuple."""
     train = {
@@ -68,6 +72,7 @@ def _fields():
         "weight_density": (1.0, _FLOAT, (0.0, 1.0, "open")),
         "activity_reg": (None, _FLOAT, (0.0, None)),
         "epochs": (None, _INT, (1, None)),        # None: train.epochs
+        "loss": (None, _STR, LOSSES),             # None: train.loss
         "embedding_dim": (None, _INT, (1, None)),  # token input only; None: trainer's choice
         "checkpoint": (None, _STR, None),
     }
@@ -93,7 +98,7 @@ class Scenario:
     train: every key of :data:`TRAIN_FIELDS` (``max_batches_per_epoch`` may be None).
     models: list of dicts with every key of :data:`MODEL_FIELDS` (EGRU-only keys are
         None for GRU/LSTM; ``activity_reg`` None means ``train.activity_reg``,
-        ``epochs`` None means ``train.epochs``;
+        ``epochs`` / ``loss`` None mean ``train.epochs`` / ``train.loss``;
         ``embedding_dim`` None lets the trainer choose; ``checkpoint`` None means train
         from scratch).
     measure: ``test_samples`` (None: whole test split), ``raster_samples``.
@@ -347,9 +352,8 @@ def scenario_from_dict(raw: dict, path: Optional[str] = None) -> Scenario:
     if train["loss"] is None:
         train["loss"] = "lm" if task == "lm" else "last"
     if (train["loss"] == "lm") != (task == "lm"):
-        allowed = "'lm'" if task == "lm" else "'last' or 'all'"
         raise EventsimError(f"train.loss = {train['loss']!r} does not fit data set {dname!r} "
-                            f"(task {task}); use {allowed}")
+                            f"(task {task}); use {_allowed_losses(task)}")
 
     models_raw = raw.get("models")
     if not isinstance(models_raw, list) or not models_raw:
@@ -357,6 +361,9 @@ def scenario_from_dict(raw: dict, path: Optional[str] = None) -> Scenario:
                             "(name, kind = 'egru'|'gru'|'lstm', units)")
     models = [_model(m, i) for i, m in enumerate(models_raw)]
     for m in models:
+        if m["loss"] is not None and (m["loss"] == "lm") != (task == "lm"):
+            raise EventsimError(f"models.{m['name']}.loss = {m['loss']!r} does not fit data set {dname!r} "
+                                f"(task {task}); use {_allowed_losses(task)}")
         if m["embedding_dim"] is not None and task != "lm":
             raise EventsimError(f"models.{m['name']}.embedding_dim applies only to token input "
                                 f"(text-char, text-word), not to data set {dname!r}; remove it")

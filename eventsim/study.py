@@ -72,9 +72,10 @@ def _spec_and_config(sc, m: dict, ds):
                    dampening=m["dampening"] if egru and m.get("dampening") is not None else 0.7,
                    support=m["support"] if egru and m.get("support") is not None else 1.0)
     t = dict(sc.train)
-    loss = t.pop("loss", None) or ("lm" if ds.task == "lm" else "last")
+    loss = t.pop("loss", None)
+    loss = m.get("loss") or loss or ("lm" if ds.task == "lm" else "last")
     if (loss == "lm") != (ds.task == "lm"):
-        raise EventsimError(f"scenario {sc.name!r}: train.loss = {loss!r} does not fit data set "
+        raise EventsimError(f"scenario {sc.name!r}, model {m['name']!r}: loss {loss!r} does not fit data set "
                             f"{ds.name!r} (task {ds.task!r}); use 'lm' for language modelling, "
                             f"'last', 'all' or 'trace' for classification")
     if egru and m.get("activity_reg") is not None:
@@ -379,7 +380,7 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
         eff = cd["total"]["macs"]["effective"]
         bw = history[-1]["backward"] if history and history[-1].get("backward") else None
         models[name] = {
-            "kind": spec.kind, "units": list(spec.units), "metric": metric,
+            "kind": spec.kind, "units": list(spec.units), "loss": cfg.loss, "epochs": cfg.epochs, "metric": metric,
             "trainer_metric": ev["metric"],
             "activity_sparsity": cd["total"]["activity_sparsity"],
             "backward_sparsity": bw["total"]["backward_sparsity"] if bw else None,

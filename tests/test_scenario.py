@@ -59,7 +59,7 @@ def test_defaults_filled(tmp_path):
                        "seed": 0, "loss": "last", "max_batches_per_epoch": None}
     assert s.models == [{"name": "e", "kind": "egru", "units": [8], "thr_mean": 0.3,
                          "train_thr": True, "dampening": 0.7, "support": 1.0, "reset": "threshold",
-                         "weight_density": 1.0, "activity_reg": None, "epochs": None, "embedding_dim": None,
+                         "weight_density": 1.0, "activity_reg": None, "epochs": None, "loss": None, "embedding_dim": None,
                          "checkpoint": None}]
     assert s.measure == {"test_samples": None, "raster_samples": 4}
     assert s.data == {"name": "digits"}
@@ -95,7 +95,7 @@ BAD = [
     ("[train]\nlr_schedule = \"linear\"", r"train.lr_schedule = 'linear' is not allowed; allowed "
                                           r"values: 'constant', 'cosine', 'step'"),
     ("[train]\nloss = \"lm\"", r"train.loss = 'lm' does not fit data set 'digits' \(task classify\); "
-                               r"use 'last' or 'all'"),
+                               r"use 'last', 'all' or 'trace'"),
     ("[measure]\nraster = 2", r"\[measure\] has unknown key 'raster'; allowed keys: test_samples"),
     ("[[models]]\nname = \"e\"\nkind = \"gru\"\nunits = [4]",
      "model name 'e' appears twice; model names must be unique"),
@@ -120,6 +120,10 @@ BAD = [
      "models.g.embedding_dim applies only to token input"),
     ("[[models]]\nname = \"g\"\nkind = \"egru\"\nunits = [4]\nreset = \"soft\"",
      r"models.g.reset = 'soft' is not allowed; allowed values: 'threshold', 'output'"),
+    ("[[models]]\nname = \"g\"\nkind = \"gru\"\nunits = [4]\nloss = \"lm\"",
+     r"models.g.loss = 'lm' does not fit data set 'digits' \(task classify\); use 'last', 'all' or 'trace'"),
+    ("[[models]]\nname = \"g\"\nkind = \"gru\"\nunits = [4]\nepochs = 0",
+     r"models.g.epochs = 0 is out of range; it must be >= 1"),
 ]
 
 

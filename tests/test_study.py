@@ -125,13 +125,19 @@ def test_step_weighted_losses_engine_reads_the_readout_the_same_way(tmp_path, lo
     assert ec["engine_metric"] == pytest.approx(ec["trainer_metric"], abs=1e-12)
 
 
-def test_per_model_epochs_override_train_epochs(tmp_path):
-    """models.<name>.epochs trains that model longer (or shorter) than train.epochs."""
-    run_study("tiny", out_dir=tmp_path, overrides=FAST[1::2] + ["models.egru.epochs=3", "models.gru.epochs=1"],
-              progress=False)
+def test_per_model_epochs_and_loss_override_the_train_section(tmp_path):
+    """models.<name>.epochs trains that model longer (or shorter) than train.epochs;
+    models.<name>.loss gives it its own loss (here the EGRU's trace readout, checked
+    through the engine, beside the baselines' last-step readout)."""
+    s = run_study("tiny", out_dir=tmp_path, progress=False,
+                  overrides=FAST[1::2] + ["models.egru.epochs=3", "models.gru.epochs=1", 'models.egru.loss="trace"'])
     lengths = {name: len(json.loads((tmp_path / name / "history.json").read_text()))
                for name in ("egru", "gru", "lstm")}
     assert lengths == {"egru": 3, "gru": 1, "lstm": 2}
+    from eventsim.scenario import load_scenario
+    sc = load_scenario(str(tmp_path / "scenario.toml"))
+    assert sc.model("egru")["loss"] == "trace" and sc.model("gru")["loss"] is None
+    assert s["models"]["egru"]["engine_check"]["prediction_disagreements"] == 0
 
 
 def test_parallel_training_gives_the_same_study_as_sequential(tmp_path):

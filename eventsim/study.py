@@ -252,17 +252,36 @@ def _evaluate_model(ds, spec, params, loss, metric, test_n, raster_n, mdir):
     return metric_value, ev, check, counts_dict
 
 
+_WORKER_QUEUE = None
+
+
+def _worker_init(queue) -> None:
+    """Initializer of a training worker: keep the progress queue; leave Ctrl-C to the
+    main process (it stops the pool; the finished epochs stay checkpointed)."""
+    import signal
+    import threading
+
+    from tqdm import tqdm
+    global _WORKER_QUEUE
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # a thread lock for tqdm: its default multiprocessing lock is a named semaphore that a
+    # terminated worker (Ctrl-C) could not release ("leaked semaphore" warnings)
+    tqdm.set_lock(threading.RLock())
+    _WORKER_QUEUE = queue
+
+
 def _train_worker(task):
     """Train one model of a study into its checkpoint folder (a worker process of
     :func:`_train_in_parallel`); reports each finished epoch on the queue."""
-    sc, name, out, resume, queue = task
+    sc, name, out = task
     from .data import load_dataset
     from .train import train
     ds = load_dataset(sc.data["name"], **{k: v for k, v in sc.data.items() if k != "name"})
     spec, cfg = _spec_and_config(sc, sc.model(name), ds)
     with threadpool_limits(limits=1, user_api="blas"):
-        train(spec, ds.train, ds.valid, cfg, ckpt_dir=os.path.join(out, name, "checkpoint"), resume=resume,
-              progress=False, desc=name, on_epoch_end=lambda epoch, history: queue.put((name, len(history))))
+        train(spec, ds.train, ds.valid, cfg, ckpt_dir=os.path.join(out, name, "checkpoint"), resume=True,
+              progress=False, desc=name,
+              on_epoch_end=lambda epoch, history: _WORKER_QUEUE.put((name, len(history))))
     return name
 
 
@@ -278,24 +297,30 @@ def _train_in_parallel(sc, out: str, names: list, jobs: int, progress: bool) -> 
     epochs = {n: sc.model(n).get("epochs") or sc.train["epochs"] for n in names}
     order = sorted(names, key=lambda n: -epochs[n] * sum(sc.model(n)["units"]))
     ctx = mp.get_context("spawn")
-    with ctx.Manager() as manager:
-        q = manager.Queue()
-        bar = tqdm(total=sum(epochs.values()), desc=f"training {len(names)} models on {jobs} processes",
-                   unit="epoch", disable=not progress, dynamic_ncols=True)
-        with ctx.Pool(jobs) as pool:
-            pending = pool.map_async(_train_worker, [(sc, n, out, True, q) for n in order], chunksize=1)
-            done = {n: 0 for n in names}
-            while True:
-                try:
-                    name, finished = q.get(timeout=0.2)
-                    bar.update(finished - done[name])
-                    done[name] = finished
-                    bar.set_postfix_str(" ".join(f"{n} {done[n]}/{epochs[n]}" for n in order))
-                except queue_mod.Empty:
-                    if pending.ready():
-                        break
-            pending.get()  # re-raises a worker's error
-        bar.close()
+    q = ctx.Queue()
+    bar = tqdm(total=sum(epochs.values()), desc=f"training {len(names)} models on {jobs} processes",
+               unit="epoch", disable=not progress, dynamic_ncols=True)
+    pool = ctx.Pool(jobs, initializer=_worker_init, initargs=(q,))
+    try:
+        pending = pool.map_async(_train_worker, [(sc, n, out) for n in order], chunksize=1)
+        done = {n: 0 for n in names}
+        while True:
+            try:
+                name, finished = q.get(timeout=0.2)
+                bar.update(finished - done[name])
+                done[name] = finished
+                bar.set_postfix_str(" ".join(f"{n} {done[n]}/{epochs[n]}" for n in order))
+            except queue_mod.Empty:
+                if pending.ready():
+                    break
+        pending.get()  # re-raises a worker's error
+        pool.close()
+    finally:  # also on Ctrl-C or a worker's error: stop the workers, release the queue
+        pool.terminate()
+        pool.join()
+        q.close()
+        q.join_thread()
+    bar.close()
 
 
 def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, resume: bool = True,

@@ -58,8 +58,13 @@ def run(args) -> int:
     logging.basicConfig(level=logging.WARNING, format="eventsim: %(levelname)s: %(message)s")
     jobs = args.jobs if args.jobs is not None else max(1, len(os.sched_getaffinity(0))
                                                        if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-    summary = run_study(args.scenario, out_dir=args.out, overrides=args.overrides,
-                        progress=args.progress, resume=args.resume, jobs=jobs)
+    try:
+        summary = run_study(args.scenario, out_dir=args.out, overrides=args.overrides,
+                            progress=args.progress, resume=args.resume, jobs=jobs)
+    except KeyboardInterrupt:
+        print("eventsim: interrupted; the finished epochs are checkpointed: run the same command "
+              "again (without --fresh) to resume", file=sys.stderr)
+        return 130
     print(summary_table(summary))
     out = summary["results_dir"]
     bad = [n for n, v in summary["models"].items() if v.get("engine_check") and not v["engine_check"]["ok"]]

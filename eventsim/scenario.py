@@ -41,8 +41,12 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _INT, _FLOAT, _BOOL, _STR = "an integer", "a number", "true or false", "a string"
 
 
-def _allowed_losses(task: str) -> str:
-    return "'lm'" if task == "lm" else "'last', 'all' or 'trace'"
+def allowed_losses(task: str) -> str:
+    """The losses that fit a task, for error messages ("'lm'" or "'last', 'all' or 'trace'")."""
+    if task == "lm":
+        return "'lm'"
+    names = [repr(name) for name in LOSSES if name != "lm"]
+    return ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _fields():
@@ -353,7 +357,7 @@ def scenario_from_dict(raw: dict, path: Optional[str] = None) -> Scenario:
         train["loss"] = "lm" if task == "lm" else "last"
     if (train["loss"] == "lm") != (task == "lm"):
         raise EventsimError(f"train.loss = {train['loss']!r} does not fit data set {dname!r} "
-                            f"(task {task}); use {_allowed_losses(task)}")
+                            f"(task {task}); use {allowed_losses(task)}")
 
     models_raw = raw.get("models")
     if not isinstance(models_raw, list) or not models_raw:
@@ -363,7 +367,7 @@ def scenario_from_dict(raw: dict, path: Optional[str] = None) -> Scenario:
     for m in models:
         if m["loss"] is not None and (m["loss"] == "lm") != (task == "lm"):
             raise EventsimError(f"models.{m['name']}.loss = {m['loss']!r} does not fit data set {dname!r} "
-                                f"(task {task}); use {_allowed_losses(task)}")
+                                f"(task {task}); use {allowed_losses(task)}")
         if m["embedding_dim"] is not None and task != "lm":
             raise EventsimError(f"models.{m['name']}.embedding_dim applies only to token input "
                                 f"(text-char, text-word), not to data set {dname!r}; remove it")

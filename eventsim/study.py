@@ -61,7 +61,19 @@ def _versions() -> dict:
             "python": platform.python_version()}
 
 
+def _load_data(sc):
+    """The scenario's data set (its ``[data]`` table: the name and the loader options)."""
+    from .data import load_dataset
+    return load_dataset(sc.data["name"], **{k: v for k, v in sc.data.items() if k != "name"})
+
+
+def _model_epochs(sc, m: dict) -> int:
+    """A model's training length: its own ``epochs`` or else ``train.epochs``."""
+    return m["epochs"] if m.get("epochs") is not None else sc.train["epochs"]
+
+
 def _spec_and_config(sc, m: dict, ds):
+    from .scenario import allowed_losses
     from .train import NetSpec, TrainConfig
     tokens = ds.input_kind == "tokens"
     egru = m["kind"] == "egru"
@@ -77,11 +89,10 @@ def _spec_and_config(sc, m: dict, ds):
     if (loss == "lm") != (ds.task == "lm"):
         raise EventsimError(f"scenario {sc.name!r}, model {m['name']!r}: loss {loss!r} does not fit data set "
                             f"{ds.name!r} (task {ds.task!r}); use 'lm' for language modelling, "
-                            f"'last', 'all' or 'trace' for classification")
+                            f"{allowed_losses('classify')} for classification")
     if egru and m.get("activity_reg") is not None:
         t["activity_reg"] = m["activity_reg"]
-    if m.get("epochs") is not None:
-        t["epochs"] = m["epochs"]
+    t["epochs"] = _model_epochs(sc, m)
     t["loss"] = loss
     t["metric"] = ds.metric
     t["weight_density"] = float(m["weight_density"]) if m.get("weight_density") is not None else 1.0
@@ -274,9 +285,8 @@ def _train_worker(task):
     """Train one model of a study into its checkpoint folder (a worker process of
     :func:`_train_in_parallel`); reports each finished epoch on the queue."""
     sc, name, out = task
-    from .data import load_dataset
     from .train import train
-    ds = load_dataset(sc.data["name"], **{k: v for k, v in sc.data.items() if k != "name"})
+    ds = _load_data(sc)
     spec, cfg = _spec_and_config(sc, sc.model(name), ds)
     with threadpool_limits(limits=1, user_api="blas"):
         train(spec, ds.train, ds.valid, cfg, ckpt_dir=os.path.join(out, name, "checkpoint"), resume=True,
@@ -294,7 +304,7 @@ def _train_in_parallel(sc, out: str, names: list, jobs: int, progress: bool) -> 
     import queue as queue_mod
 
     from tqdm import tqdm
-    epochs = {n: sc.model(n).get("epochs") or sc.train["epochs"] for n in names}
+    epochs = {n: _model_epochs(sc, sc.model(n)) for n in names}
     order = sorted(names, key=lambda n: -epochs[n] * sum(sc.model(n)["units"]))
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
@@ -335,7 +345,6 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
     trained side by side in worker processes (1: one after the other; the results
     are the same either way).
     """
-    from .data import load_dataset
     from .model import save_model
     from .train import save_weights, to_model, train
     from .train.checkpoint import clear_checkpoints
@@ -346,8 +355,7 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "scenario.toml"), "w") as f:
         f.write(sc.to_toml())
-    opts = {k: v for k, v in sc.data.items() if k != "name"}
-    ds = load_dataset(sc.data["name"], **opts)
+    ds = _load_data(sc)
     test_n = min(sc.measure.get("test_samples") or len(ds.test.y), len(ds.test.y))
     raster_n = min(sc.measure.get("raster_samples") or 0, test_n)
     models = {}

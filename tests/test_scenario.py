@@ -184,3 +184,11 @@ def test_data_paths_relative_to_the_scenario_file(tmp_path, monkeypatch):
     from eventsim.data import load_dataset
     ds = load_dataset(s.data["name"], **{k: v for k, v in s.data.items() if k != "name"})
     assert ds.task == "lm" and len(ds.train) > 0
+
+
+def test_scenario_losses_are_the_trainers():
+    """scenario.py keeps its own copy of the loss names (it must import without numpy's
+    training stack); the copy must name exactly the trainer's losses."""
+    from eventsim.scenario import LOSSES
+    from eventsim.train import losses
+    assert LOSSES == losses.LOSSES

@@ -24,7 +24,6 @@ import math
 import numpy as np
 
 LOSSES = ("last", "all", "trace", "lm")
-CLASSIFICATION_LOSSES = ("last", "all", "trace")
 TRACE_DECAY = 0.9  # α of the "trace" readout (EvNN's value)
 METRICS = ("accuracy", "bpc", "perplexity")
 

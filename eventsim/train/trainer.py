@@ -87,7 +87,8 @@ class TrainConfig:
             bad("metric", f"is unknown; use one of {list(losses.METRICS)}")
         if (self.loss == "lm") != (self.metric != "accuracy"):
             raise EventsimError(f"loss {self.loss!r} does not fit metric {self.metric!r}: use loss 'lm' "
-                                f"with bpc/perplexity and 'last'/'all'/'trace' with accuracy")
+                                f"with bpc/perplexity and {'/'.join(repr(n) for n in losses.LOSSES if n != 'lm')} "
+                                f"with accuracy")
         if not 0.0 <= self.dropout < 1.0:
             bad("dropout", "must be in [0, 1)")
         for name in ("weight_decay", "grad_clip", "activity_reg", "warmup_steps"):

@@ -21,9 +21,8 @@ import os
 import sys
 import time
 
-from eventsim.data import load_dataset
 from eventsim.scenario import builtin_scenarios, load_scenario
-from eventsim.study import _spec_and_config
+from eventsim.study import _load_data, _model_epochs, _spec_and_config
 from eventsim.train import train
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -32,9 +31,8 @@ OUT = os.path.join(HERE, "results", "scenario_timing.json")
 
 def probe(name: str, n_batches: int = 3) -> dict:
     sc = load_scenario(name)
-    opts = {k: v for k, v in sc.data.items() if k != "name"}
     t0 = time.time()
-    ds = load_dataset(sc.data["name"], **opts)
+    ds = _load_data(sc)
     load_s = time.time() - t0
     per_epoch_batches = -(-len(ds.train) // sc.train["batch_size"])
     if sc.train["max_batches_per_epoch"]:
@@ -48,7 +46,7 @@ def probe(name: str, n_batches: int = 3) -> dict:
         per_batch = (time.process_time() - t) / n_batches
         models[m["name"]] = {"cpu_seconds_per_batch": round(per_batch, 3),
                              "estimated_train_minutes": round(per_batch * per_epoch_batches
-                                                              * sc.train["epochs"] / 60, 1)}
+                                                              * _model_epochs(sc, m) / 60, 1)}
     total = sum(v["estimated_train_minutes"] for v in models.values())
     return {"data_load_seconds": round(load_s, 1), "batches_per_epoch": per_epoch_batches,
             "epochs": sc.train["epochs"], "models": models,

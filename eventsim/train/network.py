@@ -154,14 +154,14 @@ def readout_logits(params: dict, top: np.ndarray, loss: str) -> np.ndarray:
     readout ``W·Σ_t w_t·y_t + b`` with the step weights of
     :func:`eventsim.train.losses.step_weights`: the last step, the mean over steps
     or the exponential trace), else (B, T, V) (language modelling)."""
-    W, b = params["readout.weight"], params["readout.bias"]
-    if loss == "lm":
-        return top @ W.T + b
-    return _read_steps(top, loss) @ W.T + b
+    return _read_steps(top, loss) @ params["readout.weight"].T + params["readout.bias"]
 
 
 def _read_steps(top: np.ndarray, loss: str) -> np.ndarray:
-    """Σ_t w_t·top[:, t] (B, n) for a classification loss."""
+    """What the readout sees: Σ_t w_t·top[:, t] (B, n) for a classification loss, every
+    step (B, T, n) for language modelling."""
+    if loss == "lm":
+        return top
     if loss == "last":
         return top[:, -1]
     w = step_weights(loss, top.shape[1]).astype(top.dtype)
@@ -181,16 +181,17 @@ def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: f
     pseudo-derivative, see :mod:`eventsim.train.regulariser`).
     """
     ps = forward(spec, params, X, dropout, rng)
-    logits = readout_logits(params, ps.top, loss)
+    W, b = params["readout.weight"], params["readout.bias"]
+    top = ps.top
+    read = _read_steps(top, loss)   # once: the logits and the readout's weight gradient need it
+    logits = read @ W.T + b
     value, dlog, nll_sum, count = cross_entropy(logits, target)
     stats = {"nll_sum": nll_sum, "count": count, "samples": int(X.shape[0])}
     if loss != "lm":
         stats["correct"] = int((logits.argmax(-1) == target).sum())
     grads = {}
-    W = params["readout.weight"]
-    top = ps.top
     if loss != "lm":
-        grads["readout.weight"] = dlog.T @ _read_steps(top, loss)
+        grads["readout.weight"] = dlog.T @ read
         grads["readout.bias"] = dlog.sum(0)
         w = step_weights(loss, top.shape[1]).astype(top.dtype)
         dtop = w[None, :, None] * (dlog @ W)[:, None, :]

@@ -74,6 +74,7 @@ def _fields():
         "support": (1.0, _FLOAT, (0.0, None, "open")),
         "reset": ("threshold", _STR, RESET_MODES),
         "weight_density": (1.0, _FLOAT, (0.0, 1.0, "open")),
+        "update_bias": (0.0, _FLOAT, None),      # initial update-gate bias (egru, gru)
         "activity_reg": (None, _FLOAT, (0.0, None)),
         "epochs": (None, _INT, (1, None)),        # None: train.epochs
         "loss": (None, _STR, LOSSES),             # None: train.loss
@@ -312,6 +313,9 @@ def _model(raw, i: int) -> dict:
                                 f"{name!r} is a {m['kind']}; remove it")
         for k in EGRU_ONLY:
             m[k] = None
+    if m["kind"] == "lstm" and m["update_bias"]:
+        raise EventsimError(f"models.{name}.update_bias applies only to GRU-type models (egru, gru), but "
+                            f"{name!r} is an lstm (it starts with forget-gate bias 1); remove it")
     return m
 
 

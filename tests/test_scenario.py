@@ -59,8 +59,8 @@ def test_defaults_filled(tmp_path):
                        "seed": 0, "loss": "last", "max_batches_per_epoch": None}
     assert s.models == [{"name": "e", "kind": "egru", "units": [8], "thr_mean": 0.3,
                          "train_thr": True, "dampening": 0.7, "support": 1.0, "reset": "threshold",
-                         "weight_density": 1.0, "activity_reg": None, "epochs": None, "loss": None, "embedding_dim": None,
-                         "checkpoint": None}]
+                         "weight_density": 1.0, "update_bias": 0.0, "activity_reg": None, "epochs": None,
+                         "loss": None, "embedding_dim": None, "checkpoint": None}]
     assert s.measure == {"test_samples": None, "raster_samples": 4}
     assert s.data == {"name": "digits"}
     lm = load_scenario(_write(tmp_path, MINIMAL.replace('"digits"', '"text-char"'), "lm.toml"))
@@ -107,6 +107,10 @@ BAD = [
      r"models.g.units = \[4, 0\] must be a non-empty list"),
     ("[[models]]\nname = \"g\"\nkind = \"gru\"\nunits = [4]\nthr_mean = 0.2",
      "models.g.thr_mean applies only to EGRU models, but 'g' is a gru; remove it"),
+    ("[[models]]\nname = \"l\"\nkind = \"lstm\"\nunits = [4]\nupdate_bias = 1.0",
+     "models.l.update_bias applies only to GRU-type models \\(egru, gru\\), but 'l' is an lstm"),
+    ("[[models]]\nname = \"g\"\nkind = \"gru\"\nunits = [4]\nupdate_bias = \"high\"",
+     r"models.g.update_bias = 'high' must be a number"),
     ("[[models]]\nname = \"g\"\nkind = \"gru\"", "models\\[1\\] lacks the required key 'units'"),
     ("[[models]]\nname = \"a/b\"\nkind = \"gru\"\nunits = [4]",
      r"models\[1\].name = 'a/b' must be a string of letters"),

@@ -200,3 +200,39 @@ def test_unknown_setting_and_divergence():
     tr.x[0, 0, 0] = np.nan
     with pytest.raises(EventsimError, match="diverged"):
         train(SPEC, tr, va, TrainConfig(epochs=1, batch_size=64), progress=False)
+
+
+@pytest.mark.parametrize("kind", ["egru", "gru"])
+def test_update_bias_sets_the_initial_update_gate(kind):
+    spec = NetSpec(kind=kind, n_in=3, units=[5, 4], n_out=2)
+    base = init_params(spec, seed=3, thr_mean=0.4)
+    p = init_params(spec, seed=3, thr_mean=0.4, update_bias=1.5)
+    for k, (m, n) in enumerate(zip(spec.layer_inputs, spec.units)):
+        assert np.all(p[f"layer{k}.bias"][:n] == np.float32(1.5))
+        assert np.all(p[f"layer{k}.bias"][n:] == 0.0)
+    assert all(np.array_equal(p[k], base[k]) for k in p if not k.endswith(".bias"))
+    # closed form: zero input and zero state -> z_0 = sigma(1.5) in every unit
+    from eventsim.train.cells import gru_type_forward
+    from eventsim.train.network import egru_options, layer_params
+    _, cache = gru_type_forward(layer_params(p, 0), np.zeros((2, 3, 3), np.float32), kind, egru_options(spec))
+    np.testing.assert_allclose(cache["Z"][:, 0], 1.0 / (1.0 + np.exp(-1.5)), rtol=1e-6)
+
+
+def test_update_bias_errors():
+    with pytest.raises(EventsimError, match="update_bias applies to GRU-type layers"):
+        init_params(NetSpec(kind="lstm", n_in=3, units=[4], n_out=2), update_bias=1.0)
+    with pytest.raises(EventsimError, match="update_bias = inf must be a finite number"):
+        TrainConfig(update_bias=float("inf")).validate()
+
+
+def test_scenario_update_bias_reaches_the_training_config():
+    from eventsim.scenario import scenario_from_dict
+    from eventsim.study import _spec_and_config
+    sc = scenario_from_dict({"data": {"name": "digits"}, "models": [
+        {"name": "e", "kind": "egru", "units": [4], "update_bias": 1.0},
+        {"name": "g", "kind": "gru", "units": [4]},
+        {"name": "l", "kind": "lstm", "units": [4]}]})
+    ds = Split(None, None)
+    ds.input_kind, ds.n_in, ds.n_classes, ds.task, ds.metric = "features", 1, 10, "classify", "accuracy"
+    got = {m["name"]: _spec_and_config(sc, m, ds)[1].update_bias for m in sc.models}
+    assert got == {"e": 1.0, "g": 0.0, "l": 0.0}

@@ -72,9 +72,17 @@ class NetSpec:
 
 
 def init_params(spec: NetSpec, seed: int = 0, thr_mean: float = 0.3, thr_concentration: float = 10.0,
-                dtype=np.float32) -> dict:
+                dtype=np.float32, update_bias: float = 0.0) -> dict:
     """Fresh parameters: Xavier-uniform input kernels, orthogonal recurrent blocks,
-    zero biases (LSTM forget bias 1), EGRU thresholds ~ Beta with mean ``thr_mean``."""
+    zero biases (LSTM forget bias 1), EGRU thresholds ~ Beta with mean ``thr_mean``.
+
+    update_bias: initial input bias of the update gate z of GRU-type layers (EGRU,
+    GRU; c = z·s + (1 − z)·g): a positive value starts every unit keeping more of
+    its state from step to step (z = σ(update_bias) at zero input), as the LSTM's
+    forget-gate bias of 1 does. It must be 0 for an LSTM."""
+    if update_bias and spec.kind == "lstm":
+        raise EventsimError("update_bias applies to GRU-type layers (egru, gru); an LSTM starts with "
+                            "forget-gate bias 1")
     rng = np.random.default_rng([int(seed), 7])
     G = cells.GATES[spec.kind]
     p = {}
@@ -90,6 +98,8 @@ def init_params(spec: NetSpec, seed: int = 0, thr_mean: float = 0.3, thr_concent
         rb = np.zeros(G * n)
         if spec.kind == "lstm":
             p[f"layer{k}.bias"][n:2 * n] = 1.0
+        else:
+            p[f"layer{k}.bias"][:n] = update_bias
         p[f"layer{k}.recurrent_bias"] = rb
         if spec.kind == "egru":
             a, b = thr_mean * thr_concentration, (1.0 - thr_mean) * thr_concentration

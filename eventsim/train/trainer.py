@@ -47,7 +47,9 @@ class TrainConfig:
     max_batches_per_epoch: cap (None = all). weight_density: pruning target (1 = off),
     reached between ``prune_start`` and ``prune_end`` (fractions of the epochs).
     train_thr: thresholds trainable (clamped to [0, 1]) or frozen. thr_mean: initial
-    mean threshold. max_valid_samples: cap on the validation set evaluated per epoch.
+    mean threshold. update_bias: initial update-gate bias of GRU-type layers
+    (:func:`eventsim.train.network.init_params`). max_valid_samples: cap on the
+    validation set evaluated per epoch.
     """
 
     epochs: int = 10
@@ -68,6 +70,7 @@ class TrainConfig:
     prune_end: float = 0.75
     train_thr: bool = True
     thr_mean: float = 0.3
+    update_bias: float = 0.0
     max_valid_samples: Optional[int] = None
     eval_batch_size: int = 256
 
@@ -100,6 +103,8 @@ class TrainConfig:
             bad("prune_start", f"and prune_end = {self.prune_end} must satisfy 0 <= start <= end <= 1")
         if not 0.0 < self.thr_mean < 1.0:
             bad("thr_mean", "must be in (0, 1)")
+        if not math.isfinite(self.update_bias):
+            bad("update_bias", "must be a finite number")
         if self.max_batches_per_epoch is not None and self.max_batches_per_epoch < 1:
             bad("max_batches_per_epoch", "must be a positive integer or absent")
 
@@ -179,7 +184,8 @@ def train(spec: NetSpec, train_split, valid_split, config: TrainConfig, ckpt_dir
     config.validate()
     fp = fingerprint(spec, config)
     dtype = np.float32
-    params = init_params(spec, config.seed, config.thr_mean) if params is None else \
+    params = init_params(spec, config.seed, config.thr_mean, update_bias=config.update_bias) \
+        if params is None else \
         {k: np.array(v, dtype=dtype) for k, v in params.items()}
     adam = Adam.for_params(params)
     masks: dict = {}

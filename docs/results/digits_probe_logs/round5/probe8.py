@@ -34,6 +34,9 @@ elif bias_init == "uniform01":
         p0[k] = brng.uniform(0, 1, p0[k].shape).astype(np.float32)
 elif bias_init.startswith("zb"):
     p0["layer0.bias"][:n] = float(bias_init[2:])
+elif bias_init == "z1r1":
+    p0["layer0.bias"][:n] = 1.0
+    p0["layer0.bias"][n:2*n] = 1.0
 elif bias_init == "z1":
     p0["layer0.bias"][:n] = 1.0
 elif bias_init == "z1g05":

@@ -1,6 +1,6 @@
 """Check the issue-3 targets on study results and copy the small result files.
 
-    python analysis/train_targets.py docs/results/digits docs/results/char-lm
+    python analysis/train_targets.py docs/results/digits docs/results/char-lm-20ep-reg0.085
     python analysis/train_targets.py --collect results/digits --into docs/results/digits \
         --command "eventsim study digits ..."
 

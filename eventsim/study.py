@@ -96,8 +96,7 @@ def _spec_and_config(sc, m: dict, ds):
     t["loss"] = loss
     t["metric"] = ds.metric
     t["weight_density"] = float(m["weight_density"]) if m.get("weight_density") is not None else 1.0
-    if m["kind"] != "lstm":
-        t["update_bias"] = float(m.get("update_bias") or 0.0)
+    t["update_bias"] = float(m.get("update_bias") or 0.0)   # 0 for an LSTM (the scenario refuses others)
     if egru:
         t["train_thr"] = bool(m.get("train_thr", True))
         t["thr_mean"] = float(m["thr_mean"]) if m.get("thr_mean") is not None else 0.3

@@ -410,6 +410,7 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
         with open(os.path.join(mdir, "counts.json"), "w") as f:
             json.dump(cd, f, indent=1)
         counts_by_name[name] = cd
+        silent = _silent_units(ev["unit_events"], cd) if spec.kind == "egru" else None
         st = cd["samples"] * cd["steps"]
         eff = cd["total"]["macs"]["effective"]
         bw = history[-1]["backward"] if history and history[-1].get("backward") else None
@@ -418,6 +419,7 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
             "trainer_metric": ev["metric"],
             "activity_sparsity": cd["total"]["activity_sparsity"],
             "backward_sparsity": bw["total"]["backward_sparsity"] if bw else None,
+            "silent_units": silent,
             "effective_macs_per_step": eff / st,
             "dense_macs_per_step": cd["total"]["macs"]["dense"] / st,
             "savings_vs_gru": cd["baselines"]["gru"]["macs"] / eff if eff else None,
@@ -441,6 +443,30 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
     return summary
 
 
+def _silent_units(unit_events: list, cd: dict) -> dict:
+    """Units that emit no event on the test samples.
+
+    A unit that never fires contributes to the activity sparsity like a unit that is not
+    there: a dense network of only the live units would do the same work. Per layer the
+    silent units (from the trainer's forward pass, which gives each unit's events); the
+    layers' event totals are checked against the event engine's counts.
+    ``live_unit_activity_sparsity`` is 1 − events / (live units · samples · steps).
+    """
+    per_layer = [int((u == 0).sum()) for u in unit_events]
+    trainer = [int(u.sum()) for u in unit_events]
+    engine = [int(layer["events"]) for layer in cd["layers"]]
+    units = sum(len(u) for u in unit_events)
+    live = units - sum(per_layer)
+    match = trainer == engine
+    if not match:
+        log.warning("the trainer's per-layer event totals %s differ from the event engine's %s: the silent "
+                    "units are counted from the trainer's forward pass", trainer, engine)
+    st = cd["samples"] * cd["steps"]
+    return {"silent": sum(per_layer), "units": units, "per_layer": per_layer,
+            "live_unit_activity_sparsity": (1.0 - sum(engine) / (live * st)) if live else None,
+            "event_totals_match_engine": match}
+
+
 def _density(params: dict) -> float:
     from .train.pruning import weight_density
     return weight_density(params)
@@ -460,7 +486,7 @@ def _compare_to_gru(models: dict) -> None:
                              "effective_macs_fraction": v["effective_macs_per_step"] / gm["dense_macs_per_step"]}
 
 
-COLUMNS = ("model", "kind", "units", "metric", "activity sparsity", "backward sparsity",
+COLUMNS = ("model", "kind", "units", "metric", "activity sparsity", "silent units", "backward sparsity",
            "effective MACs/step", "dense MACs/step", "vs GRU", "vs LSTM", "engine check")
 
 
@@ -472,11 +498,18 @@ def _rows(summary: dict) -> list:
         ec = v.get("engine_check")
         rows.append((name, v["kind"], "x".join(str(u) for u in v["units"]), mtxt,
                      "-" if v["activity_sparsity"] is None else f"{v['activity_sparsity']:.1%}",
+                     _silent_text(v.get("silent_units")),
                      "-" if v["backward_sparsity"] is None else f"{v['backward_sparsity']:.1%}",
                      f"{v['effective_macs_per_step']:,.0f}", f"{v['dense_macs_per_step']:,.0f}",
                      f"{v['savings_vs_gru']:.2f}x", f"{v['savings_vs_lstm']:.2f}x",
                      "-" if ec is None else ("ok" if ec["ok"] else "MISMATCH")))
     return rows
+
+
+def _silent_text(silent) -> str:
+    if not silent:
+        return "-"
+    return f"{silent['silent']}/{silent['units']}" + ("" if silent["event_totals_match_engine"] else "*")
 
 
 def summary_table(summary: dict) -> str:
@@ -496,7 +529,8 @@ def summary_markdown(summary: dict) -> str:
     out = [f"# Study {summary['scenario']}", "", summary.get("description", ""), "",
            f"Test split: {summary['test_samples']} samples x {summary['steps']} steps. "
            f"MACs per step are per sample and step, readout included; 'vs GRU/LSTM' is the dense "
-           f"GRU/LSTM of the same layer sizes divided by the model's effective MACs.", "",
+           f"GRU/LSTM of the same layer sizes divided by the model's effective MACs; 'silent units' "
+           f"are units that emit no event on the test split.", "",
            "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(r) + " |" for r in _rows(summary)]
     return "\n".join(out) + "\n"
@@ -505,12 +539,16 @@ def summary_markdown(summary: dict) -> str:
 def summary_csv(summary: dict) -> str:
     buf = io.StringIO()
     wr = csv.writer(buf)
-    keys = ("kind", "units", "metric", "trainer_metric", "activity_sparsity", "backward_sparsity",
+    keys = ("kind", "units", "metric", "trainer_metric", "activity_sparsity", "silent_units",
+            "live_unit_activity_sparsity", "backward_sparsity",
             "effective_macs_per_step", "dense_macs_per_step", "savings_vs_gru", "savings_vs_lstm",
             "weight_density", "train_seconds")
     wr.writerow(("model",) + keys + ("engine_ok",))
     for name, v in summary["models"].items():
-        row = [name] + ["x".join(map(str, v[k])) if k == "units" else ("" if v[k] is None else v[k])
+        sil = v.get("silent_units") or {}
+        vals = dict(v, silent_units=sil.get("silent"),
+                    live_unit_activity_sparsity=sil.get("live_unit_activity_sparsity"))
+        row = [name] + ["x".join(map(str, vals[k])) if k == "units" else ("" if vals[k] is None else vals[k])
                         for k in keys]
         ec = v.get("engine_check")
         wr.writerow(row + ["" if ec is None else ec["ok"]])

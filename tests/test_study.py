@@ -48,6 +48,27 @@ def test_tiny_study_writes_the_results_folder(tiny, capsys):
         assert z["input"].shape == (2, 8, 8) and z["layer0.y"].shape == (2, 8, 16)
 
 
+def test_silent_units_agree_with_the_engines_recorded_events(tiny):
+    # independent path: run the saved EGRU through the event engine on the same test
+    # inputs, record its events and count the units that never emitted one
+    import eventsim
+    from eventsim.study import _load, _load_data
+    out, _ = tiny
+    s = json.loads((out / "summary.json").read_text())
+    sc = _load("tiny", FAST[1::2])
+    x = _load_data(sc).test.x[:16]
+    res = eventsim.simulate(eventsim.load_model(str(out / "egru" / "model.npz")), x, record=("y",))
+    fired = np.count_nonzero(res.y[0], axis=(0, 1))
+    sil = s["models"]["egru"]["silent_units"]
+    assert sil["per_layer"] == [int((fired == 0).sum())] and sil["silent"] == int((fired == 0).sum())
+    assert sil["units"] == 16 and sil["event_totals_match_engine"]
+    live = int((fired > 0).sum())
+    assert sil["live_unit_activity_sparsity"] == pytest.approx(1 - fired.sum() / (live * 16 * 8))
+    assert s["models"]["gru"]["silent_units"] is None
+    assert f"{sil['silent']}/16" in (out / "summary.md").read_text()
+    assert "silent_units" in (out / "summary.csv").read_text().splitlines()[0]
+
+
 def test_dense_counts_are_the_closed_form(tiny):
     out, _ = tiny
     s = json.loads((out / "summary.json").read_text())

@@ -236,3 +236,27 @@ def test_scenario_update_bias_reaches_the_training_config():
     ds.input_kind, ds.n_in, ds.n_classes, ds.task, ds.metric = "features", 1, 10, "classify", "accuracy"
     got = {m["name"]: _spec_and_config(sc, m, ds)[1].update_bias for m in sc.models}
     assert got == {"e": 1.0, "g": 0.0, "l": 0.0}
+
+
+def test_evaluate_counts_each_units_events_hand_worked():
+    # Units 0 and 1 have threshold 1.0: c is a convex combination of a tanh and the previous
+    # state, so |c| <= 1 and c > 1 never holds (H(0) = 0): they never fire. Units 2 and 3
+    # have threshold 0, keep gate z ~ 0 (bias -20) and candidate g = tanh(20) ~ 1: c ~ 1 > 0
+    # at every step, so they fire at every step of every sample: B*T events each.
+    spec = NetSpec(kind="egru", n_in=3, units=[4], n_out=2)
+    p = init_params(spec, seed=0)
+    p["layer0.kernel"][:] = 0.0
+    p["layer0.recurrent_kernel"][:] = 0.0
+    p["layer0.bias"][:] = 0.0
+    p["layer0.bias"][0:4] = -20.0   # z block
+    p["layer0.bias"][8:12] = 20.0   # g block
+    p["layer0.thr"][:] = [1.0, 1.0, 0.0, 0.0]
+    B, T = 5, 7
+    x = np.random.default_rng(0).normal(size=(B, T, 3)).astype(np.float32)
+    y = np.zeros(B, np.int64)
+    ev = evaluate(spec, {k: np.asarray(v, np.float32) for k, v in p.items()}, x, y, "last", "accuracy",
+                  batch_size=2)    # 3 batches: the per-unit counts add up across batches
+    assert [u.tolist() for u in ev["unit_events"]] == [[0, 0, B * T, B * T]]
+    assert ev["events"] == 2 * B * T and ev["unit_steps"] == 4 * B * T
+    gru = NetSpec(kind="gru", n_in=3, units=[4], n_out=2)
+    assert evaluate(gru, init_params(gru, seed=0), x, y, "last", "accuracy")["unit_events"] is None

@@ -90,7 +90,8 @@ def _fmt(v, kind=""):
 
 SUMMARY_COLUMNS = (
     ("model", None, ""), ("kind", "kind", ""), ("units", "units", "units"), ("metric", "metric", ""),
-    ("activity sparsity", "activity_sparsity", "pct"), ("backward sparsity", "backward_sparsity", "pct"),
+    ("activity sparsity", "activity_sparsity", "pct"), ("silent units", "silent_units", "silent"),
+    ("backward sparsity", "backward_sparsity", "pct"),
     ("effective MACs/step", "effective_macs_per_step", ""), ("dense MACs/step", "dense_macs_per_step", ""),
     ("savings vs GRU", "savings_vs_gru", "x"), ("savings vs LSTM", "savings_vs_lstm", "x"),
     ("engine check", "engine_check", "check"),
@@ -110,6 +111,9 @@ def summary_table(summary: Mapping) -> tuple:
             elif kind == "check":  # the study's event engine vs trainer agreement (EGRU only)
                 chk = m.get(key)
                 row.append("–" if not isinstance(chk, Mapping) else ("ok" if chk.get("ok") else "MISMATCH"))
+            elif kind == "silent":  # units without any event on the test split (EGRU only)
+                sil = m.get(key)
+                row.append("–" if not isinstance(sil, Mapping) else f"{sil.get('silent')}/{sil.get('units')}")
             elif key == "metric" and metric == "accuracy" and isinstance(m.get(key), (int, float)) \
                     and 0 <= m[key] <= 1:
                 row.append(f"{100 * m[key]:.2f}%")

@@ -136,14 +136,16 @@ def _as_input(spec: NetSpec, x, dtype):
 
 def evaluate(spec: NetSpec, params: dict, x, y, loss: str, metric: str, batch_size: int = 256) -> dict:
     """Metric of the network (no dropout) on (x, y): ``{"metric", "loss", "events",
-    "unit_steps", "activity_sparsity", "predictions"}`` (loss: mean cross-entropy of
-    the last step for classification, of all tokens for LM; predictions: last-step argmax
-    for classification, else None)."""
+    "unit_steps", "activity_sparsity", "unit_events", "predictions"}`` (loss: mean
+    cross-entropy of the last step for classification, of all tokens for LM; unit_events:
+    for an EGRU, per layer the (n,) int64 events of each unit over all samples and steps,
+    else None; predictions: last-step argmax for classification, else None)."""
     dtype = params["readout.weight"].dtype
     x = _as_input(spec, x, dtype)
     nll = 0.0
     count = correct = events = unit_steps = 0
     preds = []
+    unit_events = [np.zeros(n, np.int64) for n in spec.units] if spec.kind == "egru" else None
     for sl, ps, logits in predict_batches(spec, params, x, loss, batch_size):
         if loss == "lm":
             _, _, s, c = losses.cross_entropy(logits, y[sl])
@@ -155,13 +157,17 @@ def evaluate(spec: NetSpec, params: dict, x, y, loss: str, metric: str, batch_si
         nll += s
         count += c
         if spec.kind == "egru":
-            events += sum(int(np.count_nonzero(ca["O"])) for ca in ps.caches)
+            for k, ca in enumerate(ps.caches):
+                unit_events[k] += np.count_nonzero(ca["O"], axis=(0, 1))
             unit_steps += sum(ca["O"].size for ca in ps.caches)
+    if unit_events is not None:
+        events = int(sum(int(u.sum()) for u in unit_events))
     n = x.shape[0]
     return {"metric": losses.metric_value(metric, nll, count, correct, n), "loss": nll / count,
             "events": events if spec.kind == "egru" else None,
             "unit_steps": unit_steps if spec.kind == "egru" else None,
             "activity_sparsity": (1.0 - events / unit_steps) if spec.kind == "egru" else None,
+            "unit_events": unit_events,
             "predictions": np.concatenate(preds) if preds else None}
 
 

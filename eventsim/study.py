@@ -410,7 +410,7 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
         with open(os.path.join(mdir, "counts.json"), "w") as f:
             json.dump(cd, f, indent=1)
         counts_by_name[name] = cd
-        silent = _silent_units(ev["unit_events"], cd) if spec.kind == "egru" else None
+        silent = _silent_units(spec, ev["unit_events"], cd) if spec.kind == "egru" else None
         st = cd["samples"] * cd["steps"]
         eff = cd["total"]["macs"]["effective"]
         bw = history[-1]["backward"] if history and history[-1].get("backward") else None
@@ -443,14 +443,16 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
     return summary
 
 
-def _silent_units(unit_events: list, cd: dict) -> dict:
+def _silent_units(spec, unit_events: list, cd: dict) -> dict:
     """Units that emit no event on the test samples.
 
     A unit that never fires contributes to the activity sparsity like a unit that is not
-    there: a dense network of only the live units would do the same work. Per layer the
-    silent units (from the trainer's forward pass, which gives each unit's events); the
-    layers' event totals are checked against the event engine's counts.
-    ``live_unit_activity_sparsity`` is 1 − events / (live units · samples · steps).
+    there. Per layer the silent units (from the trainer's forward pass, which gives each
+    unit's events); the layers' event totals are checked against the event engine's
+    counts. ``live_unit_activity_sparsity`` is 1 − events / (live units · samples · steps);
+    ``live_dense_gru_macs_per_step`` is what a dense GRU of only the live units would
+    cost per step (SPEC §2 dense GRU, layer k's inputs = layer k−1's live units, readout
+    included): the smaller dense network to hold the EGRU's effective MACs against.
     """
     per_layer = [int((u == 0).sum()) for u in unit_events]
     trainer = [int(u.sum()) for u in unit_events]
@@ -462,8 +464,12 @@ def _silent_units(unit_events: list, cd: dict) -> dict:
         log.warning("the trainer's per-layer event totals %s differ from the event engine's %s: the silent "
                     "units are counted from the trainer's forward pass", trainer, engine)
     st = cd["samples"] * cd["steps"]
+    alive = [len(u) - s for u, s in zip(unit_events, per_layer)]
+    ins = [spec.layer_inputs[0]] + alive[:-1]
+    live_gru = sum(gru_baseline_per_step(m, n)[0] for m, n in zip(ins, alive)) + alive[-1] * spec.n_out
     return {"silent": sum(per_layer), "units": units, "per_layer": per_layer,
             "live_unit_activity_sparsity": (1.0 - sum(engine) / (live * st)) if live else None,
+            "live_dense_gru_macs_per_step": live_gru,
             "event_totals_match_engine": match}
 
 

@@ -64,6 +64,8 @@ def test_silent_units_agree_with_the_engines_recorded_events(tiny):
     assert sil["units"] == 16 and sil["event_totals_match_engine"]
     live = int((fired > 0).sum())
     assert sil["live_unit_activity_sparsity"] == pytest.approx(1 - fired.sum() / (live * 16 * 8))
+    # a dense GRU of the live units, closed form (SPEC §2): 3n(m + n) + n·10, m = 8 inputs
+    assert sil["live_dense_gru_macs_per_step"] == 3 * live * (8 + live) + live * 10
     assert s["models"]["gru"]["silent_units"] is None
     assert f"{sil['silent']}/16" in (out / "summary.md").read_text()
     assert "silent_units" in (out / "summary.csv").read_text().splitlines()[0]

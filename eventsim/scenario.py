@@ -60,6 +60,8 @@ def _fields():
         "grad_clip": (1.0, _FLOAT, (0.0, None)),
         "dropout": (0.0, _FLOAT, (0.0, 1.0, "hi_open")),
         "activity_reg": (0.0, _FLOAT, (0.0, None)),
+        "floor_reg": (0.0, _FLOAT, (0.0, None)),          # rate floor λ_f (EGRU; 0 = off)
+        "floor_rate": (0.02, _FLOAT, (0.0, 1.0, "both_open")),  # its r_min
         "seed": (0, _INT, (0, None)),
         "loss": (None, _STR, LOSSES),            # default: "last" (classify) or "lm"
         "max_batches_per_epoch": (None, _INT, (1, None)),
@@ -76,6 +78,8 @@ def _fields():
         "weight_density": (1.0, _FLOAT, (0.0, 1.0, "open")),
         "update_bias": (0.0, _FLOAT, None),      # initial update-gate bias (egru, gru)
         "activity_reg": (None, _FLOAT, (0.0, None)),
+        "floor_reg": (None, _FLOAT, (0.0, None)),
+        "floor_rate": (None, _FLOAT, (0.0, 1.0, "both_open")),
         "epochs": (None, _INT, (1, None)),        # None: train.epochs
         "loss": (None, _STR, LOSSES),             # None: train.loss
         "embedding_dim": (None, _INT, (1, None)),  # token input only; None: trainer's choice
@@ -89,7 +93,8 @@ def _fields():
 
 
 TRAIN_FIELDS, MODEL_FIELDS, MEASURE_FIELDS = _fields()
-EGRU_ONLY = ("thr_mean", "train_thr", "dampening", "support", "reset", "activity_reg")
+EGRU_ONLY = ("thr_mean", "train_thr", "dampening", "support", "reset", "activity_reg", "floor_reg",
+             "floor_rate")
 
 
 @dataclass
@@ -102,7 +107,8 @@ class Scenario:
         filled: the loader fills them).
     train: every key of :data:`TRAIN_FIELDS` (``max_batches_per_epoch`` may be None).
     models: list of dicts with every key of :data:`MODEL_FIELDS` (EGRU-only keys are
-        None for GRU/LSTM; ``activity_reg`` None means ``train.activity_reg``,
+        None for GRU/LSTM; ``activity_reg`` / ``floor_reg`` / ``floor_rate`` None mean
+        the ``train`` section's,
         ``epochs`` / ``loss`` None mean ``train.epochs`` / ``train.loss``;
         ``embedding_dim`` None lets the trainer choose; ``checkpoint`` None means train
         from scratch).

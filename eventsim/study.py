@@ -90,8 +90,9 @@ def _spec_and_config(sc, m: dict, ds):
         raise EventsimError(f"scenario {sc.name!r}, model {m['name']!r}: loss {loss!r} does not fit data set "
                             f"{ds.name!r} (task {ds.task!r}); use 'lm' for language modelling, "
                             f"{allowed_losses('classify')} for classification")
-    if egru and m.get("activity_reg") is not None:
-        t["activity_reg"] = m["activity_reg"]
+    for key in ("activity_reg", "floor_reg", "floor_rate"):
+        if egru and m.get(key) is not None:
+            t[key] = m[key]
     t["epochs"] = _model_epochs(sc, m)
     t["loss"] = loss
     t["metric"] = ds.metric

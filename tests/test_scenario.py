@@ -56,10 +56,11 @@ def test_defaults_filled(tmp_path):
     assert s.name == "s" and s.task == "classify"
     assert s.train == {"epochs": 10, "batch_size": 32, "lr": 3e-3, "lr_schedule": "cosine",
                        "weight_decay": 0.0, "grad_clip": 1.0, "dropout": 0.0, "activity_reg": 0.0,
-                       "seed": 0, "loss": "last", "max_batches_per_epoch": None}
+                       "floor_reg": 0.0, "floor_rate": 0.02, "seed": 0, "loss": "last", "max_batches_per_epoch": None}
     assert s.models == [{"name": "e", "kind": "egru", "units": [8], "thr_mean": 0.3,
                          "train_thr": True, "dampening": 0.7, "support": 1.0, "reset": "threshold",
-                         "weight_density": 1.0, "update_bias": 0.0, "activity_reg": None, "epochs": None,
+                         "weight_density": 1.0, "update_bias": 0.0, "activity_reg": None,
+                         "floor_reg": None, "floor_rate": None, "epochs": None,
                          "loss": None, "embedding_dim": None, "checkpoint": None}]
     assert s.measure == {"test_samples": None, "raster_samples": 4}
     assert s.data == {"name": "digits"}
@@ -109,6 +110,10 @@ BAD = [
      "models.g.thr_mean applies only to EGRU models, but 'g' is a gru; remove it"),
     ("[[models]]\nname = \"l\"\nkind = \"lstm\"\nunits = [4]\nupdate_bias = 1.0",
      "models.l.update_bias applies only to GRU-type models \\(egru, gru\\), but 'l' is an lstm"),
+    ("[[models]]\nname = \"g\"\nkind = \"gru\"\nunits = [4]\nfloor_reg = 0.5",
+     "models.g.floor_reg applies only to EGRU models, but 'g' is a gru; remove it"),
+    ("[[models]]\nname = \"g\"\nkind = \"egru\"\nunits = [4]\nfloor_rate = 1.0",
+     r"models.g.floor_rate = 1.0 is out of range; it must be < 1.0"),
     ("[[models]]\nname = \"g\"\nkind = \"gru\"\nunits = [4]\nupdate_bias = \"high\"",
      r"models.g.update_bias = 'high' must be a number"),
     ("[[models]]\nname = \"g\"\nkind = \"gru\"", "models\\[1\\] lacks the required key 'units'"),

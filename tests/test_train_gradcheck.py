@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from eventsim.train import cells
-from eventsim.train.network import NetSpec, init_params, loss_and_grads, loss_value
+from eventsim.train.network import NetSpec, forward, init_params, loss_and_grads, loss_value
 
 
 def numeric_grads(f, params, eps=1e-6, per_array=6):
@@ -33,7 +33,7 @@ def numeric_grads(f, params, eps=1e-6, per_array=6):
     return out
 
 
-def check(kind, loss, reset="threshold", tokens=False, act=0.0, units=(4, 3), seed=1):
+def check(kind, loss, reset="threshold", tokens=False, act=0.0, units=(4, 3), seed=1, floor=0.0):
     spec = NetSpec(kind=kind, n_in=5, units=list(units), n_out=3, tokens=tokens,
                    embed_dim=4 if tokens else 0, reset=reset, surrogate="sigmoid")
     p = init_params(spec, seed, dtype=np.float64)
@@ -44,8 +44,16 @@ def check(kind, loss, reset="threshold", tokens=False, act=0.0, units=(4, 3), se
     B, T = 2, 4
     X = rng.integers(0, 5, (B, T)) if tokens else rng.normal(size=(B, T, 5))
     y = rng.integers(0, 3, (B, T)) if loss == "lm" else rng.integers(0, 3, B)
-    _, g, _, _ = loss_and_grads(spec, p, X, y, loss, activity_reg=act)
-    num = numeric_grads(lambda: loss_value(spec, p, X, y, loss, act), p)
+    floor_rate = 0.0
+    if floor:
+        # r_min halfway between the two middle units' rates (the smooth o's mean): some
+        # units are below the floor and some above, all far from its kink
+        rates = np.sort(np.concatenate([c["O"].mean(axis=(0, 1)) for c in forward(spec, p, X).caches]))
+        mid = len(rates) // 2
+        assert rates[mid] - rates[mid - 1] > 1e-3
+        floor_rate = 0.5 * (rates[mid - 1] + rates[mid])
+    _, g, _, _ = loss_and_grads(spec, p, X, y, loss, activity_reg=act, floor_reg=floor, floor_rate=floor_rate)
+    num = numeric_grads(lambda: loss_value(spec, p, X, y, loss, act, floor, floor_rate), p)
     assert set(g) == set(p)
     for k in p:
         sel = ~np.isnan(num[k])
@@ -62,6 +70,11 @@ def test_egru_classification(reset, loss):
 @pytest.mark.parametrize("reset", ["threshold", "output"])
 def test_egru_lm_with_embedding_and_activity_regulariser(reset):
     check("egru", "lm", reset, tokens=True, act=0.5)
+
+
+@pytest.mark.parametrize("reset", ["threshold", "output"])
+def test_egru_rate_floor_with_activity_regulariser(reset):
+    check("egru", "trace", reset, act=0.3, floor=2.0)
 
 
 @pytest.mark.parametrize("loss", ["last", "all", "trace"])

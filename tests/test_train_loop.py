@@ -260,3 +260,52 @@ def test_evaluate_counts_each_units_events_hand_worked():
     assert ev["events"] == 2 * B * T and ev["unit_steps"] == 4 * B * T
     gru = NetSpec(kind="gru", n_in=3, units=[4], n_out=2)
     assert evaluate(gru, init_params(gru, seed=0), x, y, "last", "accuracy")["unit_events"] is None
+
+
+def test_rate_floor_value_and_per_unit_factors_hand_worked():
+    from eventsim.train.regulariser import rate_floor_penalty
+    # one layer, 2 samples x 5 steps = 10 entries per unit: unit 0 fires 0 times (rate 0),
+    # unit 1 once (0.1), unit 2 every step (1.0). r_min 0.2, λ_f 3, U = 3 units:
+    # value = 3/3 · ((0.2 − 0) + (0.2 − 0.1)) = 0.3; factors −λ_f/(B·T·U) = −0.1 below the floor
+    O = np.zeros((2, 5, 3))
+    O[1, 2, 1] = 1.0
+    O[:, :, 2] = 1.0
+    value, coefs = rate_floor_penalty([{"O": O}], 3.0, 0.2)
+    assert value == pytest.approx(0.3)
+    np.testing.assert_allclose(coefs[0], [-0.1, -0.1, 0.0])
+    assert rate_floor_penalty([{"O": O}], 0.0, 0.2) == (0.0, [0.0])
+
+
+@pytest.mark.parametrize("removed", [("update_bias", "floor_reg", "floor_rate"),   # before update_bias
+                                     ("floor_reg", "floor_rate")])                 # before the floor
+def test_checkpoint_of_an_earlier_version_resumes_and_a_changed_floor_is_refused(tmp_path, removed):
+    from eventsim.train.checkpoint import load_checkpoint, save_checkpoint
+    from eventsim.train.optim import Adam
+    tr, va = toy_task()
+    cfg = TrainConfig(epochs=2, batch_size=32, seed=0)
+
+    class Stop(Exception):
+        pass
+
+    def interrupt(epoch, history):
+        raise Stop
+
+    with pytest.raises(Stop):
+        train(SPEC, tr, va, cfg, ckpt_dir=tmp_path, progress=False, on_epoch_end=interrupt)
+    # rewrite the checkpoint as an earlier version wrote it: without the later fields
+    path = latest_checkpoint(tmp_path)
+    ck = load_checkpoint(path)
+    st = ck["state"]
+    fp = st["fingerprint"]
+    fp["config"]["update_bias"] = 0.0        # as written from then until the floor
+    for key in removed:
+        fp["config"].pop(key, None)
+    save_checkpoint(tmp_path, st["epoch"], ck["params"], Adam(m=ck["adam_m"], v=ck["adam_v"], step=st["adam_step"]),
+                    ck["masks"], st["rng"], st["history"], fp)
+    r = train(SPEC, tr, va, TrainConfig(epochs=2, batch_size=32, seed=0), ckpt_dir=tmp_path, progress=False)
+    assert r.resumed_from == 1 and len(r.history) == 2
+    with pytest.raises(EventsimError, match="other model or training settings"):
+        train(SPEC, tr, va, TrainConfig(epochs=2, batch_size=32, seed=0, floor_reg=0.5), ckpt_dir=tmp_path,
+              progress=False)
+    with pytest.raises(EventsimError, match="floor_rate = 1.5 must be in \\(0, 1\\)"):
+        TrainConfig(floor_reg=1.0, floor_rate=1.5).validate()

@@ -61,8 +61,10 @@ class EGRUOptions:
 
     reset: "threshold" (s = c − o·ϑ) or "output" (c gets −y_{t−1}, s = c).
     dampening, support: γ and s_w of the pseudo-derivative.
-    activity_reg: λ of the activity regulariser (see :mod:`eventsim.train.regulariser`),
-        already divided by the number of (sample, step, unit) entries it averages over.
+    activity_reg: the per-entry gradient factor of the regularisers (see
+        :mod:`eventsim.train.regulariser`): λ of the activity regulariser already divided
+        by the number of (sample, step, unit) entries it averages over, or an (n,) array
+        (one factor per unit) when the rate floor adds its own per-unit term.
     surrogate: "pseudo" (Heaviside forward, pseudo-derivative backward) or "sigmoid"
         (smooth stand-in with its true derivative; gradient checks only).
     """
@@ -70,7 +72,7 @@ class EGRUOptions:
     reset: str = "threshold"
     dampening: float = 0.7
     support: float = 1.0
-    activity_reg: float = 0.0
+    activity_reg: object = 0.0       # float or (n,) array
     surrogate: str = "pseudo"
 
 
@@ -162,7 +164,7 @@ def gru_type_backward(p: dict, cache: dict, dY: np.ndarray, kind: str, opt: EGRU
                 dthr += (ds * (thr * h - o)).sum(0)
             else:
                 dc += ds
-            if opt.activity_reg:
+            if np.any(opt.activity_reg):
                 dc += opt.activity_reg * h
                 dthr -= opt.activity_reg * h.sum(0)
         else:

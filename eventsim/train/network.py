@@ -24,7 +24,7 @@ from .._npz import read_npz, write_npz
 from ..errors import EventsimError
 from . import cells
 from .losses import cross_entropy, step_weights
-from .regulariser import event_rate_penalty
+from .regulariser import event_rate_penalty, rate_floor_penalty
 
 PARAM_KEYS = ("kernel", "recurrent_kernel", "bias", "recurrent_bias")
 
@@ -118,7 +118,7 @@ def layer_params(params: dict, k: int) -> dict:
     return {key[len(pre):]: v for key, v in params.items() if key.startswith(pre)}
 
 
-def egru_options(spec: NetSpec, activity_reg: float = 0.0) -> cells.EGRUOptions:
+def egru_options(spec: NetSpec, activity_reg=0.0) -> cells.EGRUOptions:
     return cells.EGRUOptions(reset=spec.reset, dampening=spec.dampening, support=spec.support,
                              activity_reg=activity_reg, surrogate=spec.surrogate)
 
@@ -179,7 +179,7 @@ def _read_steps(top: np.ndarray, loss: str) -> np.ndarray:
 
 
 def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: float = 0.0,
-                   rng=None, activity_reg: float = 0.0):
+                   rng=None, activity_reg: float = 0.0, floor_reg: float = 0.0, floor_rate: float = 0.0):
     """Forward, loss and the full BPTT backward.
 
     Returns ``(loss_value, grads, ps, stats)``: ``grads`` keyed like ``params``,
@@ -188,7 +188,8 @@ def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: f
 
     ``activity_reg`` λ adds ``λ · mean(o)`` over all EGRU layers, (sample, step,
     unit) entries to the loss (the mean event rate; its gradient flows through the
-    pseudo-derivative, see :mod:`eventsim.train.regulariser`).
+    pseudo-derivative, see :mod:`eventsim.train.regulariser`); ``floor_reg`` λ_f adds
+    the rate floor ``λ_f · mean over units of max(0, floor_rate − rate)`` (same module).
     """
     ps = forward(spec, params, X, dropout, rng)
     W, b = params["readout.weight"], params["readout.bias"]
@@ -213,18 +214,20 @@ def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: f
         dtop = (d2 @ W).reshape(B, T, -1)
     # activity regulariser (EGRU): value here, gradient inside the layer backward
     reg_scale = 0.0
+    floor_coefs = [0.0] * len(spec.units)
     if spec.kind == "egru":
-        pen, reg_scale, events, entries = event_rate_penalty(ps.caches, activity_reg,
-                                                             spec.surrogate == "sigmoid")
+        smooth = spec.surrogate == "sigmoid"
+        pen, reg_scale, events, entries = event_rate_penalty(ps.caches, activity_reg, smooth)
+        fpen, floor_coefs = rate_floor_penalty(ps.caches, floor_reg, floor_rate, smooth)
         stats["events"] = events
         stats["unit_steps"] = entries
-        value += pen
+        value += pen + fpen
     stats["loss"] = value
-    opt = egru_options(spec, reg_scale)
     dY = dtop
     for k in range(len(spec.units) - 1, -1, -1):
         if ps.masks[k] is not None:
             dY = dY * ps.masks[k]
+        opt = egru_options(spec, reg_scale + floor_coefs[k])
         g, dX = cells.layer_backward(spec.kind, layer_params(params, k), ps.caches[k], dY, opt,
                                      need_dx=(k > 0 or spec.tokens))
         for key, v in g.items():
@@ -237,13 +240,16 @@ def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: f
     return value, grads, ps, stats
 
 
-def loss_value(spec: NetSpec, params: dict, X, target, loss: str, activity_reg: float = 0.0) -> float:
+def loss_value(spec: NetSpec, params: dict, X, target, loss: str, activity_reg: float = 0.0,
+               floor_reg: float = 0.0, floor_rate: float = 0.0) -> float:
     """The loss of :func:`loss_and_grads` (no dropout), forward only."""
     ps = forward(spec, params, X)
     logits = readout_logits(params, ps.top, loss)
     value = cross_entropy(logits, target)[0]
     if spec.kind == "egru":
-        value += event_rate_penalty(ps.caches, activity_reg, spec.surrogate == "sigmoid")[0]
+        smooth = spec.surrogate == "sigmoid"
+        value += event_rate_penalty(ps.caches, activity_reg, smooth)[0]
+        value += rate_floor_penalty(ps.caches, floor_reg, floor_rate, smooth)[0]
     return value
 
 

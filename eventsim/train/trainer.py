@@ -42,7 +42,9 @@ class TrainConfig:
     epochs, batch_size, lr: the usual. lr_schedule: "constant" | "cosine" | "step".
     warmup_steps: linear LR warm-up. weight_decay: decoupled (AdamW), matrices only.
     grad_clip: max global gradient L2 norm (0 = off). dropout: rate on the outputs a
-    layer passes up. activity_reg: λ of the event-rate penalty (EGRU).
+    layer passes up. activity_reg: λ of the event-rate penalty (EGRU). floor_reg,
+    floor_rate: λ_f and r_min of the rate floor, a penalty on units that fire in less
+    than a fraction r_min of a batch's entries (EGRU; 0 = off; :mod:`.regulariser`).
     loss: "last" | "all" | "trace" | "lm". metric: "accuracy" | "bpc" | "perplexity".
     max_batches_per_epoch: cap (None = all). weight_density: pruning target (1 = off),
     reached between ``prune_start`` and ``prune_end`` (fractions of the epochs).
@@ -61,6 +63,8 @@ class TrainConfig:
     grad_clip: float = 1.0
     dropout: float = 0.0
     activity_reg: float = 0.0
+    floor_reg: float = 0.0
+    floor_rate: float = 0.02
     seed: int = 0
     loss: str = "last"
     metric: str = "accuracy"
@@ -94,9 +98,11 @@ class TrainConfig:
                                 f"with accuracy")
         if not 0.0 <= self.dropout < 1.0:
             bad("dropout", "must be in [0, 1)")
-        for name in ("weight_decay", "grad_clip", "activity_reg", "warmup_steps"):
-            if getattr(self, name) < 0:
+        for name in ("weight_decay", "grad_clip", "activity_reg", "floor_reg", "warmup_steps"):
+            if not getattr(self, name) >= 0:
                 bad(name, "must be >= 0")
+        if not 0.0 < self.floor_rate < 1.0:
+            bad("floor_rate", "must be in (0, 1)")
         if not 0.0 < self.weight_density <= 1.0:
             bad("weight_density", "must be in (0, 1]")
         if not 0.0 <= self.prune_start <= self.prune_end <= 1.0:
@@ -171,9 +177,29 @@ def evaluate(spec: NetSpec, params: dict, x, y, loss: str, metric: str, batch_si
             "predictions": np.concatenate(preds) if preds else None}
 
 
+# TrainConfig fields added after checkpoints were first written, with the value that
+# reproduces the training of before: left out of the fingerprint at that value, so that
+# an older checkpoint still resumes (it trained exactly so)
+LATER_FIELDS = {"update_bias": 0.0, "floor_reg": 0.0, "floor_rate": 0.02}
+
+
 def fingerprint(spec: NetSpec, config: TrainConfig) -> dict:
     """What a checkpoint must agree with to be resumed."""
-    return json.loads(json.dumps({"spec": spec.to_dict(), "config": asdict(config)}))
+    cfg = {k: v for k, v in asdict(config).items() if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
+    if not config.floor_reg:
+        cfg.pop("floor_rate", None)   # no effect without the floor
+    return json.loads(json.dumps({"spec": spec.to_dict(), "config": cfg}))
+
+
+def _same_run(saved: dict, fp: dict) -> bool:
+    """Does a checkpoint's fingerprint equal ``fp``, reading a field it lacks or holds at
+    its :data:`LATER_FIELDS` value as absent (checkpoints of earlier versions)?"""
+    if not isinstance(saved, dict) or not isinstance(saved.get("config"), dict):
+        return False
+    cfg = {k: v for k, v in saved["config"].items() if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
+    if not cfg.get("floor_reg"):
+        cfg.pop("floor_rate", None)
+    return dict(saved, config=cfg) == fp
 
 
 def train(spec: NetSpec, train_split, valid_split, config: TrainConfig, ckpt_dir=None, resume: bool = True,
@@ -202,7 +228,7 @@ def train(spec: NetSpec, train_split, valid_split, config: TrainConfig, ckpt_dir
     if path:
         ck = load_checkpoint(path)
         st = ck["state"]
-        if st.get("fingerprint") != fp:
+        if not _same_run(st.get("fingerprint"), fp):
             raise EventsimError(f"checkpoint {path!r} was written with other model or training settings; "
                                 f"resume only the same run, or start over with --fresh (or another --out)")
         params = ck["params"]
@@ -239,7 +265,9 @@ def train(spec: NetSpec, train_split, valid_split, config: TrainConfig, ckpt_dir
             idx = perm[b * config.batch_size:(b + 1) * config.batch_size]
             lr = lr_at(config.lr, config.lr_schedule, adam.step, total_steps, config.warmup_steps)
             value, grads, ps, st = loss_and_grads(spec, params, X[idx], Yt[idx], config.loss, config.dropout,
-                                                  rng, config.activity_reg if spec.kind == "egru" else 0.0)
+                                                  rng, config.activity_reg if spec.kind == "egru" else 0.0,
+                                                  config.floor_reg if spec.kind == "egru" else 0.0,
+                                                  config.floor_rate)
             if not math.isfinite(value):
                 raise EventsimError(f"training of {desc or spec.kind} diverged (loss {value}) at epoch "
                                     f"{epoch + 1}, batch {b + 1}; lower lr or set grad_clip")

@@ -456,19 +456,18 @@ def _silent_units(spec, unit_events: list, cd: dict) -> dict:
     included): the smaller dense network to hold the EGRU's effective MACs against.
     """
     per_layer = [int((u == 0).sum()) for u in unit_events]
+    alive = [len(u) - s for u, s in zip(unit_events, per_layer)]
     trainer = [int(u.sum()) for u in unit_events]
     engine = [int(layer["events"]) for layer in cd["layers"]]
-    units = sum(len(u) for u in unit_events)
-    live = units - sum(per_layer)
+    live = sum(alive)
     match = trainer == engine
     if not match:
         log.warning("the trainer's per-layer event totals %s differ from the event engine's %s: the silent "
                     "units are counted from the trainer's forward pass", trainer, engine)
     st = cd["samples"] * cd["steps"]
-    alive = [len(u) - s for u, s in zip(unit_events, per_layer)]
     ins = [spec.layer_inputs[0]] + alive[:-1]
     live_gru = sum(gru_baseline_per_step(m, n)[0] for m, n in zip(ins, alive)) + alive[-1] * spec.n_out
-    return {"silent": sum(per_layer), "units": units, "per_layer": per_layer,
+    return {"silent": sum(per_layer), "units": live + sum(per_layer), "per_layer": per_layer,
             "live_unit_activity_sparsity": (1.0 - sum(engine) / (live * st)) if live else None,
             "live_dense_gru_macs_per_step": live_gru,
             "event_totals_match_engine": match}
@@ -505,7 +504,7 @@ def _rows(summary: dict) -> list:
         ec = v.get("engine_check")
         rows.append((name, v["kind"], "x".join(str(u) for u in v["units"]), mtxt,
                      "-" if v["activity_sparsity"] is None else f"{v['activity_sparsity']:.1%}",
-                     _silent_text(v.get("silent_units")),
+                     silent_units_text(v.get("silent_units")),
                      "-" if v["backward_sparsity"] is None else f"{v['backward_sparsity']:.1%}",
                      f"{v['effective_macs_per_step']:,.0f}", f"{v['dense_macs_per_step']:,.0f}",
                      f"{v['savings_vs_gru']:.2f}x", f"{v['savings_vs_lstm']:.2f}x",
@@ -513,10 +512,12 @@ def _rows(summary: dict) -> list:
     return rows
 
 
-def _silent_text(silent) -> str:
-    if not silent:
-        return "-"
-    return f"{silent['silent']}/{silent['units']}" + ("" if silent["event_totals_match_engine"] else "*")
+def silent_units_text(silent, missing: str = "-") -> str:
+    """"silent/units" of a model's ``silent_units`` entry, with "*" when the per-unit events
+    disagree with the engine's layer totals; ``missing`` for models without one."""
+    if not isinstance(silent, dict):
+        return missing
+    return f"{silent['silent']}/{silent['units']}" + ("" if silent.get("event_totals_match_engine", True) else "*")
 
 
 def summary_table(summary: dict) -> str:

@@ -112,8 +112,8 @@ def summary_table(summary: Mapping) -> tuple:
                 chk = m.get(key)
                 row.append("–" if not isinstance(chk, Mapping) else ("ok" if chk.get("ok") else "MISMATCH"))
             elif kind == "silent":  # units without any event on the test split (EGRU only)
-                sil = m.get(key)
-                row.append("–" if not isinstance(sil, Mapping) else f"{sil.get('silent')}/{sil.get('units')}")
+                from ..study import silent_units_text
+                row.append(silent_units_text(m.get(key), missing="–"))
             elif key == "metric" and metric == "accuracy" and isinstance(m.get(key), (int, float)) \
                     and 0 <= m[key] <= 1:
                 row.append(f"{100 * m[key]:.2f}%")

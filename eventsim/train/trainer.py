@@ -183,12 +183,18 @@ def evaluate(spec: NetSpec, params: dict, x, y, loss: str, metric: str, batch_si
 LATER_FIELDS = {"update_bias": 0.0, "floor_reg": 0.0, "floor_rate": 0.02}
 
 
+def _comparable(cfg: dict) -> dict:
+    """A training config (as a dict) without the :data:`LATER_FIELDS` that hold their
+    earlier value, and without ``floor_rate`` when there is no floor (it has no effect)."""
+    out = {k: v for k, v in cfg.items() if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
+    if not out.get("floor_reg"):
+        out.pop("floor_rate", None)
+    return out
+
+
 def fingerprint(spec: NetSpec, config: TrainConfig) -> dict:
     """What a checkpoint must agree with to be resumed."""
-    cfg = {k: v for k, v in asdict(config).items() if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
-    if not config.floor_reg:
-        cfg.pop("floor_rate", None)   # no effect without the floor
-    return json.loads(json.dumps({"spec": spec.to_dict(), "config": cfg}))
+    return json.loads(json.dumps({"spec": spec.to_dict(), "config": _comparable(asdict(config))}))
 
 
 def _same_run(saved: dict, fp: dict) -> bool:
@@ -196,10 +202,7 @@ def _same_run(saved: dict, fp: dict) -> bool:
     its :data:`LATER_FIELDS` value as absent (checkpoints of earlier versions)?"""
     if not isinstance(saved, dict) or not isinstance(saved.get("config"), dict):
         return False
-    cfg = {k: v for k, v in saved["config"].items() if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
-    if not cfg.get("floor_reg"):
-        cfg.pop("floor_rate", None)
-    return dict(saved, config=cfg) == fp
+    return dict(saved, config=_comparable(saved["config"])) == fp
 
 
 def train(spec: NetSpec, train_split, valid_split, config: TrainConfig, ckpt_dir=None, resume: bool = True,

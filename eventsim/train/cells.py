@@ -152,6 +152,7 @@ def gru_type_backward(p: dict, cache: dict, dY: np.ndarray, kind: str, opt: EGRU
     ds = np.zeros((B, n), dt)
     zeros = np.zeros((B, n), dt)
     RT = R.T
+    reg = opt.activity_reg if egru and np.any(opt.activity_reg) else None  # per-entry factor, or off
     for t in range(T - 1, -1, -1):
         dy = dY[:, t] + dy_rec
         c = C[:, t]
@@ -164,9 +165,9 @@ def gru_type_backward(p: dict, cache: dict, dY: np.ndarray, kind: str, opt: EGRU
                 dthr += (ds * (thr * h - o)).sum(0)
             else:
                 dc += ds
-            if np.any(opt.activity_reg):
-                dc += opt.activity_reg * h
-                dthr -= opt.activity_reg * h.sum(0)
+            if reg is not None:
+                dc += reg * h
+                dthr -= reg * h.sum(0)
         else:
             dc = dy + ds
         s_prev = S[:, t - 1] if t > 0 else zeros

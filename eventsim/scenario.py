@@ -80,6 +80,7 @@ def _fields():
         "activity_reg": (None, _FLOAT, (0.0, None)),
         "floor_reg": (None, _FLOAT, (0.0, None)),
         "floor_rate": (None, _FLOAT, (0.0, 1.0, "both_open")),
+        "thr_jitter": (0.0, _FLOAT, (0.0, None)),  # σ of the training threshold jitter (0 = off)
         "epochs": (None, _INT, (1, None)),        # None: train.epochs
         "loss": (None, _STR, LOSSES),             # None: train.loss
         "embedding_dim": (None, _INT, (1, None)),  # token input only; None: trainer's choice
@@ -94,7 +95,7 @@ def _fields():
 
 TRAIN_FIELDS, MODEL_FIELDS, MEASURE_FIELDS = _fields()
 EGRU_ONLY = ("thr_mean", "train_thr", "dampening", "support", "reset", "activity_reg", "floor_reg",
-             "floor_rate")
+             "floor_rate", "thr_jitter")
 
 
 @dataclass

@@ -101,6 +101,7 @@ def _spec_and_config(sc, m: dict, ds):
     if egru:
         t["train_thr"] = bool(m.get("train_thr", True))
         t["thr_mean"] = float(m["thr_mean"]) if m.get("thr_mean") is not None else 0.3
+        t["thr_jitter"] = float(m.get("thr_jitter") or 0.0)
     for key in [k for k, v in t.items() if v is None]:
         del t[key]
     return spec, TrainConfig.from_dict(t)

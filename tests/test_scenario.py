@@ -60,7 +60,7 @@ def test_defaults_filled(tmp_path):
     assert s.models == [{"name": "e", "kind": "egru", "units": [8], "thr_mean": 0.3,
                          "train_thr": True, "dampening": 0.7, "support": 1.0, "reset": "threshold",
                          "weight_density": 1.0, "update_bias": 0.0, "activity_reg": None,
-                         "floor_reg": None, "floor_rate": None, "epochs": None,
+                         "floor_reg": None, "floor_rate": None, "thr_jitter": 0.0, "epochs": None,
                          "loss": None, "embedding_dim": None, "checkpoint": None}]
     assert s.measure == {"test_samples": None, "raster_samples": 4}
     assert s.data == {"name": "digits"}
@@ -112,6 +112,10 @@ BAD = [
      "models.l.update_bias applies only to GRU-type models \\(egru, gru\\), but 'l' is an lstm"),
     ("[[models]]\nname = \"g\"\nkind = \"gru\"\nunits = [4]\nfloor_reg = 0.5",
      "models.g.floor_reg applies only to EGRU models, but 'g' is a gru; remove it"),
+    ("[[models]]\nname = \"g\"\nkind = \"gru\"\nunits = [4]\nthr_jitter = 0.1",
+     "models.g.thr_jitter applies only to EGRU models, but 'g' is a gru; remove it"),
+    ("[[models]]\nname = \"g\"\nkind = \"egru\"\nunits = [4]\nthr_jitter = -0.1",
+     r"models.g.thr_jitter = -0.1 is out of range; it must be >= 0.0"),
     ("[[models]]\nname = \"g\"\nkind = \"egru\"\nunits = [4]\nfloor_rate = 1.0",
      r"models.g.floor_rate = 1.0 is out of range; it must be < 1.0"),
     ("[[models]]\nname = \"g\"\nkind = \"gru\"\nunits = [4]\nupdate_bias = \"high\"",

@@ -33,7 +33,7 @@ def numeric_grads(f, params, eps=1e-6, per_array=6):
     return out
 
 
-def check(kind, loss, reset="threshold", tokens=False, act=0.0, units=(4, 3), seed=1, floor=0.0):
+def check(kind, loss, reset="threshold", tokens=False, act=0.0, units=(4, 3), seed=1, floor=0.0, jitter=0.0):
     spec = NetSpec(kind=kind, n_in=5, units=list(units), n_out=3, tokens=tokens,
                    embed_dim=4 if tokens else 0, reset=reset, surrogate="sigmoid")
     p = init_params(spec, seed, dtype=np.float64)
@@ -52,8 +52,11 @@ def check(kind, loss, reset="threshold", tokens=False, act=0.0, units=(4, 3), se
         mid = len(rates) // 2
         assert rates[mid] - rates[mid - 1] > 1e-3
         floor_rate = 0.5 * (rates[mid - 1] + rates[mid])
-    _, g, _, _ = loss_and_grads(spec, p, X, y, loss, activity_reg=act, floor_reg=floor, floor_rate=floor_rate)
-    num = numeric_grads(lambda: loss_value(spec, p, X, y, loss, act, floor, floor_rate), p)
+    # threshold jitter: every evaluation draws the same offsets from a generator seeded alike
+    _, g, _, _ = loss_and_grads(spec, p, X, y, loss, activity_reg=act, floor_reg=floor, floor_rate=floor_rate,
+                                rng=np.random.default_rng(11), thr_jitter=jitter)
+    num = numeric_grads(lambda: loss_value(spec, p, X, y, loss, act, floor, floor_rate, jitter,
+                                           np.random.default_rng(11)), p)
     assert set(g) == set(p)
     for k in p:
         sel = ~np.isnan(num[k])
@@ -75,6 +78,11 @@ def test_egru_lm_with_embedding_and_activity_regulariser(reset):
 @pytest.mark.parametrize("reset", ["threshold", "output"])
 def test_egru_rate_floor_with_activity_regulariser(reset):
     check("egru", "trace", reset, act=0.3, floor=2.0)
+
+
+@pytest.mark.parametrize("reset", ["threshold", "output"])
+def test_egru_threshold_jitter_with_regularisers(reset):
+    check("egru", "trace", reset, act=0.3, floor=2.0, jitter=0.4)
 
 
 @pytest.mark.parametrize("loss", ["last", "all", "trace"])
@@ -140,3 +148,38 @@ def test_trace_readout_equals_hand_rolled_trace():
         tr = 0.9 * tr + 0.1 * top[:, t]
     np.testing.assert_allclose(readout_logits(params, top, "trace"),
                                tr @ params["readout.weight"].T + params["readout.bias"], rtol=1e-12)
+
+
+def _layer(seed, m=2, n=5):
+    rng = np.random.default_rng(seed)
+    return {"kernel": rng.normal(0, 0.8, (m, 3 * n)), "recurrent_kernel": rng.normal(0, 0.8, (n, 3 * n)),
+            "bias": rng.normal(0, 0.3, 3 * n), "recurrent_bias": rng.normal(0, 0.3, 3 * n),
+            "thr": rng.uniform(0.05, 0.4, n)}
+
+
+def test_threshold_jitter_output_reset_is_a_shifted_threshold():
+    """Reset "output" uses ϑ only in the firing test, so one sample jittered by δ runs
+    exactly like the same layer with thresholds ϑ + δ and no jitter."""
+    opt = cells.EGRUOptions(reset="output")
+    p = _layer(0)
+    X = np.random.default_rng(1).normal(size=(1, 12, 2))
+    delta = np.array([[0.15, -0.1, 0.0, 0.3, -0.2]])
+    Y, cache = cells.gru_type_forward(p, X, "egru", opt, thr_offset=delta)
+    Y2, _ = cells.gru_type_forward(dict(p, thr=p["thr"] + delta[0]), X, "egru", opt)
+    np.testing.assert_array_equal(Y, Y2)
+    assert cache["O"].any() and not cache["O"].all()
+
+
+def test_threshold_jitter_threshold_reset_subtracts_the_nominal_threshold():
+    """Reset "threshold": sample b's unit i fires when c > ϑ_i + δ_bi, and the reset then
+    subtracts ϑ_i (not ϑ_i + δ_bi); jitter changes which events happen, not their size."""
+    p = _layer(2)
+    X = np.random.default_rng(3).normal(size=(3, 10, 2))
+    delta = np.random.default_rng(4).normal(0, 0.2, (3, 5))
+    Y, c = cells.gru_type_forward(p, X, "egru", cells.EGRUOptions(), thr_offset=delta)
+    fired = c["C"] > p["thr"] + delta[:, None, :]
+    np.testing.assert_array_equal(c["O"], fired)
+    np.testing.assert_array_equal(Y, np.where(fired, c["C"], 0.0))
+    np.testing.assert_allclose(c["S"], c["C"] - fired * p["thr"], rtol=0, atol=1e-15)
+    plain = cells.gru_type_forward(p, X, "egru", cells.EGRUOptions())[1]["O"]
+    assert (plain != c["O"]).any()         # the offsets do change events here

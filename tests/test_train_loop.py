@@ -56,7 +56,7 @@ def test_interrupted_run_resumes_bit_identical(tmp_path, kind):
     tr, va = toy_task()
     spec = NetSpec(kind=kind, n_in=3, units=[8, 6], n_out=4)
     cfg = TrainConfig(epochs=3, batch_size=16, lr=0.01, dropout=0.2, activity_reg=0.1, seed=3,
-                      weight_density=0.6, prune_start=0.0, prune_end=1.0)
+                      weight_density=0.6, prune_start=0.0, prune_end=1.0, thr_jitter=0.1)
     full = train(spec, tr, va, cfg, ckpt_dir=tmp_path / "a", progress=False)
 
     class Stop(Exception):
@@ -122,7 +122,10 @@ def test_thresholds_clamped_or_frozen():
     np.testing.assert_array_equal(r.params["layer0.thr"], p0["layer0.thr"])
 
 
-def test_backward_counts_match_naive_loops():
+@pytest.mark.parametrize("jitter", [0.0, 0.3])
+def test_backward_counts_match_naive_loops(jitter):
+    """B_t (SPEC §2) from naive loops; with threshold jitter, at the thresholds the units
+    fired against: ϑ plus the offsets drawn per (sample, unit), layer by layer."""
     rng = np.random.default_rng(4)
     spec = NetSpec(kind="egru", n_in=3, units=[5, 4], n_out=2, support=2.0)
     p = init_params(spec, 2)
@@ -131,7 +134,10 @@ def test_backward_counts_match_naive_loops():
     x = rng.normal(size=(3, 7, 3)).astype(np.float32)
     x[rng.random(x.shape) < 0.5] = 0.0
     y = rng.integers(0, 2, 3)
-    _, grads, ps, _ = loss_and_grads(spec, p, x, y, "last")
+    _, grads, ps, _ = loss_and_grads(spec, p, x, y, "last", rng=np.random.default_rng(9), thr_jitter=jitter)
+    draw = np.random.default_rng(9)
+    offsets = [(jitter * draw.standard_normal((3, n))).astype(np.float32) if jitter else np.zeros((3, n))
+               for n in (5, 4)]
     bc = BackwardCounter(spec)
     bc.add_batch(p, ps, grads)
     d = bc.to_dict()
@@ -141,7 +147,7 @@ def test_backward_counts_match_naive_loops():
         thr = p[f"layer{k}.thr"]
         Bk = np.zeros(C.shape, bool)
         for b, t, j in np.ndindex(C.shape):
-            Bk[b, t, j] = O[b, t, j] == 1 or 1 - 2.0 * abs(C[b, t, j] - thr[j]) > 0
+            Bk[b, t, j] = O[b, t, j] == 1 or 1 - 2.0 * abs(C[b, t, j] - (thr[j] + offsets[k][b, j])) > 0
         Bsets.append(Bk)
     for k, (m, n) in enumerate(((3, 5), (5, 4))):
         K, R = p[f"layer{k}.kernel"], p[f"layer{k}.recurrent_kernel"]
@@ -167,6 +173,17 @@ def test_backward_counts_match_naive_loops():
     json.dumps(d)  # integers and floats only
 
 
+def test_threshold_jitter_trains_the_egru_only():
+    """thr_jitter changes an EGRU's training and leaves a GRU's untouched (it draws nothing)."""
+    tr, va = toy_task()
+    for kind, differs in (("egru", True), ("gru", False)):
+        spec = NetSpec(kind=kind, n_in=3, units=[8], n_out=4)
+        a, b = (train(spec, tr, va, TrainConfig(epochs=1, batch_size=32, seed=0, thr_jitter=j), progress=False)
+                for j in (0.0, 0.3))
+        same = all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
+        assert same != differs, kind
+
+
 def test_update_sparsity_sees_silent_inputs():
     """An input channel that is always 0 gives an exactly zero kernel-row gradient."""
     spec = NetSpec(kind="egru", n_in=4, units=[6], n_out=2)
@@ -186,6 +203,7 @@ def test_update_sparsity_sees_silent_inputs():
     ({"loss": "lm"}, "loss 'lm' does not fit metric 'accuracy'"),
     ({"dropout": 1.0}, r"dropout = 1.0 must be in \[0, 1\)"),
     ({"weight_density": 0.0}, r"weight_density = 0.0 must be in \(0, 1\]"),
+    ({"thr_jitter": -0.1}, "thr_jitter = -0.1 must be >= 0"),
 ])
 def test_config_errors(kw, match):
     with pytest.raises(EventsimError, match=match):
@@ -229,13 +247,14 @@ def test_scenario_update_bias_reaches_the_training_config():
     from eventsim.scenario import scenario_from_dict
     from eventsim.study import _spec_and_config
     sc = scenario_from_dict({"data": {"name": "digits"}, "models": [
-        {"name": "e", "kind": "egru", "units": [4], "update_bias": 1.0},
+        {"name": "e", "kind": "egru", "units": [4], "update_bias": 1.0, "thr_jitter": 0.2},
         {"name": "g", "kind": "gru", "units": [4]},
         {"name": "l", "kind": "lstm", "units": [4]}]})
     ds = Split(None, None)
     ds.input_kind, ds.n_in, ds.n_classes, ds.task, ds.metric = "features", 1, 10, "classify", "accuracy"
-    got = {m["name"]: _spec_and_config(sc, m, ds)[1].update_bias for m in sc.models}
-    assert got == {"e": 1.0, "g": 0.0, "l": 0.0}
+    got = {m["name"]: _spec_and_config(sc, m, ds)[1] for m in sc.models}
+    assert {k: c.update_bias for k, c in got.items()} == {"e": 1.0, "g": 0.0, "l": 0.0}
+    assert {k: c.thr_jitter for k, c in got.items()} == {"e": 0.2, "g": 0.0, "l": 0.0}
 
 
 def test_evaluate_counts_each_units_events_hand_worked():

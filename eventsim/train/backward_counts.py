@@ -60,6 +60,8 @@ class BackwardCounter:
             thr = params[f"layer{k}.thr"]
             B, T, _ = cache["C"].shape
             st = B * T
+            if cache.get("thr_offset") is not None:   # threshold jitter: the firing thresholds
+                thr = thr + cache["thr_offset"][:, None, :]
             mask = backward_mask(cache["C"], cache["O"], thr, spec.support)
             per_unit = mask.sum(axis=(0, 1), dtype=np.int64)
             nnz_k = np.count_nonzero(K, axis=1).astype(np.int64)

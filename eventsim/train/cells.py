@@ -31,6 +31,10 @@ gradient reaching ``y_t`` from above and from step t+1) and ``ds`` (reaching
    ``dvh`` (recurrent side, the candidate block scaled by r);
 4. ``dy' = dvh·recurrent_kernelᵀ`` (minus ``dc`` in reset mode "output").
 
+Training's threshold jitter (``thr_offset``) shifts the threshold that ``c`` is
+compared with, per (sample, unit), in the forward pass and in ``h'``; the reset and
+the event values are unchanged (docs/training.md).
+
 The internal option ``surrogate="sigmoid"`` replaces the Heaviside by the smooth
 ``o = σ(β(c − ϑ))`` and the pseudo-derivative by its true derivative: used only
 by the finite-difference gradient checks.
@@ -89,17 +93,22 @@ def _event_fn(c, thr, opt: EGRUOptions):
 # ----------------------------------------------------------------------------------------
 # GRU-type layers (EGRU and GRU)
 # ----------------------------------------------------------------------------------------
-def gru_type_forward(p: dict, X: np.ndarray, kind: str, opt: EGRUOptions = None):
+def gru_type_forward(p: dict, X: np.ndarray, kind: str, opt: EGRUOptions = None, thr_offset=None):
     """Run an EGRU (kind "egru") or GRU (kind "gru") layer over X (B, T, m).
 
     Returns ``(Y, cache)``: Y (B, T, n) are the layer outputs (EGRU: the graded
     events y_t; GRU: h_t). The cache holds what the backward pass needs.
+
+    ``thr_offset`` (B, n), EGRU only (training's threshold jitter): sample b's unit i
+    fires when ``c > ϑ_i + thr_offset[b, i]`` at every step; the reset still subtracts
+    ``ϑ_i``. The backward pass takes its ∂o/∂c at the same shifted threshold.
     """
     K, R, b, rb = p["kernel"], p["recurrent_kernel"], p["bias"], p["recurrent_bias"]
     B, T, m = X.shape
     n = R.shape[0]
     egru = kind == "egru"
     thr = p["thr"] if egru else None
+    thr_fire = thr if thr_offset is None else thr + thr_offset   # what c is compared with
     dt = K.dtype
     VX = (X.reshape(B * T, m) @ K + b).reshape(B, T, 3 * n)
     Z = np.empty((B, T, n), dt); Rg = np.empty((B, T, n), dt); G = np.empty((B, T, n), dt)
@@ -118,7 +127,7 @@ def gru_type_forward(p: dict, X: np.ndarray, kind: str, opt: EGRUOptions = None)
         if egru:
             if opt.reset == "output":
                 c = c - y
-            o, _ = _event_fn(c, thr, opt)
+            o, _ = _event_fn(c, thr_fire, opt)
             y = o * c
             s = c - o * thr if opt.reset == "threshold" else c
             O[:, t] = o
@@ -126,7 +135,7 @@ def gru_type_forward(p: dict, X: np.ndarray, kind: str, opt: EGRUOptions = None)
         else:
             y = s = c
         Z[:, t] = z; Rg[:, t] = r; G[:, t] = g; VHg[:, t] = vh[:, 2 * n:]; C[:, t] = c; Y[:, t] = y
-    cache = dict(X=X, Z=Z, R=Rg, G=G, VHg=VHg, C=C, Y=Y, S=S, O=O)
+    cache = dict(X=X, Z=Z, R=Rg, G=G, VHg=VHg, C=C, Y=Y, S=S, O=O, thr_offset=thr_offset)
     return Y, cache
 
 
@@ -145,6 +154,7 @@ def gru_type_backward(p: dict, cache: dict, dY: np.ndarray, kind: str, opt: EGRU
     egru = kind == "egru"
     dt = K.dtype
     thr = p["thr"] if egru else None
+    thr_fire = thr if cache.get("thr_offset") is None else thr + cache["thr_offset"]
     dVX = np.empty((B, T, 3 * n), dt)
     dVH = np.empty((B, T, 3 * n), dt)
     dthr = np.zeros(n, dt) if egru else None
@@ -157,7 +167,7 @@ def gru_type_backward(p: dict, cache: dict, dY: np.ndarray, kind: str, opt: EGRU
         dy = dY[:, t] + dy_rec
         c = C[:, t]
         if egru:
-            o, h = _event_fn(c, thr, opt)
+            o, h = _event_fn(c, thr_fire, opt)
             dc = dy * (o + c * h)
             dthr -= (dy * c * h).sum(0)
             if opt.reset == "threshold":
@@ -251,10 +261,10 @@ def lstm_backward(p: dict, cache: dict, dH: np.ndarray, need_dx: bool = True):
     return grads, dX
 
 
-def layer_forward(kind, p, X, opt=None):
+def layer_forward(kind, p, X, opt=None, thr_offset=None):
     if kind == "lstm":
         return lstm_forward(p, X)
-    return gru_type_forward(p, X, kind, opt)
+    return gru_type_forward(p, X, kind, opt, thr_offset)
 
 
 def layer_backward(kind, p, cache, dY, opt=None, need_dx=True):

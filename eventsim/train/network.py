@@ -139,14 +139,22 @@ def embed(params: dict, spec: NetSpec, X):
     return params["embedding.weight"][X]
 
 
-def forward(spec: NetSpec, params: dict, X, dropout: float = 0.0, rng=None):
-    """Run the stack over X ((B, T, m) floats or (B, T) token ids); return a :class:`Pass`."""
+def forward(spec: NetSpec, params: dict, X, dropout: float = 0.0, rng=None, thr_jitter: float = 0.0):
+    """Run the stack over X ((B, T, m) floats or (B, T) token ids); return a :class:`Pass`.
+
+    Training only (both need ``rng``): ``dropout`` on the outputs each layer passes up;
+    ``thr_jitter`` σ (EGRU) shifts each (sample, unit)'s firing threshold by σ·ε,
+    ε ~ N(0, 1) drawn once per sequence (see :func:`eventsim.train.cells.gru_type_forward`).
+    """
     ps = Pass()
     h = embed(params, spec, X)
     opt = egru_options(spec)
+    jitter = thr_jitter > 0.0 and rng is not None and spec.kind == "egru"
     for k in range(len(spec.units)):
         ps.inputs.append(h)
-        Y, cache = cells.layer_forward(spec.kind, layer_params(params, k), h, opt)
+        offset = (thr_jitter * rng.standard_normal((h.shape[0], spec.units[k]))).astype(h.dtype) \
+            if jitter else None
+        Y, cache = cells.layer_forward(spec.kind, layer_params(params, k), h, opt, offset)
         ps.caches.append(cache)
         if dropout > 0.0 and rng is not None:
             keep = (rng.random(Y.shape) >= dropout).astype(Y.dtype) / (1.0 - dropout)
@@ -179,7 +187,8 @@ def _read_steps(top: np.ndarray, loss: str) -> np.ndarray:
 
 
 def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: float = 0.0,
-                   rng=None, activity_reg: float = 0.0, floor_reg: float = 0.0, floor_rate: float = 0.0):
+                   rng=None, activity_reg: float = 0.0, floor_reg: float = 0.0, floor_rate: float = 0.0,
+                   thr_jitter: float = 0.0):
     """Forward, loss and the full BPTT backward.
 
     Returns ``(loss_value, grads, ps, stats)``: ``grads`` keyed like ``params``,
@@ -190,8 +199,9 @@ def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: f
     unit) entries to the loss (the mean event rate; its gradient flows through the
     pseudo-derivative, see :mod:`eventsim.train.regulariser`); ``floor_reg`` λ_f adds
     the rate floor ``λ_f · mean over units of max(0, floor_rate − rate)`` (same module).
+    ``thr_jitter``: see :func:`forward`.
     """
-    ps = forward(spec, params, X, dropout, rng)
+    ps = forward(spec, params, X, dropout, rng, thr_jitter)
     W, b = params["readout.weight"], params["readout.bias"]
     top = ps.top
     read = _read_steps(top, loss)   # once: the logits and the readout's weight gradient need it
@@ -241,9 +251,9 @@ def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: f
 
 
 def loss_value(spec: NetSpec, params: dict, X, target, loss: str, activity_reg: float = 0.0,
-               floor_reg: float = 0.0, floor_rate: float = 0.0) -> float:
+               floor_reg: float = 0.0, floor_rate: float = 0.0, thr_jitter: float = 0.0, rng=None) -> float:
     """The loss of :func:`loss_and_grads` (no dropout), forward only."""
-    ps = forward(spec, params, X)
+    ps = forward(spec, params, X, 0.0, rng, thr_jitter)
     logits = readout_logits(params, ps.top, loss)
     value = cross_entropy(logits, target)[0]
     if spec.kind == "egru":

@@ -2,7 +2,8 @@
 
 Determinism: one seed gives the initial parameters (a generator seeded with
 ``[seed, 7]``) and one training generator (``[seed, 1]``) that draws the batch
-order and the dropout masks, in this order every epoch. Its state is saved in
+order, then per batch the threshold-jitter offsets and dropout masks, in this order
+every epoch. Its state is saved in
 every checkpoint, so a run interrupted after epoch k and resumed computes the
 same epochs k+1.. as the uninterrupted run, bit for bit (same machine, same
 BLAS threads).
@@ -45,6 +46,8 @@ class TrainConfig:
     layer passes up. activity_reg: λ of the event-rate penalty (EGRU). floor_reg,
     floor_rate: λ_f and r_min of the rate floor, a penalty on units that fire in less
     than a fraction r_min of a batch's entries (EGRU; 0 = off; :mod:`.regulariser`).
+    thr_jitter: σ of the threshold jitter (EGRU; 0 = off): in training, each sample's
+    unit fires when c > ϑ + σ·ε, ε ~ N(0, 1) drawn per sequence; evaluation uses ϑ.
     loss: "last" | "all" | "trace" | "lm". metric: "accuracy" | "bpc" | "perplexity".
     max_batches_per_epoch: cap (None = all). weight_density: pruning target (1 = off),
     reached between ``prune_start`` and ``prune_end`` (fractions of the epochs).
@@ -65,6 +68,7 @@ class TrainConfig:
     activity_reg: float = 0.0
     floor_reg: float = 0.0
     floor_rate: float = 0.02
+    thr_jitter: float = 0.0
     seed: int = 0
     loss: str = "last"
     metric: str = "accuracy"
@@ -98,7 +102,7 @@ class TrainConfig:
                                 f"with accuracy")
         if not 0.0 <= self.dropout < 1.0:
             bad("dropout", "must be in [0, 1)")
-        for name in ("weight_decay", "grad_clip", "activity_reg", "floor_reg", "warmup_steps"):
+        for name in ("weight_decay", "grad_clip", "activity_reg", "floor_reg", "thr_jitter", "warmup_steps"):
             if not getattr(self, name) >= 0:
                 bad(name, "must be >= 0")
         if not 0.0 < self.floor_rate < 1.0:
@@ -180,7 +184,7 @@ def evaluate(spec: NetSpec, params: dict, x, y, loss: str, metric: str, batch_si
 # TrainConfig fields added after checkpoints were first written, with the value that
 # reproduces the training of before: left out of the fingerprint at that value, so that
 # an older checkpoint still resumes (it trained exactly so)
-LATER_FIELDS = {"update_bias": 0.0, "floor_reg": 0.0, "floor_rate": 0.02}
+LATER_FIELDS = {"update_bias": 0.0, "floor_reg": 0.0, "floor_rate": 0.02, "thr_jitter": 0.0}
 
 
 def _comparable(cfg: dict) -> dict:
@@ -270,7 +274,7 @@ def train(spec: NetSpec, train_split, valid_split, config: TrainConfig, ckpt_dir
             value, grads, ps, st = loss_and_grads(spec, params, X[idx], Yt[idx], config.loss, config.dropout,
                                                   rng, config.activity_reg if spec.kind == "egru" else 0.0,
                                                   config.floor_reg if spec.kind == "egru" else 0.0,
-                                                  config.floor_rate)
+                                                  config.floor_rate, config.thr_jitter)
             if not math.isfinite(value):
                 raise EventsimError(f"training of {desc or spec.kind} diverged (loss {value}) at epoch "
                                     f"{epoch + 1}, batch {b + 1}; lower lr or set grad_clip")

@@ -60,7 +60,7 @@ def load_digits(**options) -> Dataset:
     """Sequential digits: 1797 8x8 images from scikit-learn, scaled to [0, 1].
 
     layout "pixel" (default): 64 steps of 1 pixel; "row": 8 steps of 8 pixels.
-    Split 70/10/20 per class (1257/180/360 images), shuffled with ``seed`` (default 0:
+    Split 70/10/20 per class (1258/179/360 images), shuffled with ``seed`` (default 0:
     the fixed split). ``limit`` keeps the first N samples of each split.
     """
     opt = check_options("digits", options, DIGITS_OPTIONS)

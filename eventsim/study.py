@@ -31,6 +31,7 @@ from threadpoolctl import threadpool_limits
 
 from .counts import gru_baseline_per_step, lstm_baseline_per_step
 from .errors import EventsimError
+from .stats import paired_comparison, wilson_interval
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +222,7 @@ def _evaluate_model(ds, spec, params, loss, metric, test_n, raster_n, mdir):
     ev = evaluate(spec, params, x, y, loss, metric)
     samples, steps = int(x.shape[0]), int(x.shape[1])
     check = None
+    pred = ev["predictions"]      # the EGRU's are replaced by the engine's below
     raster = {}
     if spec.kind == "egru":
         model = to_model(spec, params)
@@ -263,7 +265,9 @@ def _evaluate_model(ds, spec, params, loss, metric, test_n, raster_n, mdir):
             raster["tokens"] = np.asarray(x[:raster_n], np.int64)
         with open(os.path.join(mdir, "raster.npz"), "wb") as f:
             np.savez(f, **raster)
-    return metric_value, ev, check, counts_dict
+    # per-sample correctness of the predictions the reported accuracy counts (None for LM)
+    correct = (np.asarray(pred) == np.asarray(y)) if (ds.task != "lm" and pred is not None) else None
+    return metric_value, ev, check, counts_dict, correct
 
 
 _WORKER_QUEUE = None
@@ -363,6 +367,7 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
     raster_n = min(sc.measure.get("raster_samples") or 0, test_n)
     models = {}
     counts_by_name = {}
+    correct_by_name = {}
     if not isinstance(jobs, int) or jobs < 1:
         raise EventsimError(f"jobs must be a positive integer, not {jobs!r}")
     to_train = [m["name"] for m in sc.models if not m.get("checkpoint")]
@@ -401,8 +406,10 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
             save_model(to_model(spec, params, {"training": meta}), os.path.join(mdir, "model.npz"))
         else:
             save_weights(spec, params, os.path.join(mdir, "model.npz"), meta)
-        metric, ev, check, counts = _evaluate_model(ds, spec, params, cfg.loss, cfg.metric, test_n, raster_n,
-                                                    mdir)
+        metric, ev, check, counts, correct = _evaluate_model(ds, spec, params, cfg.loss, cfg.metric, test_n,
+                                                             raster_n, mdir)
+        if correct is not None:
+            correct_by_name[name] = correct
         if spec.kind == "egru":
             if history and history[-1].get("backward"):
                 counts.backward = history[-1]["backward"]
@@ -428,10 +435,12 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
             "savings_vs_lstm": cd["baselines"]["lstm"]["macs"] / eff if eff else None,
             "weight_density": _density(params),
             "engine_check": check,
+            "metric_ci95": (list(wilson_interval(int(correct.sum()), int(correct.size)))
+                            if correct is not None and ds.metric == "accuracy" else None),
             "train_seconds": train_seconds,
             "source": source,
         }
-    _compare_to_gru(models)
+    _compare_to_gru(models, correct_by_name)
     summary = {"scenario": sc.name, "description": sc.description, "task": ds.task, "metric": ds.metric,
                "dataset": sc.data["name"], "test_samples": test_n, "steps": int(ds.test.x.shape[1]),
                "versions": _versions(), "results_dir": out, "seconds": time.perf_counter() - t_start,
@@ -479,8 +488,11 @@ def _density(params: dict) -> float:
     return weight_density(params)
 
 
-def _compare_to_gru(models: dict) -> None:
-    """Add ``vs_gru_model``: each model against the scenario's dense GRU of the same units."""
+def _compare_to_gru(models: dict, correct: dict = None) -> None:
+    """Add ``vs_gru_model``: each model against the scenario's dense GRU of the same units;
+    with ``correct`` (per-sample correctness by model name, classification), also McNemar's
+    paired test of the two on the same test samples (:func:`eventsim.stats.paired_comparison`)."""
+    correct = correct or {}
     grus = {tuple(v["units"]): k for k, v in models.items() if v["kind"] == "gru"}
     for name, v in models.items():
         g = grus.get(tuple(v["units"]))
@@ -490,7 +502,9 @@ def _compare_to_gru(models: dict) -> None:
         gm = models[g]
         v["vs_gru_model"] = {"gru": g, "metric_difference": v["metric"] - gm["metric"],
                              "metric_ratio": v["metric"] / gm["metric"] if gm["metric"] else None,
-                             "effective_macs_fraction": v["effective_macs_per_step"] / gm["dense_macs_per_step"]}
+                             "effective_macs_fraction": v["effective_macs_per_step"] / gm["dense_macs_per_step"],
+                             "paired": (paired_comparison(correct[name], correct[g])
+                                        if name in correct and g in correct else None)}
 
 
 COLUMNS = ("model", "kind", "units", "metric", "activity sparsity", "silent units", "backward sparsity",
@@ -532,6 +546,28 @@ def summary_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def uncertainty_lines(summary: dict) -> list:
+    """Sentences on the sampling error of a classification study's accuracies: each model's
+    95% Wilson interval and, against the same-size GRU, McNemar's exact paired test
+    (:mod:`eventsim.stats`). Empty for other metrics or a summary written without them."""
+    models = summary["models"]
+    ci = {n: v["metric_ci95"] for n, v in models.items() if v.get("metric_ci95")}
+    if summary["metric"] != "accuracy" or not ci:
+        return []
+    out = [f"Accuracy, 95% Wilson interval over the {summary['test_samples']} test samples: "
+           + "; ".join(f"{n} {models[n]['metric']:.2%} ({lo:.1%} to {hi:.1%})" for n, (lo, hi) in ci.items())
+           + "."]
+    pairs = [(n, v["vs_gru_model"]) for n, v in models.items()
+             if (v.get("vs_gru_model") or {}).get("paired")]
+    if pairs:
+        out.append("Against the GRU of the same size, on the same test samples (exact McNemar test): "
+                   + "; ".join(f"{n} {c['metric_difference'] * 100:+.1f} points: {c['paired']['only_first']} "
+                               f"samples right only for {n}, {c['paired']['only_second']} only for "
+                               f"{c['gru']}, p = {c['paired']['p_value']:.2g}" for n, c in pairs)
+                   + ".")
+    return out
+
+
 def summary_markdown(summary: dict) -> str:
     head = list(COLUMNS)
     head[3] = summary["metric"]
@@ -542,21 +578,27 @@ def summary_markdown(summary: dict) -> str:
            f"are units that emit no event on the test split.", "",
            "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(r) + " |" for r in _rows(summary)]
+    extra = uncertainty_lines(summary)
+    if extra:
+        out += [""] + extra
     return "\n".join(out) + "\n"
 
 
 def summary_csv(summary: dict) -> str:
     buf = io.StringIO()
     wr = csv.writer(buf)
-    keys = ("kind", "units", "metric", "trainer_metric", "activity_sparsity", "silent_units",
+    keys = ("kind", "units", "metric", "metric_ci95_low", "metric_ci95_high", "trainer_metric",
+            "activity_sparsity", "silent_units",
             "live_unit_activity_sparsity", "backward_sparsity",
             "effective_macs_per_step", "dense_macs_per_step", "savings_vs_gru", "savings_vs_lstm",
             "weight_density", "train_seconds")
     wr.writerow(("model",) + keys + ("engine_ok",))
     for name, v in summary["models"].items():
         sil = v.get("silent_units") or {}
+        ci = v.get("metric_ci95") or (None, None)
         vals = dict(v, silent_units=sil.get("silent"),
-                    live_unit_activity_sparsity=sil.get("live_unit_activity_sparsity"))
+                    live_unit_activity_sparsity=sil.get("live_unit_activity_sparsity"),
+                    metric_ci95_low=ci[0], metric_ci95_high=ci[1])
         row = [name] + ["x".join(map(str, vals[k])) if k == "units" else ("" if vals[k] is None else vals[k])
                         for k in keys]
         ec = v.get("engine_check")

@@ -71,6 +71,30 @@ def test_silent_units_agree_with_the_engines_recorded_events(tiny):
     assert "silent_units" in (out / "summary.csv").read_text().splitlines()[0]
 
 
+def test_accuracy_intervals_and_paired_test_agree_with_the_predictions(tiny, capsys):
+    """Each accuracy lies in its Wilson interval, and McNemar's discordant counts explain the
+    accuracy difference to the GRU exactly: (only EGRU right − only GRU right) / n."""
+    from eventsim.stats import wilson_interval
+    from eventsim.study import uncertainty_lines
+    out, _ = tiny
+    s = json.loads((out / "summary.json").read_text())
+    n = s["test_samples"]
+    for name, v in s["models"].items():
+        k = round(v["metric"] * n)
+        assert v["metric_ci95"] == pytest.approx(list(wilson_interval(k, n))), name
+        assert v["metric_ci95"][0] <= v["metric"] <= v["metric_ci95"][1]
+    for name in ("egru", "lstm"):
+        c = s["models"][name]["vs_gru_model"]
+        pr = c["paired"]
+        assert c["gru"] == "gru" and pr["only_first"] + pr["only_second"] <= n
+        assert (pr["only_first"] - pr["only_second"]) / n == pytest.approx(c["metric_difference"])
+    assert s["models"]["gru"]["vs_gru_model"] is None
+    lines = uncertainty_lines(s)
+    assert len(lines) == 2 and "Wilson" in lines[0] and "McNemar" in lines[1]
+    assert lines[1] in (out / "summary.md").read_text()
+    assert "metric_ci95_low" in (out / "summary.csv").read_text().splitlines()[0]
+
+
 def test_dense_counts_are_the_closed_form(tiny):
     out, _ = tiny
     s = json.loads((out / "summary.json").read_text())

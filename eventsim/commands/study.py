@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 
 
 def _jobs(text: str) -> int:
@@ -53,7 +54,7 @@ def register(sub) -> None:
 def run(args) -> int:
     import logging
 
-    from ..study import run_study, summary_table, write_report_if_available
+    from ..study import run_study, summary_table, uncertainty_lines, write_report_if_available
 
     logging.basicConfig(level=logging.WARNING, format="eventsim: %(levelname)s: %(message)s")
     jobs = args.jobs if args.jobs is not None else max(1, len(os.sched_getaffinity(0))
@@ -66,6 +67,8 @@ def run(args) -> int:
               "again (without --fresh) to resume", file=sys.stderr)
         return 130
     print(summary_table(summary))
+    for line in uncertainty_lines(summary):
+        print(textwrap.fill(line, width=100))
     out = summary["results_dir"]
     bad = [n for n, v in summary["models"].items() if v.get("engine_check") and not v["engine_check"]["ok"]]
     for n in bad:

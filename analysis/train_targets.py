@@ -87,6 +87,9 @@ def main(argv=None):
             print(f"  target [{r['model']}]: metric vs GRU {r['metric_vs_gru']}, sparsity "
                   f"{r['activity_sparsity']:.3f}, effective/dense GRU {r['effective_over_dense_gru']}, "
                   f"PASS={r['pass']}   ({r['paper']})")
+        from eventsim.study import uncertainty_lines
+        for line in uncertainty_lines(s):     # sampling error, when the study recorded it
+            print("  " + line)
     return 0
 
 

@@ -546,13 +546,17 @@ def summary_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def _samples(k: int) -> str:
+    return f"{k} sample" + ("" if k == 1 else "s")
+
+
 def uncertainty_lines(summary: dict) -> list:
     """Sentences on the sampling error of a classification study's accuracies: each model's
     95% Wilson interval and, against the same-size GRU, McNemar's exact paired test
     (:mod:`eventsim.stats`). Empty for other metrics or a summary written without them."""
     models = summary["models"]
     ci = {n: v["metric_ci95"] for n, v in models.items() if v.get("metric_ci95")}
-    if summary["metric"] != "accuracy" or not ci:
+    if summary.get("metric") != "accuracy" or not ci:
         return []
     out = [f"Accuracy, 95% Wilson interval over the {summary['test_samples']} test samples: "
            + "; ".join(f"{n} {models[n]['metric']:.2%} ({lo:.1%} to {hi:.1%})" for n, (lo, hi) in ci.items())
@@ -561,9 +565,10 @@ def uncertainty_lines(summary: dict) -> list:
              if (v.get("vs_gru_model") or {}).get("paired")]
     if pairs:
         out.append("Against the GRU of the same size, on the same test samples (exact McNemar test): "
-                   + "; ".join(f"{n} {c['metric_difference'] * 100:+.1f} points: {c['paired']['only_first']} "
-                               f"samples right only for {n}, {c['paired']['only_second']} only for "
-                               f"{c['gru']}, p = {c['paired']['p_value']:.2g}" for n, c in pairs)
+                   + "; ".join(f"{n} {c['metric_difference'] * 100:+.1f} points: "
+                               f"{_samples(c['paired']['only_first'])} right only for {n}, "
+                               f"{c['paired']['only_second']} only for {c['gru']}, "
+                               f"p = {c['paired']['p_value']:.2g}" for n, c in pairs)
                    + ".")
     return out
 

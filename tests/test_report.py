@@ -45,12 +45,15 @@ def make_study(root, with_cost=True):
     models = {
         "egru": {"kind": "egru", "units": [12, 8], "metric": 0.91, "activity_sparsity": 0.8,
                  "backward_sparsity": 0.55, "effective_macs_per_step": 123.4, "dense_macs_per_step": 1234.0,
-                 "savings_vs_gru": 10.0, "savings_vs_lstm": 13.3, "engine_check": {"ok": False}},
+                 "savings_vs_gru": 10.0, "savings_vs_lstm": 13.3, "engine_check": {"ok": False},
+                 "metric_ci95": [0.838, 0.952],
+                 "vs_gru_model": {"gru": "gru", "metric_difference": -0.02,
+                                  "paired": {"only_first": 1, "only_second": 3, "p_value": 0.625}}},
         "gru": {"kind": "gru", "units": [12, 8], "metric": 0.93, "activity_sparsity": None,
                 "backward_sparsity": None, "effective_macs_per_step": 1234.0, "dense_macs_per_step": 1234.0,
-                "savings_vs_gru": 1.0, "savings_vs_lstm": 1.33},
+                "savings_vs_gru": 1.0, "savings_vs_lstm": 1.33, "metric_ci95": [0.863, 0.966]},
     }
-    summary = {"scenario": "tiny", "task": "digits", "metric": "accuracy",
+    summary = {"scenario": "tiny", "task": "digits", "metric": "accuracy", "test_samples": 100,
                "versions": {"python": "3.11.0", "numpy": "2.4.0", "eventsim": "0.1.0"}, "models": models}
     (d / "summary.json").write_text(json.dumps(summary))
     (d / "scenario.toml").write_text(SCENARIO)
@@ -115,6 +118,11 @@ def test_report_html_and_markdown(tmp_path):
     for l in links:
         assert (d / l).read_bytes()[:8] == PNG_MAGIC
     assert "| egru | egru | 12×8 | 91.00% |" in md and "```toml" in md
+    # the sampling error recorded by the study, under the table in both
+    for text in ("95% Wilson interval over the 100 test samples: egru 91.00% (83.8% to 95.2%); "
+                 "gru 93.00% (86.3% to 96.6%).",
+                 "egru -2.0 points: 1 sample right only for egru, 3 only for gru, p = 0.62"):
+        assert text in page and text in md, text
 
 
 def test_report_optional_files_and_custom_out(tmp_path):

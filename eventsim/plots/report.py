@@ -315,6 +315,8 @@ def write_report(results_dir, out=None, progress: bool = False, dpi: int | None 
 
     figs = build_figures(results_dir, summary, progress=progress, dpi=dpi)
     header, rows = summary_table(summary)
+    from ..study import uncertainty_lines
+    uncertainty = uncertainty_lines(summary)   # accuracy intervals and the paired test, if recorded
     scen_path = os.path.join(results_dir, "scenario.toml")
     scenario_text = open(scen_path).read() if os.path.isfile(scen_path) else None
     crows = cost_rows(results_dir, list(summary["models"]))
@@ -341,8 +343,9 @@ def write_report(results_dir, out=None, progress: bool = False, dpi: int | None 
                   ("scenario", "scenario"), ("versions", "versions")) if a != "hardware" or costs) + "</p>",
              "<h2 id=\"summary\">Summary</h2>", _html_table(header, rows),
              "<p class=\"muted\">MACs are synaptic multiply-accumulates per step on the test split (SPEC §2); "
-             "savings = dense baseline MACs / effective MACs.</p>",
-             "<h2 id=\"figures\">Figures</h2>"]
+             "savings = dense baseline MACs / effective MACs.</p>"]
+    parts += [f"<p>{html.escape(line)}</p>" for line in uncertainty]
+    parts += ["<h2 id=\"figures\">Figures</h2>"]
     for f in figs:
         b64 = base64.b64encode(f.png).decode("ascii")
         parts.append(f"<figure id=\"fig-{f.slug}\"><img alt=\"{html.escape(f.slug)}\" "
@@ -364,7 +367,9 @@ def write_report(results_dir, out=None, progress: bool = False, dpi: int | None 
     rel = os.path.basename(fig_dir)
     md = [f"# {title}", "", desc, "", sub, "", "## Summary", "", _md_table(header, rows), "",
           "MACs are synaptic multiply-accumulates per step on the test split (SPEC §2); "
-          "savings = dense baseline MACs / effective MACs.", "", "## Figures", ""]
+          "savings = dense baseline MACs / effective MACs.", ""]
+    md += [x for line in uncertainty for x in (line, "")]
+    md += ["## Figures", ""]
     for f in figs:
         with open(os.path.join(fig_dir, f.slug + ".png"), "wb") as fh:
             fh.write(f.png)

@@ -553,10 +553,20 @@ def _samples(k: int) -> str:
 def uncertainty_lines(summary: dict) -> list:
     """Sentences on the sampling error of a classification study's accuracies: each model's
     95% Wilson interval and, against the same-size GRU, McNemar's exact paired test
-    (:mod:`eventsim.stats`). Empty for other metrics or a summary written without them."""
+    (:mod:`eventsim.stats`). Empty for other metrics. A summary written before the intervals
+    were recorded gets them from its accuracy and test size (accuracy = k/n exactly); the
+    paired test needs the per-sample predictions, so only newer summaries have it."""
     models = summary["models"]
-    ci = {n: v["metric_ci95"] for n, v in models.items() if v.get("metric_ci95")}
-    if summary.get("metric") != "accuracy" or not ci:
+    if summary.get("metric") != "accuracy":
+        return []
+    n = summary.get("test_samples")
+    ci = {}
+    for name, v in models.items():
+        if v.get("metric_ci95"):
+            ci[name] = v["metric_ci95"]
+        elif isinstance(n, int) and n > 0 and isinstance(v.get("metric"), (int, float)) and 0 <= v["metric"] <= 1:
+            ci[name] = wilson_interval(int(round(v["metric"] * n)), n)
+    if not ci:
         return []
     out = [f"Accuracy, 95% Wilson interval over the {summary['test_samples']} test samples: "
            + "; ".join(f"{n} {models[n]['metric']:.2%} ({lo:.1%} to {hi:.1%})" for n, (lo, hi) in ci.items())

@@ -93,6 +93,13 @@ def test_accuracy_intervals_and_paired_test_agree_with_the_predictions(tiny, cap
     assert len(lines) == 2 and "Wilson" in lines[0] and "McNemar" in lines[1]
     assert lines[1] in (out / "summary.md").read_text()
     assert "metric_ci95_low" in (out / "summary.csv").read_text().splitlines()[0]
+    # a summary of an earlier version (no intervals, no paired test): intervals from k/n alone
+    old = json.loads(json.dumps(s))
+    for v in old["models"].values():
+        v.pop("metric_ci95")
+        if v["vs_gru_model"]:
+            v["vs_gru_model"].pop("paired")
+    assert uncertainty_lines(old) == lines[:1]
 
 
 def test_dense_counts_are_the_closed_form(tiny):

@@ -22,6 +22,7 @@ import csv
 import io
 import json
 import logging
+import math
 import os
 import platform
 import time
@@ -31,7 +32,7 @@ from threadpoolctl import threadpool_limits
 
 from .counts import gru_baseline_per_step, lstm_baseline_per_step
 from .errors import EventsimError
-from .stats import paired_comparison, wilson_interval
+from .stats import mean_interval, paired_comparison, paired_t, ratio_interval, wilson_interval
 
 log = logging.getLogger(__name__)
 
@@ -202,8 +203,9 @@ def _engine_metric(ds, res, y, metric, loss, bias):
     """The test metric from the engine's readout, read the way the loss reads it."""
     from .train import losses
     if ds.task == "lm":
-        _, _, s, c = losses.cross_entropy(res.readout.astype(np.float64), y)
-        return losses.metric_value(metric, s, c), None
+        logits = res.readout.astype(np.float64)
+        _, _, s, c = losses.cross_entropy(logits, y)
+        return losses.metric_value(metric, s, c), losses.sequence_nll(logits, y)
     if loss == "last":
         logits = res.last_readout
     else:  # W·Σ_t w_t·y_t + b = Σ_t w_t·logits_t + (1 − Σ_t w_t)·b
@@ -265,9 +267,15 @@ def _evaluate_model(ds, spec, params, loss, metric, test_n, raster_n, mdir):
             raster["tokens"] = np.asarray(x[:raster_n], np.int64)
         with open(os.path.join(mdir, "raster.npz"), "wb") as f:
             np.savez(f, **raster)
-    # per-sample correctness of the predictions the reported accuracy counts (None for LM)
-    correct = (np.asarray(pred) == np.asarray(y)) if (ds.task != "lm" and pred is not None) else None
-    return metric_value, ev, check, counts_dict, correct
+    # per-sample scores behind the reported metric: correctness of each prediction
+    # (classification) or the mean cross-entropy per token of each sequence (LM; the engine's
+    # readout for an EGRU, where ``pred`` holds its per-sequence sums)
+    if ds.task == "lm":
+        seq = pred if spec.kind == "egru" else ev["sequence_nll"]
+        scores = None if seq is None else np.asarray(seq, np.float64) / steps
+    else:
+        scores = (np.asarray(pred) == np.asarray(y)) if pred is not None else None
+    return metric_value, ev, check, counts_dict, scores
 
 
 _WORKER_QUEUE = None
@@ -367,7 +375,7 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
     raster_n = min(sc.measure.get("raster_samples") or 0, test_n)
     models = {}
     counts_by_name = {}
-    correct_by_name = {}
+    scores_by_name = {}
     if not isinstance(jobs, int) or jobs < 1:
         raise EventsimError(f"jobs must be a positive integer, not {jobs!r}")
     to_train = [m["name"] for m in sc.models if not m.get("checkpoint")]
@@ -406,10 +414,10 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
             save_model(to_model(spec, params, {"training": meta}), os.path.join(mdir, "model.npz"))
         else:
             save_weights(spec, params, os.path.join(mdir, "model.npz"), meta)
-        metric, ev, check, counts, correct = _evaluate_model(ds, spec, params, cfg.loss, cfg.metric, test_n,
+        metric, ev, check, counts, scores = _evaluate_model(ds, spec, params, cfg.loss, cfg.metric, test_n,
                                                              raster_n, mdir)
-        if correct is not None:
-            correct_by_name[name] = correct
+        if scores is not None:
+            scores_by_name[name] = scores
         if spec.kind == "egru":
             if history and history[-1].get("backward"):
                 counts.backward = history[-1]["backward"]
@@ -435,12 +443,11 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
             "savings_vs_lstm": cd["baselines"]["lstm"]["macs"] / eff if eff else None,
             "weight_density": _density(params),
             "engine_check": check,
-            "metric_ci95": (list(wilson_interval(int(correct.sum()), int(correct.size)))
-                            if correct is not None and ds.metric == "accuracy" else None),
+            "metric_ci95": _metric_interval(ds.metric, scores),
             "train_seconds": train_seconds,
             "source": source,
         }
-    _compare_to_gru(models, correct_by_name)
+    _compare_to_gru(models, scores_by_name, ds.metric)
     summary = {"scenario": sc.name, "description": sc.description, "task": ds.task, "metric": ds.metric,
                "dataset": sc.data["name"], "test_samples": test_n, "steps": int(ds.test.x.shape[1]),
                "versions": _versions(), "results_dir": out, "seconds": time.perf_counter() - t_start,
@@ -488,11 +495,51 @@ def _density(params: dict) -> float:
     return weight_density(params)
 
 
-def _compare_to_gru(models: dict, correct: dict = None) -> None:
+def _metric_interval(metric: str, scores) -> list:
+    """95% interval of a test metric from its per-sample scores: the Wilson interval of an
+    accuracy (``scores``: per-sample correctness), or for a language model the t interval
+    of the mean cross-entropy per token over the test sequences (``scores``: each
+    sequence's, all of one length), carried through the metric's monotone map (bpc = CE/ln 2,
+    perplexity = exp CE). None without scores (or fewer than 2 sequences)."""
+    if scores is None:
+        return None
+    if metric == "accuracy":
+        return list(wilson_interval(int(np.sum(scores)), int(np.size(scores))))
+    if np.size(scores) < 2:
+        return None
+    lo, hi = mean_interval(scores)
+    return [_from_ce(metric, lo), _from_ce(metric, hi)]
+
+
+def _from_ce(metric: str, ce: float) -> float:
+    return ce / math.log(2.0) if metric == "bpc" else math.exp(ce)
+
+
+def _paired(metric: str, a, b) -> dict:
+    """The paired comparison of two models' per-sample scores on the same test samples:
+    McNemar's exact test for an accuracy; for a language model the paired t-test over the
+    test sequences: the metric difference (bpc; None for perplexity, whose differences are
+    not additive) and the metric ratio, each with its 95% interval."""
+    if metric == "accuracy":
+        return dict(paired_comparison(a, b), test="mcnemar_exact")
+    if np.size(a) < 2:
+        return None
+    pt = paired_t(a, b)
+    if metric == "bpc":
+        diff = [pt["mean_difference"] / math.log(2.0), [c / math.log(2.0) for c in pt["ci"]]]
+        r, lo, hi = ratio_interval(a, b)
+    else:   # perplexity ratio = exp(mean CE difference)
+        diff = [None, None]
+        r, lo, hi = (math.exp(pt["mean_difference"]), *(math.exp(c) for c in pt["ci"]))
+    return {"test": "paired_t", "sequences": pt["n"], "difference": diff[0], "difference_ci95": diff[1],
+            "ratio": r, "ratio_ci95": [lo, hi], "p_value": pt["p_value"]}
+
+
+def _compare_to_gru(models: dict, scores: dict = None, metric: str = "accuracy") -> None:
     """Add ``vs_gru_model``: each model against the scenario's dense GRU of the same units;
-    with ``correct`` (per-sample correctness by model name, classification), also McNemar's
-    paired test of the two on the same test samples (:func:`eventsim.stats.paired_comparison`)."""
-    correct = correct or {}
+    with ``scores`` (per-sample scores by model name, as :func:`_evaluate_model` gives them),
+    also the paired comparison of the two on the same test samples (:func:`_paired`)."""
+    scores = scores or {}
     grus = {tuple(v["units"]): k for k, v in models.items() if v["kind"] == "gru"}
     for name, v in models.items():
         g = grus.get(tuple(v["units"]))
@@ -503,8 +550,8 @@ def _compare_to_gru(models: dict, correct: dict = None) -> None:
         v["vs_gru_model"] = {"gru": g, "metric_difference": v["metric"] - gm["metric"],
                              "metric_ratio": v["metric"] / gm["metric"] if gm["metric"] else None,
                              "effective_macs_fraction": v["effective_macs_per_step"] / gm["dense_macs_per_step"],
-                             "paired": (paired_comparison(correct[name], correct[g])
-                                        if name in correct and g in correct else None)}
+                             "paired": (_paired(metric, scores[name], scores[g])
+                                        if name in scores and g in scores else None)}
 
 
 COLUMNS = ("model", "kind", "units", "metric", "activity sparsity", "silent units", "backward sparsity",
@@ -551,14 +598,42 @@ def _samples(k: int) -> str:
 
 
 def uncertainty_lines(summary: dict) -> list:
-    """Sentences on the sampling error of a classification study's accuracies: each model's
-    95% Wilson interval and, against the same-size GRU, McNemar's exact paired test
-    (:mod:`eventsim.stats`). Empty for other metrics. A summary written before the intervals
-    were recorded gets them from its accuracy and test size (accuracy = k/n exactly); the
-    paired test needs the per-sample predictions, so only newer summaries have it."""
+    """Sentences on the sampling error of a study's test metrics (:mod:`eventsim.stats`).
+
+    Classification: each model's 95% Wilson interval and, against the same-size GRU,
+    McNemar's exact paired test. A summary written before the intervals were recorded gets
+    them from its accuracy and test size (accuracy = k/n exactly); the paired test needs the
+    per-sample predictions, so only newer summaries have it. Language modelling: each
+    model's 95% t interval over the test sequences and, against the same-size GRU, the
+    paired t-test (difference and ratio with their intervals); only summaries that recorded
+    them (they need the per-sequence losses)."""
+    if summary.get("metric") == "accuracy":
+        return _accuracy_uncertainty(summary)
     models = summary["models"]
-    if summary.get("metric") != "accuracy":
+    ci = {n: v["metric_ci95"] for n, v in models.items() if v.get("metric_ci95")}
+    if not ci:
         return []
+    unit = summary["metric"]
+    out = [f"{unit}, 95% t interval over the {summary['test_samples']} test sequences: "
+           + "; ".join(f"{n} {models[n]['metric']:.4f} ({lo:.4f} to {hi:.4f})" for n, (lo, hi) in ci.items())
+           + "."]
+    pairs = [(n, v["vs_gru_model"]) for n, v in models.items()
+             if (v.get("vs_gru_model") or {}).get("paired")]
+    if pairs:
+        def one(n, c):
+            p = c["paired"]
+            diff = ("" if p.get("difference") is None else
+                    f"{p['difference']:+.4f} {unit} ({p['difference_ci95'][0]:+.4f} to "
+                    f"{p['difference_ci95'][1]:+.4f}), ")
+            return (f"{n} {diff}ratio {p['ratio']:.4f} ({p['ratio_ci95'][0]:.4f} to {p['ratio_ci95'][1]:.4f}), "
+                    f"p = {p['p_value']:.2g}")
+        out.append(f"Against the GRU of the same size, on the same test sequences (paired t-test): "
+                   + "; ".join(one(n, c) for n, c in pairs) + ".")
+    return out
+
+
+def _accuracy_uncertainty(summary: dict) -> list:
+    models = summary["models"]
     n = summary.get("test_samples")
     ci = {}
     for name, v in models.items():

@@ -217,3 +217,72 @@ def test_bad_jobs_is_a_clear_error(capsys):
     with pytest.raises(SystemExit) as e:
         main(["study", "tiny", "--jobs", "0"])
     assert e.value.code == 2 and "--jobs wants a positive integer" in capsys.readouterr().err
+
+
+LM_SCENARIO = """
+name = "lm-small"
+description = "two-epoch LM smoke test"
+[data]
+name = "{data}"
+train = "{dir}/train.txt"
+valid = "{dir}/valid.txt"
+test = "{dir}/test.txt"
+seq_len = 12
+[train]
+epochs = 2
+batch_size = 8
+lr = 0.01
+loss = "lm"
+seed = 0
+[[models]]
+name = "egru"
+kind = "egru"
+units = [12]
+thr_mean = 0.2
+[[models]]
+name = "gru"
+kind = "gru"
+units = [12]
+[measure]
+test_samples = 20
+raster_samples = 0
+"""
+
+
+@pytest.mark.parametrize("data, metric", [("text-char", "bpc"), ("text-word", "perplexity")])
+def test_lm_intervals_and_paired_test_agree_with_the_metrics(tmp_path, data, metric):
+    """A language model's interval is the t interval of the mean per-token cross-entropy over
+    the test sequences, so it is centred on the reported metric (bpc: arithmetically, the
+    map CE/ln 2 is linear; perplexity: geometrically, exp maps the midpoint to the geometric
+    mean). The paired comparison explains the metric gap exactly: mean per-sequence
+    difference = bpc difference, and ratio = bpc or perplexity ratio."""
+    from eventsim.study import uncertainty_lines
+    words = "the cat sat on the mat and the dog ran to the cat by the door".split()
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 600), ("valid", 200), ("test", 400)):
+        lines = [" ".join(rng.choice(words, 8)) for _ in range(n // 8)]
+        (tmp_path / f"{split}.txt").write_text("\n".join(lines) + "\n")
+    sc = tmp_path / "lm.toml"
+    sc.write_text(LM_SCENARIO.format(data=data, dir=tmp_path.as_posix()))
+    s = run_study(str(sc), out_dir=tmp_path / "out", progress=False)
+    assert s["metric"] == metric
+    n = s["test_samples"]
+    for name, v in s["models"].items():
+        lo, hi = v["metric_ci95"]
+        assert lo < v["metric"] < hi, name
+        centre = (lo + hi) / 2 if metric == "bpc" else (lo * hi) ** 0.5
+        # rel 1e-6: a dense model's metric comes from float32 logits, the scores from float64
+        assert centre == pytest.approx(v["metric"], rel=1e-6), name
+    c = s["models"]["egru"]["vs_gru_model"]
+    pr = c["paired"]
+    assert pr["test"] == "paired_t" and pr["sequences"] == n and 0 < pr["p_value"] <= 1
+    assert pr["ratio"] == pytest.approx(c["metric_ratio"], rel=1e-6)
+    assert pr["ratio_ci95"][0] < pr["ratio"] < pr["ratio_ci95"][1]
+    if metric == "bpc":
+        assert pr["difference"] == pytest.approx(c["metric_difference"], rel=1e-5, abs=1e-6)
+        assert pr["difference_ci95"][0] < pr["difference"] < pr["difference_ci95"][1]
+    else:
+        assert pr["difference"] is None and pr["difference_ci95"] is None
+    lines = uncertainty_lines(s)
+    assert len(lines) == 2 and "t interval" in lines[0] and "paired t-test" in lines[1]
+    assert lines[1] in (tmp_path / "out" / "summary.md").read_text()

@@ -316,7 +316,7 @@ def write_report(results_dir, out=None, progress: bool = False, dpi: int | None 
     figs = build_figures(results_dir, summary, progress=progress, dpi=dpi)
     header, rows = summary_table(summary)
     from ..study import uncertainty_lines
-    uncertainty = uncertainty_lines(summary)   # accuracy intervals and the paired test, if recorded
+    uncertainty = uncertainty_lines(summary)   # metric intervals and the paired test, if recorded
     scen_path = os.path.join(results_dir, "scenario.toml")
     scenario_text = open(scen_path).read() if os.path.isfile(scen_path) else None
     crows = cost_rows(results_dir, list(summary["models"]))

@@ -49,6 +49,13 @@ def cross_entropy(logits: np.ndarray, target: np.ndarray):
     return float(nll.sum() / count), dlogits, float(nll.sum()), count
 
 
+def sequence_nll(logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Summed negative log-likelihood (nats) of each sample: logits (n, T, V), target
+    (n, T) int; returns (n,) float64 (a language model's per-sequence score)."""
+    lp = log_softmax(np.asarray(logits, np.float64))
+    return -np.take_along_axis(lp, np.asarray(target)[..., None], axis=-1)[..., 0].sum(axis=1)
+
+
 def step_weights(loss: str, T: int) -> np.ndarray:
     """Weights ``w_t`` (T,) with which a classification loss reads the per-step
     readouts: ``logits = Σ_t w_t·(W·y_t) + b``. "last": one-hot at the last step;

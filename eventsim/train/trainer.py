@@ -146,19 +146,21 @@ def _as_input(spec: NetSpec, x, dtype):
 
 def evaluate(spec: NetSpec, params: dict, x, y, loss: str, metric: str, batch_size: int = 256) -> dict:
     """Metric of the network (no dropout) on (x, y): ``{"metric", "loss", "events",
-    "unit_steps", "activity_sparsity", "unit_events", "predictions"}`` (loss: mean
-    cross-entropy of the last step for classification, of all tokens for LM; unit_events:
-    for an EGRU, per layer the (n,) int64 events of each unit over all samples and steps,
-    else None; predictions: last-step argmax for classification, else None)."""
+    "unit_steps", "activity_sparsity", "unit_events", "predictions", "sequence_nll"}``
+    (loss: mean cross-entropy of the last step for classification, of all tokens for LM;
+    unit_events: for an EGRU, per layer the (n,) int64 events of each unit over all samples
+    and steps, else None; predictions: last-step argmax for classification, else None;
+    sequence_nll: for LM the (n,) summed cross-entropy of each sequence, else None)."""
     dtype = params["readout.weight"].dtype
     x = _as_input(spec, x, dtype)
     nll = 0.0
     count = correct = events = unit_steps = 0
-    preds = []
+    preds, seq_nll = [], []
     unit_events = [np.zeros(n, np.int64) for n in spec.units] if spec.kind == "egru" else None
     for sl, ps, logits in predict_batches(spec, params, x, loss, batch_size):
         if loss == "lm":
             _, _, s, c = losses.cross_entropy(logits, y[sl])
+            seq_nll.append(losses.sequence_nll(logits, y[sl]))
         else:
             _, _, s, c = losses.cross_entropy(logits, y[sl])
             p = logits.argmax(-1)
@@ -178,7 +180,8 @@ def evaluate(spec: NetSpec, params: dict, x, y, loss: str, metric: str, batch_si
             "unit_steps": unit_steps if spec.kind == "egru" else None,
             "activity_sparsity": (1.0 - events / unit_steps) if spec.kind == "egru" else None,
             "unit_events": unit_events,
-            "predictions": np.concatenate(preds) if preds else None}
+            "predictions": np.concatenate(preds) if preds else None,
+            "sequence_nll": np.concatenate(seq_nll) if seq_nll else None}
 
 
 # TrainConfig fields added after checkpoints were first written, with the value that

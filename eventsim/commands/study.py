@@ -25,8 +25,10 @@ def register(sub) -> None:
                     "Writes a results folder (summary.json/md/csv; per model counts.json,\n"
                     "history.json, model.npz, checkpoint/, raster.npz) and prints the summary table:\n"
                     "task metric, activity and backward sparsity, effective MACs per step and\n"
-                    "savings against dense GRU/LSTM of the same sizes. An interrupted study\n"
-                    "resumes from its per-epoch checkpoints (see docs/training.md).",
+                    "savings against dense GRU/LSTM of the same sizes; under it each metric's\n"
+                    "95% interval and a paired test of each model against the same-size GRU on\n"
+                    "the same test samples. An interrupted study resumes from its per-epoch\n"
+                    "checkpoints; re-running a finished one only re-evaluates (docs/training.md).",
         epilog="examples:\n  eventsim study                       # default scenario (sequential digits)\n"
                "  eventsim study char-lm --set train.epochs=2 --set models.egru.units=[128]\n"
                "  eventsim study my.toml --out runs/my --fresh",

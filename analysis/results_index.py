@@ -8,8 +8,8 @@ For every folder with a ``summary.json`` the index gives the scenario, each mode
 metric, the EGRU's activity sparsity and MAC savings, and how the folder's ``scenario.toml``
 (the scenario as it was run) differs from the built-in scenario of the same name *now*:
 "as shipped" when every effective setting is equal (a model's unset ``activity_reg``,
-``floor_reg``, ``floor_rate``, ``epochs`` and ``loss`` read as the train section's, as the
-study reads them), else the settings that differ, "here → shipped". Folders without a
+``floor_reg``, ``floor_rate``, ``epochs``, ``loss`` and ``lr`` read as the train section's,
+as the study reads them), else the settings that differ, "here → shipped". Folders without a
 summary (probe logs) are listed with their README. The command that produced each folder
 is in its ``COMMAND.txt``.
 """
@@ -21,7 +21,7 @@ import sys
 from eventsim.errors import EventsimError
 from eventsim.scenario import builtin_scenarios, load_scenario
 
-INHERITED = ("activity_reg", "floor_reg", "floor_rate", "epochs", "loss")
+INHERITED = ("activity_reg", "floor_reg", "floor_rate", "epochs", "loss", "lr")
 
 
 def effective(sc) -> dict:

@@ -83,6 +83,7 @@ def _fields():
         "thr_jitter": (0.0, _FLOAT, (0.0, None)),  # σ of the training threshold jitter (0 = off)
         "epochs": (None, _INT, (1, None)),        # None: train.epochs
         "loss": (None, _STR, LOSSES),             # None: train.loss
+        "lr": (None, _FLOAT, (0.0, None, "open")),  # None: train.lr
         "embedding_dim": (None, _INT, (1, None)),  # token input only; None: trainer's choice
         "checkpoint": (None, _STR, None),
     }
@@ -110,7 +111,8 @@ class Scenario:
     models: list of dicts with every key of :data:`MODEL_FIELDS` (EGRU-only keys are
         None for GRU/LSTM; ``activity_reg`` / ``floor_reg`` / ``floor_rate`` None mean
         the ``train`` section's,
-        ``epochs`` / ``loss`` None mean ``train.epochs`` / ``train.loss``;
+        ``epochs`` / ``loss`` / ``lr`` None mean ``train.epochs`` / ``train.loss`` /
+        ``train.lr``;
         ``embedding_dim`` None lets the trainer choose; ``checkpoint`` None means train
         from scratch).
     measure: ``test_samples`` (None: whole test split), ``raster_samples``.

@@ -96,6 +96,8 @@ def _spec_and_config(sc, m: dict, ds):
         if egru and m.get(key) is not None:
             t[key] = m[key]
     t["epochs"] = _model_epochs(sc, m)
+    if m.get("lr") is not None:
+        t["lr"] = float(m["lr"])
     t["loss"] = loss
     t["metric"] = ds.metric
     t["weight_density"] = float(m["weight_density"]) if m.get("weight_density") is not None else 1.0

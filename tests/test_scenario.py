@@ -61,7 +61,7 @@ def test_defaults_filled(tmp_path):
                          "train_thr": True, "dampening": 0.7, "support": 1.0, "reset": "threshold",
                          "weight_density": 1.0, "update_bias": 0.0, "activity_reg": None,
                          "floor_reg": None, "floor_rate": None, "thr_jitter": 0.0, "epochs": None,
-                         "loss": None, "embedding_dim": None, "checkpoint": None}]
+                         "loss": None, "lr": None, "embedding_dim": None, "checkpoint": None}]
     assert s.measure == {"test_samples": None, "raster_samples": 4}
     assert s.data == {"name": "digits"}
     lm = load_scenario(_write(tmp_path, MINIMAL.replace('"digits"', '"text-char"'), "lm.toml"))
@@ -137,6 +137,8 @@ BAD = [
      r"models.g.loss = 'lm' does not fit data set 'digits' \(task classify\); use 'last', 'all' or 'trace'"),
     ("[[models]]\nname = \"g\"\nkind = \"gru\"\nunits = [4]\nepochs = 0",
      r"models.g.epochs = 0 is out of range; it must be >= 1"),
+    ("[[models]]\nname = \"g\"\nkind = \"lstm\"\nunits = [4]\nlr = 0",
+     r"models.g.lr = 0 is out of range; it must be > 0.0"),
 ]
 
 

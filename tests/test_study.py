@@ -179,15 +179,18 @@ def test_step_weighted_losses_engine_reads_the_readout_the_same_way(tmp_path, lo
     assert ec["engine_metric"] == pytest.approx(ec["trainer_metric"], abs=1e-12)
 
 
-def test_per_model_epochs_and_loss_override_the_train_section(tmp_path):
+def test_per_model_epochs_loss_and_lr_override_the_train_section(tmp_path):
     """models.<name>.epochs trains that model longer (or shorter) than train.epochs;
     models.<name>.loss gives it its own loss (here the EGRU's trace readout, checked
-    through the engine, beside the baselines' last-step readout)."""
+    through the engine, beside the baselines' last-step readout); models.<name>.lr its own
+    learning rate (tiny's schedule is constant, so every epoch records it)."""
     s = run_study("tiny", out_dir=tmp_path, progress=False,
-                  overrides=FAST[1::2] + ["models.egru.epochs=3", "models.gru.epochs=1", 'models.egru.loss="trace"'])
-    lengths = {name: len(json.loads((tmp_path / name / "history.json").read_text()))
-               for name in ("egru", "gru", "lstm")}
-    assert lengths == {"egru": 3, "gru": 1, "lstm": 2}
+                  overrides=FAST[1::2] + ["models.egru.epochs=3", "models.gru.epochs=1", 'models.egru.loss="trace"',
+                                          "models.lstm.lr=0.002"])
+    hist = {name: json.loads((tmp_path / name / "history.json").read_text()) for name in ("egru", "gru", "lstm")}
+    assert {name: len(h) for name, h in hist.items()} == {"egru": 3, "gru": 1, "lstm": 2}
+    assert [e["lr"] for e in hist["lstm"]] == [0.002, 0.002]
+    assert [e["lr"] for e in hist["egru"]] == [0.01] * 3 and [e["lr"] for e in hist["gru"]] == [0.01]
     from eventsim.scenario import load_scenario
     sc = load_scenario(str(tmp_path / "scenario.toml"))
     assert sc.model("egru")["loss"] == "trace" and sc.model("gru")["loss"] is None

@@ -13,7 +13,7 @@ from eventsim.scenario import (SCENARIO_DIR, builtin_scenarios, dumps_toml, load
                                scenario_from_dict)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REQUIRED = {"digits", "smnist5k", "psmnist5k", "mnist1d", "nmnist5k", "char-lm", "tiny"}
+REQUIRED = {"digits", "digits-2layer", "smnist5k", "psmnist5k", "mnist1d", "nmnist5k", "char-lm", "tiny"}
 
 MINIMAL = """
 [data]

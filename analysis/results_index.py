@@ -21,6 +21,8 @@ import sys
 from eventsim.errors import EventsimError
 from eventsim.scenario import builtin_scenarios, load_scenario
 
+# model keys whose None means the train section's value (eventsim.study._spec_and_config);
+# a new key of that kind must be added here too, or its folders would read as different
 INHERITED = ("activity_reg", "floor_reg", "floor_rate", "epochs", "loss", "lr")
 
 

@@ -158,9 +158,10 @@ def evaluate(spec: NetSpec, params: dict, x, y, loss: str, metric: str, batch_si
     preds, seq_nll = [], []
     unit_events = [np.zeros(n, np.int64) for n in spec.units] if spec.kind == "egru" else None
     for sl, ps, logits in predict_batches(spec, params, x, loss, batch_size):
-        if loss == "lm":
-            _, _, s, c = losses.cross_entropy(logits, y[sl])
-            seq_nll.append(losses.sequence_nll(logits, y[sl]))
+        if loss == "lm":   # per-sequence sums; the metric is their total
+            seq = losses.sequence_nll(logits, y[sl])
+            seq_nll.append(seq)
+            s, c = float(seq.sum()), int(y[sl].size)
         else:
             _, _, s, c = losses.cross_entropy(logits, y[sl])
             p = logits.argmax(-1)

@@ -22,7 +22,6 @@ import csv
 import io
 import json
 import logging
-import math
 import os
 import platform
 import time
@@ -513,7 +512,9 @@ def _metric_interval(metric: str, scores) -> list:
 
 
 def _from_ce(metric: str, ce: float) -> float:
-    return ce / math.log(2.0) if metric == "bpc" else math.exp(ce)
+    """The LM metric of a mean cross-entropy per token (the map of losses.metric_value)."""
+    from .train.losses import metric_value
+    return metric_value(metric, ce, 1)
 
 
 def _paired(metric: str, a, b) -> dict:
@@ -526,12 +527,12 @@ def _paired(metric: str, a, b) -> dict:
     if np.size(a) < 2:
         return None
     pt = paired_t(a, b)
-    if metric == "bpc":
-        diff = [pt["mean_difference"] / math.log(2.0), [c / math.log(2.0) for c in pt["ci"]]]
+    if metric == "bpc":   # linear in the cross-entropy: the difference maps like the metric
+        diff = [_from_ce(metric, pt["mean_difference"]), [_from_ce(metric, c) for c in pt["ci"]]]
         r, lo, hi = ratio_interval(a, b)
     else:   # perplexity ratio = exp(mean CE difference)
         diff = [None, None]
-        r, lo, hi = (math.exp(pt["mean_difference"]), *(math.exp(c) for c in pt["ci"]))
+        r, lo, hi = (_from_ce(metric, x) for x in (pt["mean_difference"], *pt["ci"]))
     return {"test": "paired_t", "sequences": pt["n"], "difference": diff[0], "difference_ci95": diff[1],
             "ratio": r, "ratio_ci95": [lo, hi], "p_value": pt["p_value"]}
 

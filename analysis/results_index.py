@@ -7,9 +7,9 @@ scenario as shipped.
 For every folder with a ``summary.json`` the index gives the scenario, each model's test
 metric, the EGRU's activity sparsity and MAC savings, and how the folder's ``scenario.toml``
 (the scenario as it was run) differs from the built-in scenario of the same name *now*:
-"as shipped" when every effective setting is equal (a model's unset ``activity_reg``,
-``floor_reg``, ``floor_rate``, ``epochs``, ``loss`` and ``lr`` read as the train section's,
-as the study reads them), else the settings that differ, "here → shipped". Folders without a
+"as shipped" when every effective setting is equal (a model's unset ``epochs``, ``loss``,
+``lr`` and, for an EGRU, ``activity_reg``, ``floor_reg`` and ``floor_rate`` read as the
+train section's, by the study's own ``model_train_settings``), else the settings that differ, "here → shipped". Folders without a
 summary (probe logs) are listed with their README. The command that produced each folder
 is in its ``COMMAND.txt``.
 """
@@ -20,25 +20,20 @@ import sys
 
 from eventsim.errors import EventsimError
 from eventsim.scenario import builtin_scenarios, load_scenario
-
-# model keys whose None means the train section's value (eventsim.study._spec_and_config);
-# a new key of that kind must be added here too, or its folders would read as different
-INHERITED = ("activity_reg", "floor_reg", "floor_rate", "epochs", "loss", "lr")
-
+from eventsim.study import MODEL_TRAIN_KEYS, model_train_settings
 
 def effective(sc) -> dict:
-    """The settings a study of ``sc`` trains and measures with, flattened to ``key: value``."""
+    """The settings a study of ``sc`` trains and measures with, flattened to ``key: value``;
+    the keys a model may set for itself are compared per model, as
+    :func:`eventsim.study.model_train_settings` resolves them."""
     out = {f"data.{k}": v for k, v in sc.data.items()}
-    # the inherited keys are compared per model, where they take effect
-    out.update({f"train.{k}": v for k, v in sc.train.items() if k not in INHERITED})
+    out.update({f"train.{k}": v for k, v in sc.train.items() if k not in MODEL_TRAIN_KEYS})
     out.update({f"measure.{k}": v for k, v in sc.measure.items()})
     for m in sc.models:
+        train = model_train_settings(sc, m)
         for k, v in m.items():
-            if k == "name":
-                continue
-            if v is None and k in INHERITED:
-                v = sc.train.get(k)
-            out[f"models.{m['name']}.{k}"] = v
+            if k != "name":
+                out[f"models.{m['name']}.{k}"] = train[k] if k in MODEL_TRAIN_KEYS else v
     return out
 
 

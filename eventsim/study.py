@@ -70,7 +70,22 @@ def _load_data(sc):
 
 def _model_epochs(sc, m: dict) -> int:
     """A model's training length: its own ``epochs`` or else ``train.epochs``."""
-    return m["epochs"] if m.get("epochs") is not None else sc.train["epochs"]
+    return model_train_settings(sc, m)["epochs"]
+
+
+# [train] keys a model may set for itself (None: the train section's value); the last
+# three for an EGRU only (the scenario refuses them on a GRU/LSTM)
+MODEL_TRAIN_KEYS = ("epochs", "loss", "lr", "activity_reg", "floor_reg", "floor_rate")
+
+
+def model_train_settings(sc, m: dict) -> dict:
+    """The train section as model ``m`` of scenario ``sc`` trains with it: its own
+    :data:`MODEL_TRAIN_KEYS`, where set, over ``sc.train`` (``loss`` may still be None:
+    the task's default)."""
+    t = dict(sc.train)
+    own = MODEL_TRAIN_KEYS if m["kind"] == "egru" else MODEL_TRAIN_KEYS[:3]
+    t.update({k: m[k] for k in own if m.get(k) is not None})
+    return t
 
 
 def _spec_and_config(sc, m: dict, ds):
@@ -84,19 +99,13 @@ def _spec_and_config(sc, m: dict, ds):
                    reset=m.get("reset") or "threshold",
                    dampening=m["dampening"] if egru and m.get("dampening") is not None else 0.7,
                    support=m["support"] if egru and m.get("support") is not None else 1.0)
-    t = dict(sc.train)
-    loss = t.pop("loss", None)
-    loss = m.get("loss") or loss or ("lm" if ds.task == "lm" else "last")
+    t = model_train_settings(sc, m)
+    loss = t.pop("loss", None) or ("lm" if ds.task == "lm" else "last")
     if (loss == "lm") != (ds.task == "lm"):
         raise EventsimError(f"scenario {sc.name!r}, model {m['name']!r}: loss {loss!r} does not fit data set "
                             f"{ds.name!r} (task {ds.task!r}); use 'lm' for language modelling, "
                             f"{allowed_losses('classify')} for classification")
-    for key in ("activity_reg", "floor_reg", "floor_rate"):
-        if egru and m.get(key) is not None:
-            t[key] = m[key]
-    t["epochs"] = _model_epochs(sc, m)
-    if m.get("lr") is not None:
-        t["lr"] = float(m["lr"])
+    t["lr"] = float(t["lr"])
     t["loss"] = loss
     t["metric"] = ds.metric
     t["weight_density"] = float(m["weight_density"]) if m.get("weight_density") is not None else 1.0
@@ -629,7 +638,7 @@ def uncertainty_lines(summary: dict) -> list:
                     f"{p['difference_ci95'][1]:+.4f}), ")
             return (f"{n} {diff}ratio {p['ratio']:.4f} ({p['ratio_ci95'][0]:.4f} to {p['ratio_ci95'][1]:.4f}), "
                     f"p = {p['p_value']:.2g}")
-        out.append(f"Against the GRU of the same size, on the same test sequences (paired t-test): "
+        out.append("Against the GRU of the same size, on the same test sequences (paired t-test): "
                    + "; ".join(one(n, c) for n, c in pairs) + ".")
     return out
 

@@ -25,7 +25,7 @@ import sys
 import numpy as np
 
 import eventsim
-from eventsim.counts import gru_baseline_per_step, lstm_baseline_per_step
+from eventsim.egru.counts import gru_baseline_per_step, lstm_baseline_per_step
 from eventsim.interop.neurobench import eventsim_figures, measure, torch_egru
 
 try:

@@ -9,9 +9,9 @@ The small public API:
 __version__ = "0.1.0"
 
 from .errors import EventsimError  # noqa: E402
-from .model import EGRULayer, Model, load_model, random_model, save_model  # noqa: E402
+from .egru.model import EGRULayer, Model, load_model, random_model, save_model  # noqa: E402
 from .inputs import EventStream  # noqa: E402
-from .simulation import SimResult, compile_model, simulate  # noqa: E402  (numba is imported only when the engine runs)
+from .egru.simulate import SimResult, compile_model, simulate  # noqa: E402  (numba is imported only when the engine runs)
 
 __all__ = ["EventsimError", "EGRULayer", "Model", "load_model", "save_model", "random_model",
            "simulate", "compile_model", "SimResult", "EventStream", "import_checkpoint"]

@@ -29,7 +29,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .counts import gru_baseline_per_step, lstm_baseline_per_step
+from .egru.counts import gru_baseline_per_step, lstm_baseline_per_step
 from .errors import EventsimError
 from .stats import mean_interval, paired_comparison, paired_t, ratio_interval, wilson_interval
 
@@ -128,7 +128,7 @@ def _resolve_checkpoint(sc, path: str) -> str:
 
 def _load_given(sc, m, spec):
     """Parameters from the checkpoint file a scenario model names."""
-    from .model import load_model
+    from .egru.model import load_model
     from .train import load_weights, params_from_model
     path = _resolve_checkpoint(sc, m["checkpoint"])
     if spec.kind == "egru":
@@ -369,7 +369,7 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
     trained side by side in worker processes (1: one after the other; the results
     are the same either way).
     """
-    from .model import save_model
+    from .egru.model import save_model
     from .train import save_weights, to_model, train
     from .train.checkpoint import clear_checkpoints
 

@@ -188,7 +188,7 @@ def test_chunked_progress_run_equals_single_run():
     rng = np.random.default_rng(6)
     m = eventsim.random_model(4, [8, 6], n_out=3, seed=6, dtype="float64", thr_mean=0.1)
     x = sparse_input(rng, (7, 12, 4), 0.5)
-    from eventsim.engine.egru import CompiledEGRU
+    from eventsim.egru.engine import CompiledEGRU
     from eventsim.inputs import prepare_input
     cm = CompiledEGRU(m)
     table = prepare_input(m, x)

@@ -11,7 +11,7 @@ from eventsim.errors import EventsimError
 from eventsim.hardware.mapping import Placement, balanced, check_memory, contiguous
 from eventsim.hardware.profiles import profile_from_dict
 from eventsim.hardware.timing import ChipState, simulate_timing
-from eventsim.model import EGRULayer, Model
+from eventsim.egru.model import EGRULayer, Model
 
 
 def chip(cores=1, sram_kib=64.0, spill_ns=0.0, static_w=0.5, kind="event"):

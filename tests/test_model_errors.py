@@ -6,7 +6,7 @@ import pytest
 
 import eventsim
 from eventsim import EventStream, EventsimError, load_model, random_model, save_model, simulate
-from eventsim.model import model_from_arrays
+from eventsim.egru.model import model_from_arrays
 
 
 def arrays(model):

@@ -75,7 +75,7 @@ class _Cell(torch.nn.Module):
 
 @pytest.mark.parametrize("cell, per_step", [(torch.nn.GRUCell, 465), (torch.nn.LSTMCell, 615)])
 def test_dense_cells_match_spec_baselines(cell, per_step):
-    from eventsim.counts import gru_baseline_per_step, lstm_baseline_per_step
+    from eventsim.egru.counts import gru_baseline_per_step, lstm_baseline_per_step
     base = gru_baseline_per_step if cell is torch.nn.GRUCell else lstm_baseline_per_step
     assert sum(base(25, 5)) == per_step
     torch.manual_seed(0)

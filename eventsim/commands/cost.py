@@ -105,8 +105,8 @@ def _run_model(args, profiles) -> int:
     from ..hardware.energy import energy_table
     from ..hardware.results import estimates
     from ..inputs import load_input
-    from ..model import load_model
-    from ..simulation import simulate
+    from ..egru.model import load_model
+    from ..egru.simulate import simulate
     from ._util import write_json
 
     if not args.input:

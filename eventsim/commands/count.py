@@ -33,8 +33,8 @@ def run(args) -> int:
     import numpy as np
 
     from ..inputs import load_input
-    from ..model import load_model
-    from ..simulation import simulate
+    from ..egru.model import load_model
+    from ..egru.simulate import simulate
     from ._util import parse_delays, write_json
 
     model = load_model(args.model, dtype=args.dtype)

@@ -53,7 +53,7 @@ def run_import(args) -> int:
     import warnings
 
     from ..interop import import_checkpoint
-    from ..model import save_model
+    from ..egru.model import save_model
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -81,7 +81,7 @@ def run_export(args) -> int:
     import warnings
 
     from ..interop import export_checkpoint
-    from ..model import load_model
+    from ..egru.model import load_model
 
     model = load_model(args.model)
     with warnings.catch_warnings(record=True) as caught:

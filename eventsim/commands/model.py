@@ -33,7 +33,7 @@ def register(sub) -> None:
 
 
 def run_model(args) -> int:
-    from ..model import random_model, save_model
+    from ..egru.model import random_model, save_model
     from ._util import int_list
 
     m = random_model(args.inputs, int_list(args.layers, "--layers"), n_out=args.outputs, seed=args.seed,
@@ -50,7 +50,7 @@ def run_input(args) -> int:
 
     from ..errors import EventsimError
     from ..inputs import EventStream
-    from ..model import load_model
+    from ..egru.model import load_model
 
     model = load_model(args.model)
     if args.samples < 1 or args.steps < 1:

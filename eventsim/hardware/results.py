@@ -107,7 +107,7 @@ def cost_results(root, profiles=None, *, timing: bool = False, placement: str = 
                 notes.append(f"{name}: no raster.npz (set measure.raster_samples in the scenario): "
                              f"timing skipped")
             else:
-                from ..model import load_model
+                from ..egru.model import load_model
                 from .timing import simulate_timing
                 model = load_model(os.path.join(root, name, "model.npz"))
                 with np.load(raster) as z:

@@ -2,7 +2,7 @@
 
 - :func:`import_checkpoint` reads an EvNN ``EGRU`` state dict (or PyTorch
   ``nn.GRU``/``nn.GRUCell`` weights, converted with a given threshold) from
-  ``.safetensors`` or torch ``.pt``/``.pth`` into a :class:`~eventsim.model.Model`.
+  ``.safetensors`` or torch ``.pt``/``.pth`` into a :class:`~eventsim.egru.model.Model`.
 - :func:`export_checkpoint` writes a model in the EvNN layout, so that it loads
   into ``evnn_pytorch.EGRU``; ``import_checkpoint(export_checkpoint(m))`` is ``m``.
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 
 from ..errors import EventsimError
-from ..model import Model
+from ..egru.model import Model
 from .evnn import (DEFAULT_LAYER_PREFIX, egru_to_torch_gru, export_state_dict,  # noqa: F401
                    import_state_dict)
 from .files import Checkpoint, read_checkpoint, write_checkpoint  # noqa: F401

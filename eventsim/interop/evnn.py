@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import EventsimError
-from ..model import EGRULayer, Model, validate_model
+from ..egru.model import EGRULayer, Model, validate_model
 
 log = logging.getLogger(__name__)
 

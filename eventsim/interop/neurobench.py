@@ -1,7 +1,7 @@
 """NeuroBench cross-check helpers (needs ``torch`` and ``neurobench``: ``eventsim[neurobench]``).
 
 :func:`torch_egru` builds a PyTorch network that computes exactly SPEC §1 from an
-eventsim :class:`~eventsim.model.Model`, out of the pieces NeuroBench knows how
+eventsim :class:`~eventsim.egru.model.Model`, out of the pieces NeuroBench knows how
 to count: each layer's input and recurrent projections are ``nn.Linear`` modules
 (weights ``kernel.T`` / ``recurrent_kernel.T``), the readout is an ``nn.Linear``
 called at every step, and the thresholded event output ``y = H(c − ϑ)·c`` is an
@@ -183,7 +183,7 @@ def eventsim_figures(model, x) -> dict:
     ``activity_sparsity``: pooled over layers, 1 − Σ events / Σ n·T·B (what
     NeuroBench's ActivationSparsity pools); ``y``: the last layer's events.
     """
-    from ..simulation import simulate
+    from ..egru.simulate import simulate
 
     res = simulate(model, np.asarray(x), engine="event", record=("y",))
     d = res.counts.to_dict()

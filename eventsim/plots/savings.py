@@ -5,7 +5,7 @@
 SPEC §2 MAC figures (dense, weight-sparse, activity-sparse, effective) per step,
 with the factor dense / effective written above each effective bar. Right: the
 total against the dense GRU and LSTM baselines of the same layer shapes (readout
-included in both, as in :mod:`eventsim.counts`), with the savings factors
+included in both, as in :mod:`eventsim.egru.counts`), with the savings factors
 baseline / effective written on the bars. All values are MACs per step (the
 counts divided by samples x steps). The y axis becomes logarithmic when the bars
 span more than ``log_ratio`` (default 30x).

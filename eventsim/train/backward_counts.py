@@ -89,7 +89,7 @@ class BackwardCounter:
             prev_active = per_unit
 
     def to_dict(self) -> dict:
-        """``{"layers": [...], "total": {...}}`` — the structure :class:`eventsim.counts.Counts`
+        """``{"layers": [...], "total": {...}}`` — the structure :class:`eventsim.egru.counts.Counts`
         puts under ``"backward"`` (integers plus the two derived ratios)."""
         layers = []
         for k in range(len(self.spec.units)):

@@ -274,7 +274,7 @@ def predict_batches(spec: NetSpec, params: dict, X, loss: str, batch_size: int =
 # ------------------------------------------------------------------------------ saving
 def to_model(spec: NetSpec, params: dict, meta: dict = None):
     """The trained EGRU as an :class:`eventsim.Model` (float32)."""
-    from ..model import model_from_arrays
+    from ..egru.model import model_from_arrays
     if spec.kind != "egru":
         raise EventsimError(f"only an EGRU converts to an eventsim model, this network is a {spec.kind}")
     m = {"reset": spec.reset, "pseudo_derivative": {"dampening": spec.dampening, "support": spec.support}}
@@ -286,7 +286,7 @@ def to_model(spec: NetSpec, params: dict, meta: dict = None):
 
 def params_from_model(model) -> dict:
     """The parameter dict of an :class:`eventsim.Model` (for evaluation or fine-tuning)."""
-    from ..model import model_arrays
+    from ..egru.model import model_arrays
     return model_arrays(model)
 
 

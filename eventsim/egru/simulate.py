@@ -9,8 +9,8 @@ from typing import Optional
 import numpy as np
 
 from .counts import Counts
-from .errors import EventsimError
-from .inputs import prepare_input
+from ..errors import EventsimError
+from ..inputs import prepare_input
 from .model import validate_model
 
 RECORDS = ("y", "c", "readout", "steps")
@@ -26,7 +26,7 @@ class SimResult:
     readout: (B, T, n_out) logits at every step (recorded with "readout").
     last_readout: (B, n_out) logits at the last step (whenever the model has a readout).
     state: list per layer of (s, y) final arrays, each (B, n).
-    counts: exact operation counts (:class:`~eventsim.counts.Counts`); with
+    counts: exact operation counts (:class:`~eventsim.egru.counts.Counts`); with
         "steps" recorded, ``counts.per_step`` holds per-step figures.
     engine: "event" or "dense".
     single: the input had no batch axis (arrays still carry B = 1).
@@ -80,7 +80,7 @@ def compile_model(model):
     models run on many short inputs. The compiled model holds its own copy of
     the parameters.
     """
-    from .engine.egru import CompiledEGRU
+    from .engine import CompiledEGRU
     validate_model(model)
     return CompiledEGRU(model)
 
@@ -89,7 +89,7 @@ def simulate(model, inputs, engine: str = "event", record=(), threads: Optional[
              n_steps: Optional[int] = None, progress: bool = False) -> SimResult:
     """Run ``model`` on ``inputs`` and count every operation exactly.
 
-    model: a :class:`~eventsim.model.Model` (or the result of :func:`compile_model`).
+    model: a :class:`~eventsim.egru.model.Model` (or the result of :func:`compile_model`).
     inputs: float array (T, m) or (B, T, m); integer token ids (T,) or (B, T)
         for a model with an embedding; or an :class:`~eventsim.inputs.EventStream`.
     engine: "event" (the Numba event engine) or "dense" (the numpy reference).
@@ -99,7 +99,7 @@ def simulate(model, inputs, engine: str = "event", record=(), threads: Optional[
     n_steps: for event streams, the number of steps (default: last event + 1).
     progress: show a progress bar (the event engine then runs samples in chunks).
     """
-    from .engine.egru import CompiledEGRU
+    from .engine import CompiledEGRU
 
     record = _parse_record(record)
     compiled = model if isinstance(model, CompiledEGRU) else None

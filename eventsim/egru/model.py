@@ -2,7 +2,7 @@
 
 The equations are those of SPEC §1 (the EvNN formulation, gate blocks
 ``[z | r | g]``); see ``docs/spec.md``. This module only holds parameters: the
-dense reference (:mod:`eventsim.reference`) and the event engine
+dense reference (:mod:`eventsim.egru.reference`) and the event engine
 (:mod:`eventsim.engine`) compute with them.
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ._npz import read_npz, write_npz
-from .errors import EventsimError
+from .._npz import read_npz, write_npz
+from ..errors import EventsimError
 
 RESET_MODES = ("threshold", "output")
 DTYPES = {"float32": np.float32, "float64": np.float64}

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .core import build_projection, deliver_list, pack_projections, ring_push, walk_row
+from ..engine.core import build_projection, deliver_list, pack_projections, ring_push, walk_row
 
 # layer metadata columns
 LM_NIN, LM_N, LM_UOFF, LM_DFF, LM_DREC, LM_FF_SRC, LM_FF_CNT, LM_REC_SRC, LM_REC_CNT = range(9)

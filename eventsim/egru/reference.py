@@ -24,7 +24,7 @@ def run_reference(model, table, record_steps: bool = False) -> dict:
 
     Returns a dict with ``y``, ``c`` (lists of (B, T, n)), ``readout``
     ((B, T, n_out) or None), ``state`` (list of (s, y) final arrays) and
-    ``counts`` (:class:`~eventsim.counts.Counts`).
+    ``counts`` (:class:`~eventsim.egru.counts.Counts`).
     """
     x = table.dense()  # (B, T, m): for an embedding model, the embedding rows
     B, T, _ = x.shape

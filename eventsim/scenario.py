@@ -27,6 +27,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from .errors import EventsimError
+from .egru.init import DAMPENING, RESET, RESET_MODES, SUPPORT, THR_MEAN
 
 SCENARIO_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")
 
@@ -34,7 +35,6 @@ TOP_KEYS = ("name", "description", "data", "train", "models", "measure")
 KINDS = ("egru", "gru", "lstm")
 LR_SCHEDULES = ("constant", "cosine", "step")
 LOSSES = ("last", "all", "trace", "lm")  # = eventsim.train.losses.LOSSES (kept import-light)
-RESET_MODES = ("threshold", "output")
 PATH_OPTIONS = ("path", "train", "valid", "test")   # data options naming files or folders
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -70,11 +70,11 @@ def _fields():
         "name": (None, _STR, None),
         "kind": (None, _STR, KINDS),
         "units": (None, "a list of positive integers", None),
-        "thr_mean": (0.3, _FLOAT, (0.0, 1.0, "both_open")),  # mean of a Beta distribution
+        "thr_mean": (THR_MEAN, _FLOAT, (0.0, 1.0, "both_open")),  # mean of a Beta distribution
         "train_thr": (True, _BOOL, None),
-        "dampening": (0.7, _FLOAT, (0.0, None, "open")),
-        "support": (1.0, _FLOAT, (0.0, None, "open")),
-        "reset": ("threshold", _STR, RESET_MODES),
+        "dampening": (DAMPENING, _FLOAT, (0.0, None, "open")),
+        "support": (SUPPORT, _FLOAT, (0.0, None, "open")),
+        "reset": (RESET, _STR, RESET_MODES),
         "weight_density": (1.0, _FLOAT, (0.0, 1.0, "open")),
         "update_bias": (0.0, _FLOAT, None),      # initial update-gate bias (egru, gru)
         "activity_reg": (None, _FLOAT, (0.0, None)),

@@ -30,6 +30,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .egru.counts import gru_baseline_per_step, lstm_baseline_per_step
+from .egru.init import DAMPENING, RESET, SUPPORT, THR_MEAN
 from .errors import EventsimError
 from .stats import mean_interval, paired_comparison, paired_t, ratio_interval, wilson_interval
 
@@ -96,9 +97,9 @@ def _spec_and_config(sc, m: dict, ds):
     emb = m.get("embedding_dim") or (min(64, ds.n_in) if tokens else 0)
     spec = NetSpec(kind=m["kind"], n_in=ds.n_in, units=list(m["units"]), n_out=ds.n_classes,
                    tokens=tokens, embed_dim=emb if tokens else 0,
-                   reset=m.get("reset") or "threshold",
-                   dampening=m["dampening"] if egru and m.get("dampening") is not None else 0.7,
-                   support=m["support"] if egru and m.get("support") is not None else 1.0)
+                   reset=m.get("reset") or RESET,
+                   dampening=m["dampening"] if egru and m.get("dampening") is not None else DAMPENING,
+                   support=m["support"] if egru and m.get("support") is not None else SUPPORT)
     t = model_train_settings(sc, m)
     loss = t.pop("loss", None) or ("lm" if ds.task == "lm" else "last")
     if (loss == "lm") != (ds.task == "lm"):
@@ -112,7 +113,7 @@ def _spec_and_config(sc, m: dict, ds):
     t["update_bias"] = float(m.get("update_bias") or 0.0)   # 0 for an LSTM (the scenario refuses others)
     if egru:
         t["train_thr"] = bool(m.get("train_thr", True))
-        t["thr_mean"] = float(m["thr_mean"]) if m.get("thr_mean") is not None else 0.3
+        t["thr_mean"] = float(m["thr_mean"]) if m.get("thr_mean") is not None else THR_MEAN
         t["thr_jitter"] = float(m.get("thr_jitter") or 0.0)
     for key in [k for k, v in t.items() if v is None]:
         del t[key]

@@ -1,6 +1,8 @@
 """``eventsim random-model`` and ``eventsim random-input``: files for tests and demos."""
 from __future__ import annotations
 
+from ..egru.init import RESET, RESET_MODES, THR_MEAN
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -12,8 +14,8 @@ def register(sub) -> None:
     p.add_argument("--outputs", type=int, help="add a linear readout with this many outputs")
     p.add_argument("--vocab", type=int, help="add an embedding of this vocabulary size (inputs are token ids)")
     p.add_argument("--density", type=float, default=1.0, help="fraction of nonzero weights (default 1.0)")
-    p.add_argument("--thr-mean", type=float, default=0.3, help="mean initial threshold (default 0.3)")
-    p.add_argument("--reset", choices=("threshold", "output"), default="threshold", help="reset mode")
+    p.add_argument("--thr-mean", type=float, default=THR_MEAN, help=f"mean initial threshold (default {THR_MEAN})")
+    p.add_argument("--reset", choices=RESET_MODES, default=RESET, help="reset mode")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="output .npz path")

@@ -16,8 +16,8 @@ import numpy as np
 
 from .._npz import read_npz, write_npz
 from ..errors import EventsimError
+from .init import DAMPENING, RESET, RESET_MODES, SUPPORT, THR_CONCENTRATION, THR_MEAN, draw_thresholds
 
-RESET_MODES = ("threshold", "output")
 DTYPES = {"float32": np.float32, "float64": np.float64}
 LAYER_KEYS = ("kernel", "recurrent_kernel", "bias", "recurrent_bias", "thr")
 OPTIONAL_KEYS = ("readout.weight", "readout.bias", "embedding.weight", "meta")
@@ -71,11 +71,11 @@ class Model:
     readout_weight: Optional[np.ndarray] = None
     readout_bias: Optional[np.ndarray] = None
     embedding: Optional[np.ndarray] = None
-    reset: str = "threshold"
+    reset: str = RESET
     ff_delays: tuple = ()
     rec_delays: tuple = ()
-    dampening: float = 0.7
-    support: float = 1.0
+    dampening: float = DAMPENING
+    support: float = SUPPORT
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -283,10 +283,10 @@ def model_from_arrays(data: dict, source: str = "model", dtype=None) -> Model:
     pd = meta.pop("pseudo_derivative", {}) or {}
     try:
         model = Model(layers=layers, readout_weight=readout_w, readout_bias=readout_b, embedding=emb,
-                      reset=meta.pop("reset", "threshold"),
+                      reset=meta.pop("reset", RESET),
                       ff_delays=tuple(meta.pop("ff_delays", ()) or ()),
                       rec_delays=tuple(meta.pop("rec_delays", ()) or ()),
-                      dampening=float(pd.get("dampening", 0.7)), support=float(pd.get("support", 1.0)),
+                      dampening=float(pd.get("dampening", DAMPENING)), support=float(pd.get("support", SUPPORT)),
                       meta=meta)
     except (TypeError, ValueError) as e:
         raise EventsimError(f"{source}: invalid meta settings ({e})") from None
@@ -297,9 +297,9 @@ def model_from_arrays(data: dict, source: str = "model", dtype=None) -> Model:
 
 
 def random_model(n_in: int, layers: Sequence[int], n_out: Optional[int] = None, seed: int = 0,
-                 weight_density: float = 1.0, thr_mean: float = 0.3, vocab: Optional[int] = None,
-                 dtype="float32", reset: str = "threshold", ff_delays=None, rec_delays=None,
-                 thr_concentration: float = 10.0) -> Model:
+                 weight_density: float = 1.0, thr_mean: float = THR_MEAN, vocab: Optional[int] = None,
+                 dtype="float32", reset: str = RESET, ff_delays=None, rec_delays=None,
+                 thr_concentration: float = THR_CONCENTRATION) -> Model:
     """A randomly initialised model for tests and demos.
 
     Weights are Xavier-normal (std = sqrt(2 / (fan_in + fan_out))); biases are
@@ -333,11 +333,10 @@ def random_model(n_in: int, layers: Sequence[int], n_out: Optional[int] = None, 
     out = []
     m = int(n_in)
     for n in layers:
-        a, b = thr_mean * thr_concentration, (1.0 - thr_mean) * thr_concentration
         out.append(EGRULayer(kernel=xavier(m, 3 * n, (m, 3 * n)),
                              recurrent_kernel=xavier(n, 3 * n, (n, 3 * n)),
                              bias=np.zeros(3 * n, dt), recurrent_bias=np.zeros(3 * n, dt),
-                             thr=rng.beta(a, b, size=n).astype(dt)))
+                             thr=draw_thresholds(rng, n, thr_mean, thr_concentration).astype(dt)))
         m = n
     ro_w = ro_b = emb = None
     if n_out is not None:

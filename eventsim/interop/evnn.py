@@ -36,6 +36,7 @@ import numpy as np
 
 from ..errors import EventsimError
 from ..egru.model import EGRULayer, Model, validate_model
+from ..egru.init import DAMPENING, RESET, SUPPORT
 
 log = logging.getLogger(__name__)
 
@@ -166,10 +167,10 @@ def import_state_dict(tensors: dict, prefix: str | None = None, gru_threshold=No
     if meta:
         meta = dict(meta)
         pd = meta.pop("pseudo_derivative", {}) or {}
-        kw = dict(reset=meta.pop("reset", "threshold"),
+        kw = dict(reset=meta.pop("reset", RESET),
                   ff_delays=tuple(meta.pop("ff_delays", ()) or ()),
                   rec_delays=tuple(meta.pop("rec_delays", ()) or ()),
-                  dampening=float(pd.get("dampening", 0.7)), support=float(pd.get("support", 1.0)),
+                  dampening=float(pd.get("dampening", DAMPENING)), support=float(pd.get("support", SUPPORT)),
                   meta=meta)
     else:
         if dampening:

@@ -45,6 +45,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..egru.init import DAMPENING, RESET, SUPPORT
+
 KINDS = ("egru", "gru", "lstm")
 GATES = {"egru": 3, "gru": 3, "lstm": 4}
 SURROGATE_BETA = 4.0  # slope of the smooth stand-in (gradient checks only)
@@ -73,9 +75,9 @@ class EGRUOptions:
         (smooth stand-in with its true derivative; gradient checks only).
     """
 
-    reset: str = "threshold"
-    dampening: float = 0.7
-    support: float = 1.0
+    reset: str = RESET
+    dampening: float = DAMPENING
+    support: float = SUPPORT
     activity_reg: object = 0.0       # float or (n,) array
     surrogate: str = "pseudo"
 

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .._npz import read_npz, write_npz
+from ..egru.init import DAMPENING, RESET, SUPPORT, THR_CONCENTRATION, THR_MEAN, draw_thresholds
 from ..errors import EventsimError
 from . import cells
 from .losses import cross_entropy, step_weights
@@ -48,9 +49,9 @@ class NetSpec:
     n_out: int
     tokens: bool = False
     embed_dim: int = 0
-    reset: str = "threshold"
-    dampening: float = 0.7
-    support: float = 1.0
+    reset: str = RESET
+    dampening: float = DAMPENING
+    support: float = SUPPORT
     surrogate: str = "pseudo"
 
     def __post_init__(self):
@@ -71,7 +72,7 @@ class NetSpec:
         return asdict(self)
 
 
-def init_params(spec: NetSpec, seed: int = 0, thr_mean: float = 0.3, thr_concentration: float = 10.0,
+def init_params(spec: NetSpec, seed: int = 0, thr_mean: float = THR_MEAN, thr_concentration: float = THR_CONCENTRATION,
                 dtype=np.float32, update_bias: float = 0.0) -> dict:
     """Fresh parameters: Xavier-uniform input kernels, orthogonal recurrent blocks,
     zero biases (LSTM forget bias 1), EGRU thresholds ~ Beta with mean ``thr_mean``.
@@ -102,8 +103,7 @@ def init_params(spec: NetSpec, seed: int = 0, thr_mean: float = 0.3, thr_concent
             p[f"layer{k}.bias"][:n] = update_bias
         p[f"layer{k}.recurrent_bias"] = rb
         if spec.kind == "egru":
-            a, b = thr_mean * thr_concentration, (1.0 - thr_mean) * thr_concentration
-            p[f"layer{k}.thr"] = rng.beta(a, b, size=n)
+            p[f"layer{k}.thr"] = draw_thresholds(rng, n, thr_mean, thr_concentration)
     n_l = spec.units[-1]
     lim = np.sqrt(6.0 / (n_l + spec.n_out))
     p["readout.weight"] = rng.uniform(-lim, lim, (spec.n_out, n_l))

@@ -26,6 +26,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..errors import EventsimError
+from ..egru.init import THR_MEAN
 from . import losses
 from .backward_counts import BackwardCounter
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
@@ -77,7 +78,7 @@ class TrainConfig:
     prune_start: float = 0.25
     prune_end: float = 0.75
     train_thr: bool = True
-    thr_mean: float = 0.3
+    thr_mean: float = THR_MEAN
     update_bias: float = 0.0
     max_valid_samples: Optional[int] = None
     eval_batch_size: int = 256

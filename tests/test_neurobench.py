@@ -101,11 +101,7 @@ def test_neurobench_defects_are_reported_not_zero():
 
 def test_crosscheck_script_small(capsys):
     """The committed script, in-process (a subprocess would import torch again)."""
-    spec = importlib.util.spec_from_file_location(
-        "neurobench_crosscheck", os.path.join(ROOT, "analysis", "neurobench_crosscheck.py"))
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    assert script.main(["--small"]) == 0
+    assert _load_script().main(["--small"]) == 0
     out = capsys.readouterr().out
     egru, rest = out.split("## 2.")
     assert egru.count("| yes |") == 6 and "| NO |" not in egru
@@ -121,3 +117,34 @@ def test_torch_egru_refusals():
         torch_egru(eventsim.random_model(3, [4], vocab=5, seed=0))
     with pytest.raises(EventsimError, match="threshold-reset models without delays only"):
         torch_egru(eventsim.random_model(3, [4], seed=0, reset="output"))
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location(
+        "neurobench_crosscheck", os.path.join(ROOT, "analysis", "neurobench_crosscheck.py"))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+def test_defect_cases_against_hand_counts():
+    """The defect table's claims, each against its hand-worked figure (comments in the script)."""
+    rows = {r["id"]: r for r in _load_script().defect_rows()}
+    # D1-D3: crashes, recorded by NeuroBench as 0.0 with one printed error each
+    for k in ("D1", "D2", "D3"):
+        assert rows[k]["errors"] and rows[k]["neurobench_reported"] == 0.0, k
+    # D1b: two batches of one sample, Linear(2, 4) -> GRU(4, 1). The Linear alone is 2·4 = 8 per
+    # sample; NeuroBench keeps the failed batch's 8 but not its sample: (8 + 8) / 1 = 16, not 22
+    d1b = rows["D1b"]
+    assert d1b["expected"] == 2 * 4 + (3 * 1 * 4 + 1 + 1)
+    assert d1b["neurobench_reported"] == (2 * 4 + 2 * 4) / 1
+    assert len(d1b["errors"]) == 1
+    # D3b/D3c: cell(x) with B = 2 counts the first sample only: half the hand count, silently
+    for k in ("D3b", "D3c"):
+        assert not rows[k]["errors"] and rows[k]["neurobench"] == rows[k]["expected"] / 2, k
+    # D4-D6 need zero biases: with PyTorch's default biases NeuroBench's count is right
+    for k in ("D4", "D5", "D6"):
+        assert rows[k]["neurobench"] == rows[k]["expected"] - 1, k
+        assert rows[k]["default_bias"]["neurobench"] == rows[k]["default_bias"]["expected"], k
+    # D8: binary x makes every operation an AC (18 ACs + 36 MACs by NeuroBench's own rule)
+    assert (rows["D8"]["neurobench_macs"], rows["D8"]["neurobench_acs"]) == (0.0, 18 + 36)

@@ -133,15 +133,18 @@ def torch_egru(model):
 _ERR = re.compile(r"Error running workload metric '(\w+)': (.*)")
 
 
-def measure(net, x, activation_modules=()) -> dict:
+def measure(net, x, activation_modules=(), batch_size=None) -> dict:
     """Run NeuroBench's SynapticOperations and ActivationSparsity on ``net`` with inputs ``x``.
 
-    x: (B, T, m) tensor (or numpy array); the whole batch is one DataLoader batch.
+    x: (B, T, m) tensor (or numpy array), fed as DataLoader batches of ``batch_size``
+    samples (default: the whole of ``x`` as one batch).
     activation_modules: module classes to register as activations (e.g. EventOutput).
     Returns ``{"effective_macs", "effective_acs", "dense", "activation_sparsity",
     "errors"}``: per-sample figures as NeuroBench reports them, and ``errors``
     a dict metric -> the error NeuroBench printed (its figure is then ``None``
-    rather than NeuroBench's ``0.0``).
+    rather than NeuroBench's ``0.0``); ``reported_synops``: what NeuroBench itself
+    returned for SynapticOperations (MACs + ACs per sample, ``0.0`` after a failure),
+    errors or not.
     """
     torch = _torch()
     try:
@@ -157,7 +160,7 @@ def measure(net, x, activation_modules=()) -> dict:
     model = TorchModel(net)
     for cls in activation_modules:
         model.add_activation_module(cls)
-    loader = DataLoader(TensorDataset(x, torch.zeros(x.shape[0])), batch_size=x.shape[0])
+    loader = DataLoader(TensorDataset(x, torch.zeros(x.shape[0])), batch_size=batch_size or x.shape[0])
     bench = Benchmark(model, loader, [], [], [[], [SynapticOperations, ActivationSparsity]])
     out, err = io.StringIO(), io.StringIO()
     with torch.no_grad(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -165,7 +168,9 @@ def measure(net, x, activation_modules=()) -> dict:
     errors = {m.group(1): m.group(2) for m in _ERR.finditer(out.getvalue())}
     syn = res.get("SynapticOperations")
     row = {"effective_macs": None, "effective_acs": None, "dense": None,
-           "activation_sparsity": None, "errors": errors}
+           "activation_sparsity": None, "errors": errors,
+           "reported_synops": (float(syn["Effective_MACs"] + syn["Effective_ACs"]) if isinstance(syn, dict)
+                               else float(syn or 0.0))}
     if "SynapticOperations" not in errors and isinstance(syn, dict):
         row.update(effective_macs=float(syn["Effective_MACs"]), effective_acs=float(syn["Effective_ACs"]),
                    dense=float(syn["Dense"]))

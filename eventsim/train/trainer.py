@@ -214,6 +214,33 @@ def _same_run(saved: dict, fp: dict) -> bool:
     return dict(saved, config=_comparable(saved["config"])) == fp
 
 
+@dataclass
+class _Run:
+    """What a checkpoint saves and a resume restores: parameters, optimiser, pruning
+    masks, the training generator, the history so far and the epochs already done."""
+
+    params: dict
+    adam: Adam
+    masks: dict
+    rng: np.random.Generator
+    history: list
+    start: int = 0
+
+
+@dataclass
+class _Plan:
+    """The fixed inputs of every epoch: the training data (X, Y), batches per epoch,
+    optimiser steps of the whole run, frozen parameter names and the validation data."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    n_batches: int
+    total_steps: int
+    frozen: tuple
+    vx: object
+    vy: np.ndarray
+
+
 def train(spec: NetSpec, train_split, valid_split, config: TrainConfig, ckpt_dir=None, resume: bool = True,
           progress: bool = True, desc: str = "", on_epoch_end: Callable = None,
           params: dict = None) -> TrainResult:
@@ -228,105 +255,161 @@ def train(spec: NetSpec, train_split, valid_split, config: TrainConfig, ckpt_dir
     config.validate()
     fp = fingerprint(spec, config)
     dtype = np.float32
+    run = _fresh_run(spec, config, params, dtype)
+    path = latest_checkpoint(ckpt_dir) if (ckpt_dir and resume) else None
+    if path:
+        _restore(run, path, fp)
+        log.info("resuming %s from %s (epoch %d of %d)", desc or spec.kind, path, run.start, config.epochs)
+    plan = _plan(spec, config, run.params, train_split, valid_split, dtype)
+    for epoch in range(run.start, config.epochs):
+        t0 = time.perf_counter()
+        _prune_for_epoch(run, config, epoch)
+        agg, counter = _train_epoch(spec, config, run, plan, epoch, desc, progress)
+        val = evaluate(spec, run.params, plan.vx, plan.vy, config.loss, config.metric, config.eval_batch_size)
+        entry = _history_entry(config, run, plan, epoch, agg, counter, val, t0)
+        run.history.append(entry)
+        if progress:
+            tqdm.write(_epoch_message(config, desc, epoch, entry, val), file=sys.stderr)
+        if ckpt_dir:
+            save_checkpoint(ckpt_dir, epoch + 1, run.params, run.adam, run.masks, run.rng.bit_generator.state,
+                            run.history, fp)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, run.history)
+    return TrainResult(params=run.params, history=run.history, masks=run.masks, resumed_from=run.start)
+
+
+def _fresh_run(spec: NetSpec, config: TrainConfig, params: Optional[dict], dtype) -> _Run:
+    """The state before the first epoch: initial parameters (from ``config.seed``, or
+    ``params`` cast to ``dtype``), a fresh Adam, no masks and the training generator."""
     params = init_params(spec, config.seed, config.thr_mean, update_bias=config.update_bias) \
         if params is None else \
         {k: np.array(v, dtype=dtype) for k, v in params.items()}
     adam = Adam.for_params(params)
-    masks: dict = {}
-    rng = np.random.default_rng([int(config.seed), 1])
-    history: list = []
-    start = 0
-    path = latest_checkpoint(ckpt_dir) if (ckpt_dir and resume) else None
-    if path:
-        ck = load_checkpoint(path)
-        st = ck["state"]
-        if not _same_run(st.get("fingerprint"), fp):
-            raise EventsimError(f"checkpoint {path!r} was written with other model or training settings; "
-                                f"resume only the same run, or start over with --fresh (or another --out)")
-        params = ck["params"]
-        adam = Adam(m=ck["adam_m"], v=ck["adam_v"], step=int(st["adam_step"]))
-        masks = ck["masks"]
-        rng.bit_generator.state = st["rng"]
-        history = st["history"]
-        start = int(st["epoch"])
-        log.info("resuming %s from %s (epoch %d of %d)", desc or spec.kind, path, start, config.epochs)
+    return _Run(params=params, adam=adam, masks={}, rng=np.random.default_rng([int(config.seed), 1]),
+                history=[])
+
+
+def _restore(run: _Run, path, fp: dict) -> None:
+    """Load the checkpoint at ``path`` into ``run``, refusing one of another run."""
+    ck = load_checkpoint(path)
+    st = ck["state"]
+    if not _same_run(st.get("fingerprint"), fp):
+        raise EventsimError(f"checkpoint {path!r} was written with other model or training settings; "
+                            f"resume only the same run, or start over with --fresh (or another --out)")
+    run.params = ck["params"]
+    run.adam = Adam(m=ck["adam_m"], v=ck["adam_v"], step=int(st["adam_step"]))
+    run.masks = ck["masks"]
+    run.rng.bit_generator.state = st["rng"]
+    run.history = st["history"]
+    run.start = int(st["epoch"])
+
+
+def _plan(spec: NetSpec, config: TrainConfig, params: dict, train_split, valid_split, dtype) -> _Plan:
     X = _as_input(spec, train_split.x, dtype)
     Yt = np.asarray(train_split.y)
-    N = X.shape[0]
-    n_batches = math.ceil(N / config.batch_size)
+    n_batches = math.ceil(X.shape[0] / config.batch_size)
     if config.max_batches_per_epoch:
         n_batches = min(n_batches, config.max_batches_per_epoch)
-    total_steps = n_batches * config.epochs
     frozen = () if config.train_thr else tuple(k for k in params if k.endswith(".thr"))
     vx, vy = valid_split.x, np.asarray(valid_split.y)
     if config.max_valid_samples:
         vx, vy = vx[:config.max_valid_samples], vy[:config.max_valid_samples]
-    for epoch in range(start, config.epochs):
-        t0 = time.perf_counter()
-        density = density_at(epoch, config.epochs, config.weight_density, config.prune_start, config.prune_end)
-        prune(params, masks, density)
-        for k, mk in masks.items():
-            adam.m[k] *= mk
-            adam.v[k] *= mk
-        perm = rng.permutation(N)
-        counter = BackwardCounter(spec) if spec.kind == "egru" else None
-        agg = {"loss": 0.0, "nll": 0.0, "count": 0, "correct": 0, "samples": 0, "events": 0, "unit_steps": 0}
-        bar = tqdm(total=n_batches, desc=f"{desc} epoch {epoch + 1}/{config.epochs}".strip(), file=sys.stderr,
-                   disable=not progress, leave=False, dynamic_ncols=True)
-        for b in range(n_batches):
-            idx = perm[b * config.batch_size:(b + 1) * config.batch_size]
-            lr = lr_at(config.lr, config.lr_schedule, adam.step, total_steps, config.warmup_steps)
-            value, grads, ps, st = loss_and_grads(spec, params, X[idx], Yt[idx], config.loss, config.dropout,
-                                                  rng, config.activity_reg if spec.kind == "egru" else 0.0,
-                                                  config.floor_reg if spec.kind == "egru" else 0.0,
-                                                  config.floor_rate, config.thr_jitter)
-            if not math.isfinite(value):
-                raise EventsimError(f"training of {desc or spec.kind} diverged (loss {value}) at epoch "
-                                    f"{epoch + 1}, batch {b + 1}; lower lr or set grad_clip")
-            if counter is not None:
-                counter.add_batch(params, ps, grads)
-            clip_grads(grads, config.grad_clip)
-            adam.update(params, grads, lr, config.weight_decay, frozen, masks)
-            agg["loss"] += value * len(idx)
-            agg["nll"] += st["nll_sum"]
-            agg["count"] += st["count"]
-            agg["correct"] += st.get("correct", 0)
-            agg["samples"] += len(idx)
-            agg["events"] += st.get("events", 0)
-            agg["unit_steps"] += st.get("unit_steps", 0)
-            post = {"loss": f"{agg['loss'] / agg['samples']:.4f}",
-                    config.metric[:3]: f"{_train_metric(config.metric, agg):.4f}"}
-            if agg["unit_steps"]:
-                post["sparsity"] = f"{1 - agg['events'] / agg['unit_steps']:.3f}"
-            bar.set_postfix(post, refresh=False)
-            bar.update(1)
-        bar.close()
-        val = evaluate(spec, params, vx, vy, config.loss, config.metric, config.eval_batch_size)
-        entry = {"epoch": epoch + 1,
-                 "train_loss": agg["loss"] / agg["samples"],
-                 "train_metric": _train_metric(config.metric, agg),
-                 "val_metric": val["metric"],
-                 "val_loss": val["loss"],
-                 "activity_sparsity": (1.0 - agg["events"] / agg["unit_steps"]) if agg["unit_steps"] else None,
-                 "val_activity_sparsity": val["activity_sparsity"],
-                 "weight_density": weight_density(params),
-                 "lr": lr_at(config.lr, config.lr_schedule, max(adam.step - 1, 0), total_steps,
-                             config.warmup_steps),
-                 "backward": counter.to_dict() if counter is not None else None,
-                 "seconds": time.perf_counter() - t0}
-        history.append(entry)
-        if progress:
-            msg = (f"{desc} epoch {epoch + 1}/{config.epochs}: loss {entry['train_loss']:.4f}, "
-                   f"val {config.metric} {val['metric']:.4f}")
-            if entry["activity_sparsity"] is not None:
-                msg += (f", activity sparsity {entry['activity_sparsity']:.3f}, backward sparsity "
-                        f"{entry['backward']['total']['backward_sparsity']:.3f}")
-            tqdm.write(msg.strip(), file=sys.stderr)
-        if ckpt_dir:
-            save_checkpoint(ckpt_dir, epoch + 1, params, adam, masks, rng.bit_generator.state, history, fp)
-        if on_epoch_end is not None:
-            on_epoch_end(epoch + 1, history)
-    return TrainResult(params=params, history=history, masks=masks, resumed_from=start)
+    return _Plan(X=X, Y=Yt, n_batches=n_batches, total_steps=n_batches * config.epochs, frozen=frozen,
+                 vx=vx, vy=vy)
+
+
+def _prune_for_epoch(run: _Run, config: TrainConfig, epoch: int) -> None:
+    """Prune to the epoch's density and zero Adam's moments of the pruned weights."""
+    density = density_at(epoch, config.epochs, config.weight_density, config.prune_start, config.prune_end)
+    prune(run.params, run.masks, density)
+    for k, mk in run.masks.items():
+        run.adam.m[k] *= mk
+        run.adam.v[k] *= mk
+
+
+def _train_epoch(spec: NetSpec, config: TrainConfig, run: _Run, plan: _Plan, epoch: int, desc: str,
+                 progress: bool):
+    """One pass over the shuffled training data: ``(agg, counter)``, the summed batch
+    statistics and the :class:`BackwardCounter` (EGRU, else None)."""
+    from tqdm import tqdm
+
+    perm = run.rng.permutation(plan.X.shape[0])
+    counter = BackwardCounter(spec) if spec.kind == "egru" else None
+    agg = {"loss": 0.0, "nll": 0.0, "count": 0, "correct": 0, "samples": 0, "events": 0, "unit_steps": 0}
+    bar = tqdm(total=plan.n_batches, desc=f"{desc} epoch {epoch + 1}/{config.epochs}".strip(), file=sys.stderr,
+               disable=not progress, leave=False, dynamic_ncols=True)
+    for b in range(plan.n_batches):
+        idx = perm[b * config.batch_size:(b + 1) * config.batch_size]
+        lr = lr_at(config.lr, config.lr_schedule, run.adam.step, plan.total_steps, config.warmup_steps)
+        value, grads, ps, st = _batch_grads(spec, config, run, plan, idx)
+        if not math.isfinite(value):
+            raise EventsimError(f"training of {desc or spec.kind} diverged (loss {value}) at epoch "
+                                f"{epoch + 1}, batch {b + 1}; lower lr or set grad_clip")
+        if counter is not None:
+            counter.add_batch(run.params, ps, grads)
+        clip_grads(grads, config.grad_clip)
+        run.adam.update(run.params, grads, lr, config.weight_decay, plan.frozen, run.masks)
+        _accumulate(agg, value, len(idx), st)
+        bar.set_postfix(_postfix(config.metric, agg), refresh=False)
+        bar.update(1)
+    bar.close()
+    return agg, counter
+
+
+def _batch_grads(spec: NetSpec, config: TrainConfig, run: _Run, plan: _Plan, idx):
+    """Forward, loss and backward on the training samples ``idx`` (dropout and threshold
+    jitter drawn from the training generator): ``(loss, grads, pass, statistics)``."""
+    egru = spec.kind == "egru"
+    return loss_and_grads(spec, run.params, plan.X[idx], plan.Y[idx], config.loss, config.dropout, run.rng,
+                          config.activity_reg if egru else 0.0, config.floor_reg if egru else 0.0,
+                          config.floor_rate, config.thr_jitter)
+
+
+def _accumulate(agg: dict, value: float, n: int, st: dict) -> None:
+    """Add one batch of ``n`` samples (mean loss ``value``, statistics ``st``) to ``agg``."""
+    agg["loss"] += value * n
+    agg["nll"] += st["nll_sum"]
+    agg["count"] += st["count"]
+    agg["correct"] += st.get("correct", 0)
+    agg["samples"] += n
+    agg["events"] += st.get("events", 0)
+    agg["unit_steps"] += st.get("unit_steps", 0)
+
+
+def _postfix(metric: str, agg: dict) -> dict:
+    """The progress bar's running loss, metric and (EGRU) activity sparsity."""
+    post = {"loss": f"{agg['loss'] / agg['samples']:.4f}",
+            metric[:3]: f"{_train_metric(metric, agg):.4f}"}
+    if agg["unit_steps"]:
+        post["sparsity"] = f"{1 - agg['events'] / agg['unit_steps']:.3f}"
+    return post
+
+
+def _history_entry(config: TrainConfig, run: _Run, plan: _Plan, epoch: int, agg: dict, counter, val: dict,
+                   t0: float) -> dict:
+    """The epoch's entry of the history (docs/training.md)."""
+    return {"epoch": epoch + 1,
+            "train_loss": agg["loss"] / agg["samples"],
+            "train_metric": _train_metric(config.metric, agg),
+            "val_metric": val["metric"],
+            "val_loss": val["loss"],
+            "activity_sparsity": (1.0 - agg["events"] / agg["unit_steps"]) if agg["unit_steps"] else None,
+            "val_activity_sparsity": val["activity_sparsity"],
+            "weight_density": weight_density(run.params),
+            "lr": lr_at(config.lr, config.lr_schedule, max(run.adam.step - 1, 0), plan.total_steps,
+                        config.warmup_steps),
+            "backward": counter.to_dict() if counter is not None else None,
+            "seconds": time.perf_counter() - t0}
+
+
+def _epoch_message(config: TrainConfig, desc: str, epoch: int, entry: dict, val: dict) -> str:
+    """The line written after each epoch when ``progress`` is on."""
+    msg = (f"{desc} epoch {epoch + 1}/{config.epochs}: loss {entry['train_loss']:.4f}, "
+           f"val {config.metric} {val['metric']:.4f}")
+    if entry["activity_sparsity"] is not None:
+        msg += (f", activity sparsity {entry['activity_sparsity']:.3f}, backward sparsity "
+                f"{entry['backward']['total']['backward_sparsity']:.3f}")
+    return msg.strip()
 
 
 def _train_metric(metric: str, agg: dict) -> float:

@@ -91,6 +91,27 @@ def import_state_dict(tensors: dict, prefix: str | None = None, gru_threshold=No
     meta: eventsim meta found in the file (written by :func:`export_state_dict`);
         restores reset mode, delays and free meta exactly.
     """
+    sel = _select(tensors, prefix, source)
+    units, kinds = _recurrent_units(sel, source)
+    egru = kinds == {"egru"}
+    _check_gru_threshold(egru, gru_threshold, units, source)
+    layers, used, dampening, support = _build_layers(sel, units, egru, gru_threshold, source)
+    _check_stack(units, layers, source)
+    # dtype: one for all arrays, the checkpoint's own float32/float64
+    dt = layers[0].kernel.dtype if layers[0].kernel.dtype in (np.float32, np.float64) else np.float32
+    readout_w, readout_b, emb = _head(sel, used, layers[0].n_in, layers[-1].n_units, source)
+    if meta:
+        kw = _settings_from_meta(meta)
+    else:
+        kw = _settings_from_checkpoint(dampening, support, units, kinds, gru_threshold, source)
+    model = Model(layers=layers, readout_weight=readout_w, readout_bias=readout_b, embedding=emb, **kw)
+    model = model.astype(dt) if any(a.dtype != dt for a in _all_arrays(model)) else model
+    validate_model(model)
+    return model
+
+
+def _select(tensors: dict, prefix: str | None, source: str) -> dict:
+    """The tensors (as numpy arrays) whose keys start with ``prefix`` (all without one)."""
     allkeys = sorted(tensors, key=_natural)
     if prefix:
         sel = {k: np.asarray(v) for k, v in tensors.items() if k.startswith(prefix)}
@@ -101,7 +122,12 @@ def import_state_dict(tensors: dict, prefix: str | None = None, gru_threshold=No
         sel = {k: np.asarray(v) for k, v in tensors.items()}
     if not sel:
         raise EventsimError(f"{source}: the checkpoint holds no tensors")
+    return sel
 
+
+def _recurrent_units(sel: dict, source: str):
+    """The recurrent layers of ``sel`` in stack order, and their kinds: ``(units, kinds)``;
+    refuses a state dict with none, or with EvNN EGRU and PyTorch GRU layers both."""
     units = _find_units(sel, source)
     kinds = {u.kind for u in units}
     if not units:
@@ -114,10 +140,11 @@ def import_state_dict(tensors: dict, prefix: str | None = None, gru_threshold=No
             f"{source}: the checkpoint mixes EvNN EGRU layers and PyTorch GRU weights "
             f"({'; '.join(u.label for u in units)}); pick one network with --prefix")
     units.sort(key=lambda u: (_natural(u.prefix), u.index))
+    return units, kinds
 
-    used = set()
-    layers = []
-    egru = kinds == {"egru"}
+
+def _check_gru_threshold(egru: bool, gru_threshold, units: list, source: str) -> None:
+    """A GRU threshold is required for PyTorch GRU weights and refused for an EvNN EGRU."""
     if egru and gru_threshold is not None:
         raise EventsimError(f"{source}: gru_threshold is only for PyTorch GRU weights; this "
                             f"checkpoint holds EvNN EGRU layers with their own thresholds")
@@ -126,6 +153,13 @@ def import_state_dict(tensors: dict, prefix: str | None = None, gru_threshold=No
             f"{source}: PyTorch GRU weights found ({'; '.join(u.label for u in units)}) but a GRU "
             f"has no threshold and no threshold makes an EGRU compute a GRU; to convert it into "
             f"an EGRU anyway give the threshold (--gru-threshold 0.1, or gru_threshold=...)")
+
+
+def _build_layers(sel: dict, units: list, egru: bool, gru_threshold, source: str):
+    """One :class:`EGRULayer` per unit: ``(layers, used keys, dampening factors,
+    pseudo-derivative supports)``, the last two as found in EvNN layers (else empty)."""
+    used = set()
+    layers = []
     dampening, support = [], []
     for li, u in enumerate(units):
         used.update(u.keys.values())
@@ -140,7 +174,11 @@ def import_state_dict(tensors: dict, prefix: str | None = None, gru_threshold=No
             layers.append(EGRULayer(**arr))
         else:
             layers.append(_gru_to_egru(sel, u, gru_threshold, li, source))
+    return layers, used, dampening, support
 
+
+def _check_stack(units: list, layers: list, source: str) -> None:
+    """Each layer takes as many inputs as the layer below has units."""
     for k in range(1, len(layers)):
         if layers[k].n_in != layers[k - 1].n_units:
             found = "; ".join(f"{u.label}: {l.n_in} -> {l.n_units}" for u, l in zip(units, layers))
@@ -148,11 +186,12 @@ def import_state_dict(tensors: dict, prefix: str | None = None, gru_threshold=No
                 f"{source}: the layers found do not form one stack ({found}): layer {k} takes "
                 f"{layers[k].n_in} inputs but layer {k - 1} has {layers[k - 1].n_units} units; if the "
                 f"checkpoint holds several networks, pick one with --prefix")
-    # dtype: one for all arrays, the checkpoint's own float32/float64
-    dt = layers[0].kernel.dtype if layers[0].kernel.dtype in (np.float32, np.float64) else np.float32
 
+
+def _head(sel: dict, used: set, m0: int, nL: int, source: str):
+    """The readout and embedding among the keys the layers left (``used``, updated):
+    ``(readout_weight, readout_bias, embedding)``; refuses keys that are none of these."""
     rest = {k: v for k, v in sel.items() if k not in used}
-    m0, nL = layers[0].n_in, layers[-1].n_units
     readout_w, readout_b, emb, more_used = _find_head(rest, m0, nL, source)
     used.update(more_used)
     left = sorted(set(sel) - used, key=_natural)
@@ -162,40 +201,45 @@ def import_state_dict(tensors: dict, prefix: str | None = None, gru_threshold=No
             f"optional nn.Linear readout (weight ({'{n_out}'}, {nL}) and bias) and one optional "
             f"nn.Embedding (weight (V, {m0})); select the network with --prefix, or remove the "
             f"other parts from the state dict")
+    return readout_w, readout_b, emb
 
+
+def _settings_from_meta(meta: dict) -> dict:
+    """The :class:`Model` settings stored in eventsim's own meta (exact round trip)."""
+    meta = dict(meta)
+    pd = meta.pop("pseudo_derivative", {}) or {}
+    return dict(reset=meta.pop("reset", RESET),
+                ff_delays=tuple(meta.pop("ff_delays", ()) or ()),
+                rec_delays=tuple(meta.pop("rec_delays", ()) or ()),
+                dampening=float(pd.get("dampening", DAMPENING)), support=float(pd.get("support", SUPPORT)),
+                meta=meta)
+
+
+def _settings_from_checkpoint(dampening: list, support: list, units: list, kinds: set, gru_threshold,
+                              source: str) -> dict:
+    """The :class:`Model` settings of a checkpoint without eventsim meta: EvNN's
+    pseudo-derivative settings (the first layer's) and a record of the import."""
     kw = {}
-    if meta:
-        meta = dict(meta)
-        pd = meta.pop("pseudo_derivative", {}) or {}
-        kw = dict(reset=meta.pop("reset", RESET),
-                  ff_delays=tuple(meta.pop("ff_delays", ()) or ()),
-                  rec_delays=tuple(meta.pop("rec_delays", ()) or ()),
-                  dampening=float(pd.get("dampening", DAMPENING)), support=float(pd.get("support", SUPPORT)),
-                  meta=meta)
-    else:
-        if dampening:
-            if len(set(dampening)) > 1:
-                warnings.warn(f"{source}: layers have different dampening factors {dampening}; "
-                              f"eventsim uses one per model, {dampening[0]} is kept", stacklevel=3)
-            kw["dampening"] = dampening[0]
-        if support:
-            if len(set(support)) > 1:
-                warnings.warn(f"{source}: layers have different pseudo-derivative supports "
-                              f"{support}; eventsim uses one per model, {support[0]} is kept",
-                              stacklevel=3)
-            kw["support"] = support[0]
-        info = {"source": source, "layers": [u.label for u in units]}
-        if not egru:
-            info["converted_from"] = "torch.nn.GRU" if kinds == {"gru"} else "torch.nn.GRUCell"
-            info["gru_threshold"] = (float(gru_threshold) if np.ndim(gru_threshold) == 0
-                                     else "per-unit")
-            info["note"] = ("GRU weights converted to an EGRU with the given threshold; "
-                            "not equivalent to the GRU")
-        kw["meta"] = {"imported": info}
-    model = Model(layers=layers, readout_weight=readout_w, readout_bias=readout_b, embedding=emb, **kw)
-    model = model.astype(dt) if any(a.dtype != dt for a in _all_arrays(model)) else model
-    validate_model(model)
-    return model
+    if dampening:
+        if len(set(dampening)) > 1:
+            warnings.warn(f"{source}: layers have different dampening factors {dampening}; "
+                          f"eventsim uses one per model, {dampening[0]} is kept", stacklevel=4)
+        kw["dampening"] = dampening[0]
+    if support:
+        if len(set(support)) > 1:
+            warnings.warn(f"{source}: layers have different pseudo-derivative supports "
+                          f"{support}; eventsim uses one per model, {support[0]} is kept",
+                          stacklevel=4)
+        kw["support"] = support[0]
+    info = {"source": source, "layers": [u.label for u in units]}
+    if kinds != {"egru"}:
+        info["converted_from"] = "torch.nn.GRU" if kinds == {"gru"} else "torch.nn.GRUCell"
+        info["gru_threshold"] = (float(gru_threshold) if np.ndim(gru_threshold) == 0
+                                 else "per-unit")
+        info["note"] = ("GRU weights converted to an EGRU with the given threshold; "
+                        "not equivalent to the GRU")
+    kw["meta"] = {"imported": info}
+    return kw
 
 
 def _all_arrays(model: Model):
@@ -213,10 +257,12 @@ def _scalar(a) -> float:
 
 
 def _evnn_thr(thr: np.ndarray, where: str) -> np.ndarray:
+    # stacklevel 5: past _build_layers and import_state_dict to its caller's caller (the
+    # code that called import_checkpoint), as the warnings of _settings_from_checkpoint
     if thr.size and (np.nanmin(thr) < 0.0 or np.nanmax(thr) > 1.0):
         warnings.warn(f"{where} holds values outside [0, 1] (min {float(np.min(thr)):.4g}, max "
                       f"{float(np.max(thr)):.4g}); EvNN clamps thr to [0, 1] at every forward pass, "
-                      f"so the clamped values are imported", stacklevel=4)
+                      f"so the clamped values are imported", stacklevel=5)
         thr = np.clip(thr, 0.0, 1.0).astype(thr.dtype)
     return thr
 

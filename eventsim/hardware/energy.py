@@ -86,12 +86,7 @@ def estimate_energy(counts: dict, profile: HardwareProfile, workload: str = "egr
     readout) the fraction of weights read from the spill level.
     Returns a dict with per-population rows, ``readout`` and ``total`` (pJ, s).
     """
-    if workload not in WORKLOADS:
-        raise EventsimError(f"workload {workload!r} is unknown; use one of {', '.join(WORKLOADS)}")
-    if event_op not in ("mac", "ac"):
-        raise EventsimError(f"event_op {event_op!r} is unknown; use 'mac' (graded events) or 'ac' (binary)")
-    if not isinstance(counts, dict):
-        raise EventsimError(f"{where}: counts must be a JSON object (SPEC §4), got {type(counts).__name__}")
+    _check_options(counts, workload, event_op, where)
     samples, steps = _int(counts, "samples", where), _int(counts, "steps", where)
     S = samples * steps
     layers = _get(counts, "layers", where)
@@ -102,13 +97,7 @@ def estimate_energy(counts: dict, profile: HardwareProfile, workload: str = "egr
     n_out = int(readout.get("outputs", 0) or 0)
     ro_dense = _int(counts, "readout.macs.dense", where) if readout else 0
     has_readout = bool(readout) and (n_out > 0 or ro_dense > 0)
-    n_pop = L + (1 if has_readout else 0)
-    if spill_fraction is None:
-        spill_fraction = [0.0] * n_pop
-    spill_fraction = [float(f) for f in spill_fraction]
-    if len(spill_fraction) != n_pop or any(not 0.0 <= f <= 1.0 for f in spill_fraction):
-        raise EventsimError(f"spill_fraction needs {n_pop} values in [0, 1] (layers, then readout); "
-                            f"got {spill_fraction}")
+    spill_fraction = _spill_fractions(spill_fraction, L + (1 if has_readout else 0))
     if hops_per_packet < 0:
         raise EventsimError(f"hops_per_packet = {hops_per_packet} must be >= 0")
 
@@ -117,32 +106,70 @@ def estimate_energy(counts: dict, profile: HardwareProfile, workload: str = "egr
     e_syn = profile.energy["ac" if (event and event_op == "ac") else "mac"]
     rows = []
     for k, layer in enumerate(layers):
-        w = f"{where}: layers[{k}]"
-        m, n = _int(layer, "inputs", w), _int(layer, "units", w)
         dests = 1 + (1 if (k < L - 1 or has_readout) else 0)
-        if workload == "egru":
-            mode = "event_driven" if event else "clocked"
-            macs = _int(layer, "macs.effective" if event else "macs.dense", w)
-            upd = _int(layer, f"unit_updates.{mode}", w)
-            ew = _int(layer, f"elementwise.{mode}", w)
-            nl = _int(layer, f"nonlinearities.{mode}", w)
-            sent = _int(layer, "events", w) if event else n * S
-        else:
-            fmac, k_ew, k_nl = _DENSE[workload]
-            macs, upd, ew, nl, sent = fmac(m, n) * S, n * S, k_ew * n * S, k_nl * n * S, n * S
-        rows.append(_row(f"layer{k}", macs, upd, ew, nl, sent, dests, profile, e_syn,
-                         spill_fraction[k], hops_per_packet))
+        rows.append(_row(f"layer{k}", *_layer_counts(layer, workload, event, S, f"{where}: layers[{k}]"),
+                         dests, profile, e_syn, spill_fraction[k], hops_per_packet))
     ro_row = None
     if has_readout:
         macs = _int(counts, "readout.macs.effective", where) if event else ro_dense
         ro_row = _row("readout", macs, 0, 0, 0, 0, 0, profile, e_syn, spill_fraction[L], hops_per_packet)
+    _check_baseline(counts, workload, sum(r["macs"] for r in rows) + ro_dense, where)
+    total = _total(rows + ([ro_row] if ro_row else []), profile, S)
+    return {"profile": profile.name, "kind": profile.kind, "workload": workload,
+            "executed_as": executed_as, "event_op": event_op if event else "mac",
+            "samples": samples, "steps": steps, "hops_per_packet": hops_per_packet,
+            "layers": rows, "readout": ro_row, "total": total}
+
+
+def _check_options(counts, workload: str, event_op: str, where: str) -> None:
+    """Refuse an unknown workload or event_op, and counts that are not a dict."""
+    if workload not in WORKLOADS:
+        raise EventsimError(f"workload {workload!r} is unknown; use one of {', '.join(WORKLOADS)}")
+    if event_op not in ("mac", "ac"):
+        raise EventsimError(f"event_op {event_op!r} is unknown; use 'mac' (graded events) or 'ac' (binary)")
+    if not isinstance(counts, dict):
+        raise EventsimError(f"{where}: counts must be a JSON object (SPEC §4), got {type(counts).__name__}")
+
+
+def _spill_fractions(spill_fraction: Optional[Sequence[float]], n_pop: int) -> list:
+    """The spill fraction of each of the ``n_pop`` populations (all 0 when not given)."""
+    if spill_fraction is None:
+        spill_fraction = [0.0] * n_pop
+    spill_fraction = [float(f) for f in spill_fraction]
+    if len(spill_fraction) != n_pop or any(not 0.0 <= f <= 1.0 for f in spill_fraction):
+        raise EventsimError(f"spill_fraction needs {n_pop} values in [0, 1] (layers, then readout); "
+                            f"got {spill_fraction}")
+    return spill_fraction
+
+
+def _layer_counts(layer: dict, workload: str, event: bool, S: int, w: str) -> tuple:
+    """``(macs, unit_updates, elementwise, nonlinearities, values_sent)`` of one layer
+    over all ``S`` sample-steps: the run's counts for the EGRU (event-driven when
+    ``event``, else clocked), the dense baseline's from the layer shape otherwise."""
+    m, n = _int(layer, "inputs", w), _int(layer, "units", w)
+    if workload == "egru":
+        mode = "event_driven" if event else "clocked"
+        macs = _int(layer, "macs.effective" if event else "macs.dense", w)
+        upd = _int(layer, f"unit_updates.{mode}", w)
+        ew = _int(layer, f"elementwise.{mode}", w)
+        nl = _int(layer, f"nonlinearities.{mode}", w)
+        sent = _int(layer, "events", w) if event else n * S
+        return macs, upd, ew, nl, sent
+    fmac, k_ew, k_nl = _DENSE[workload]
+    return fmac(m, n) * S, n * S, k_ew * n * S, k_nl * n * S, n * S
+
+
+def _check_baseline(counts: dict, workload: str, got: int, where: str) -> None:
+    """A dense baseline's MACs (``got``) must equal those the counts file states, if any."""
     if workload in _DENSE and isinstance(counts.get("baselines"), dict) and workload in counts["baselines"]:
         expect = _int(counts, f"baselines.{workload}.macs", where)
-        got = sum(r["macs"] for r in rows) + ro_dense
         if expect != got:
             raise EventsimError(f"{where}: baselines.{workload}.macs = {expect:,} but the layer shapes "
                                 f"give {got:,}; the counts file is inconsistent")
-    allrows = rows + ([ro_row] if ro_row else [])
+
+
+def _total(allrows: list, profile: HardwareProfile, S: int) -> dict:
+    """The sums over all populations plus the ideal time, static and total energy."""
     total = {key: sum(r[key] for r in allrows)
              for key in ("macs", "unit_updates", "elementwise", "nonlinearities", "values_sent",
                          "packets", "compute_pj", "memory_pj", "communication_pj", "dynamic_pj")}
@@ -153,10 +180,7 @@ def estimate_energy(counts: dict, profile: HardwareProfile, workload: str = "egr
     total["static_pj"] = chip["static_power_w"] * time_s * 1e12
     total["energy_pj"] = total["dynamic_pj"] + total["static_pj"]
     total["energy_per_step_pj"] = total["energy_pj"] / S if S else 0.0
-    return {"profile": profile.name, "kind": profile.kind, "workload": workload,
-            "executed_as": executed_as, "event_op": event_op if event else "mac",
-            "samples": samples, "steps": steps, "hops_per_packet": hops_per_packet,
-            "layers": rows, "readout": ro_row, "total": total}
+    return total
 
 
 def format_energy(pj: float) -> str:

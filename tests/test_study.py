@@ -6,7 +6,8 @@ import pytest
 
 from eventsim.cli import main
 from eventsim.errors import EventsimError
-from eventsim.study import dense_counts, run_study, write_report_if_available
+from eventsim.commands.study import write_report_if_available
+from eventsim.study import dense_counts, run_study
 from eventsim.train import NetSpec
 
 FAST = ["--set", "data.limit=48", "--set", "measure.test_samples=16"]
@@ -52,11 +53,11 @@ def test_silent_units_agree_with_the_engines_recorded_events(tiny):
     # independent path: run the saved EGRU through the event engine on the same test
     # inputs, record its events and count the units that never emitted one
     import eventsim
-    from eventsim.study import _load, _load_data
+    from eventsim.study import load_data, load_study_scenario
     out, _ = tiny
     s = json.loads((out / "summary.json").read_text())
-    sc = _load("tiny", FAST[1::2])
-    x = _load_data(sc).test.x[:16]
+    sc = load_study_scenario("tiny", FAST[1::2])
+    x = load_data(sc).test.x[:16]
     res = eventsim.simulate(eventsim.load_model(str(out / "egru" / "model.npz")), x, record=("y",))
     fired = np.count_nonzero(res.y[0], axis=(0, 1))
     sil = s["models"]["egru"]["silent_units"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import textwrap
@@ -53,10 +54,26 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
-    import logging
+def write_report_if_available(results_dir):
+    """Call :func:`eventsim.plots.report.write_report` when it exists.
 
-    from ..study import run_study, summary_table, uncertainty_lines, write_report_if_available
+    Returns ``(path or None, reason skipped or None)``; a failure inside the report
+    writer is logged (with its message) and reported as the reason, the study's
+    results stay valid.
+    """
+    try:
+        from ..plots.report import write_report
+    except ImportError as e:
+        return None, f"report step skipped: eventsim.plots.report.write_report is not available ({e})"
+    try:
+        return write_report(results_dir), None
+    except Exception as e:  # noqa: BLE001 - the report is an extra; the results are written already
+        logging.getLogger("eventsim.study").warning("report step failed: %s", e)
+        return None, f"report step failed: {type(e).__name__}: {e}"
+
+
+def run(args) -> int:
+    from ..study import run_study, summary_table, uncertainty_lines
 
     logging.basicConfig(level=logging.WARNING, format="eventsim: %(levelname)s: %(message)s")
     jobs = args.jobs if args.jobs is not None else max(1, len(os.sched_getaffinity(0))

@@ -226,3 +226,45 @@ class Counts:
 
 def _fmt_ratio(num, den) -> str:
     return f"{num / den:.2f}x" if den else "inf"
+
+
+#: the dense cells of the baselines: (per-step MACs and elementwise products, gate blocks,
+#: nonlinearities per unit)
+DENSE_CELLS = {"gru": (gru_baseline_per_step, 3, 3), "lstm": (lstm_baseline_per_step, 4, 5)}
+MAC_KINDS = ("dense", "weight_sparse", "activity_sparse", "effective")
+
+
+@dataclass
+class DenseCounts(Counts):
+    """Closed-form counts of a clocked dense GRU/LSTM network: every synapse, every unit,
+    every step (``effective`` = ``dense``; no events). ``to_dict()`` gives the same SPEC §4
+    JSON as :class:`Counts`, its layers with ``gate_blocks`` instead of the event figures."""
+
+    kind: str = "gru"
+
+    @classmethod
+    def for_network(cls, kind, inputs, units, n_out, samples, steps) -> "DenseCounts":
+        st, n_last = samples * steps, units[-1]
+        return cls(samples=int(samples), steps=int(steps), inputs=list(inputs), units=list(units),
+                   kernel_nnz=[], recurrent_nnz=[], raw=np.zeros((len(units), len(RAW_FIELDS)), np.int64),
+                   readout_out=n_out, readout_nnz=n_last * n_out, readout_macs=n_last * n_out * st,
+                   readout_active=n_last * st, engine=f"closed-form dense {kind}", kind=kind)
+
+    def layer(self, k: int) -> dict:
+        cell, gates, nonlin = DENSE_CELLS[self.kind]
+        m, n = self.inputs[k], self.units[k]
+        st = self.samples * self.steps
+        macs, ew = cell(m, n)
+        return {"inputs": m, "units": n, "gate_blocks": gates, "macs": dict.fromkeys(MAC_KINDS, macs * st),
+                "unit_updates": {"clocked": n * st, "event_driven": n * st},
+                "elementwise": {"clocked": ew * st, "event_driven": ew * st},
+                "nonlinearities": {"clocked": nonlin * n * st, "event_driven": nonlin * n * st}}
+
+    def total(self) -> dict:
+        layers = [self.layer(k) for k in range(len(self.units))]
+        ro = self.readout()["macs"]
+        tot = {"units": sum(self.units), "events": None, "activity_sparsity": None,
+               "macs": {key: sum(l["macs"][key] for l in layers) + ro[key] for key in MAC_KINDS}}
+        for key in ("unit_updates", "elementwise", "nonlinearities"):
+            tot[key] = {k: sum(l[key][k] for l in layers) for k in ("clocked", "event_driven")}
+        return tot

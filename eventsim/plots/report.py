@@ -32,6 +32,7 @@ from typing import Mapping
 import numpy as np
 
 from ..errors import EventsimError
+from ..study.tables import silent_units_text, uncertainty_lines
 from . import style as st
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,6 @@ def summary_table(summary: Mapping) -> tuple:
                 chk = m.get(key)
                 row.append("–" if not isinstance(chk, Mapping) else ("ok" if chk.get("ok") else "MISMATCH"))
             elif kind == "silent":  # units without any event on the test split (EGRU only)
-                from ..study import silent_units_text
                 row.append(silent_units_text(m.get(key), missing="–"))
             elif key == "metric" and metric == "accuracy" and isinstance(m.get(key), (int, float)) \
                     and 0 <= m[key] <= 1:
@@ -315,7 +315,6 @@ def write_report(results_dir, out=None, progress: bool = False, dpi: int | None 
 
     figs = build_figures(results_dir, summary, progress=progress, dpi=dpi)
     header, rows = summary_table(summary)
-    from ..study import uncertainty_lines
     uncertainty = uncertainty_lines(summary)   # metric intervals and the paired test, if recorded
     scen_path = os.path.join(results_dir, "scenario.toml")
     scenario_text = open(scen_path).read() if os.path.isfile(scen_path) else None

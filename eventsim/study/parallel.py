@@ -1,0 +1,95 @@
+"""Training a study's models side by side in worker processes (``eventsim study --jobs N``).
+
+Each worker trains one model at a time into ``OUT/<name>/checkpoint/`` with exactly the
+settings of the one-after-the-other study and reports each finished epoch on a progress
+queue that it receives with its task (a manager's queue, which a task can carry); the
+study then resumes from the finished checkpoints, so the results are identical.
+"""
+from __future__ import annotations
+
+import os
+import queue as queue_mod
+
+from threadpoolctl import threadpool_limits
+
+from .settings import load_data, model_epochs, model_settings
+
+
+def _ignore_sigint() -> None:
+    """Leave Ctrl-C to the main process (it stops the pool and the manager; the finished
+    epochs stay checkpointed)."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _worker_init() -> None:
+    """Initializer of a training worker: no Ctrl-C; a thread lock for tqdm (its default
+    multiprocessing lock is a named semaphore that a terminated worker could not
+    release: "leaked semaphore" warnings)."""
+    import threading
+
+    from tqdm import tqdm
+    _ignore_sigint()
+    tqdm.set_lock(threading.RLock())
+
+
+def train_one(task) -> str:
+    """Train one model of a study into its checkpoint folder (run in a worker process).
+
+    task: (scenario, model name, results folder, progress queue); each finished epoch is
+    reported on the queue as (model name, epochs done)."""
+    sc, name, out, progress = task
+    from ..train import train
+    ds = load_data(sc)
+    spec, cfg = model_settings(sc, sc.model(name), ds)
+    with threadpool_limits(limits=1, user_api="blas"):
+        train(spec, ds.train, ds.valid, cfg, ckpt_dir=os.path.join(out, name, "checkpoint"), resume=True,
+              progress=False, desc=name,
+              on_epoch_end=lambda epoch, history: progress.put((name, len(history))))
+    return name
+
+
+def train_in_parallel(sc, out: str, names: list, jobs: int, progress: bool) -> None:
+    """Train the models ``names`` side by side in ``jobs`` processes, longest first,
+    each into ``OUT/<name>/checkpoint/`` with exactly the settings the sequential
+    study uses; the study then resumes from the finished checkpoints (identical
+    results: every training run is seeded and single-threaded)."""
+    import multiprocessing as mp
+    from multiprocessing.managers import SyncManager
+
+    from tqdm import tqdm
+    epochs = {n: model_epochs(sc, sc.model(n)) for n in names}
+    order = sorted(names, key=lambda n: -epochs[n] * sum(sc.model(n)["units"]))
+    ctx = mp.get_context("spawn")
+    manager = SyncManager(ctx=ctx)
+    manager.start(_ignore_sigint)
+    bar = tqdm(total=sum(epochs.values()), desc=f"training {len(names)} models on {jobs} processes",
+               unit="epoch", disable=not progress, dynamic_ncols=True)
+    pool = None
+    try:
+        q = manager.Queue()
+        pool = ctx.Pool(jobs, initializer=_worker_init)
+        pending = pool.map_async(train_one, [(sc, n, out, q) for n in order], chunksize=1)
+        _follow(q, pending, bar, epochs, order)
+        pending.get()  # re-raises a worker's error
+        pool.close()
+    finally:  # also on Ctrl-C or a worker's error: stop the workers and the queue's manager
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+        manager.shutdown()
+    bar.close()
+
+
+def _follow(q, pending, bar, epochs: dict, order: list) -> None:
+    """Move the progress bar with the workers' finished epochs until every task is done."""
+    done = {n: 0 for n in epochs}
+    while True:
+        try:
+            name, finished = q.get(timeout=0.2)
+            bar.update(finished - done[name])
+            done[name] = finished
+            bar.set_postfix_str(" ".join(f"{n} {done[n]}/{epochs[n]}" for n in order))
+        except queue_mod.Empty:
+            if pending.ready():
+                break

@@ -1,0 +1,279 @@
+"""Studies: train the models of a scenario, measure them with the event engine.
+
+:func:`run_study` is the whole pipeline behind ``eventsim study``:
+
+1. read the scenario (path, built-in name or :class:`~eventsim.scenario.Scenario`,
+   plus ``key=value`` overrides) and the data set it names;
+2. for every model: train it (resuming from ``<model>/checkpoint/`` unless
+   ``resume=False``), or load the checkpoint file the scenario gives;
+3. evaluate it on the test split (the first ``measure.test_samples`` samples): the
+   trainer's own forward pass gives the metric, and for an EGRU the event engine
+   (:func:`eventsim.simulate` with ``engine="event"``) runs the saved model again,
+   gives the SPEC §4 counts and its own metric, which must agree with the trainer's
+   (a disagreement is logged as a warning and recorded in ``engine_check``); GRU and
+   LSTM get the closed-form dense counts (:class:`eventsim.egru.counts.DenseCounts`);
+4. write the results folder of docs/architecture.md and the summary table.
+
+Nothing here prints; the command (:mod:`eventsim.commands.study`) prints the table.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ..egru.counts import DenseCounts
+from ..errors import EventsimError
+from .settings import (default_out_dir, load_data, load_given_params, load_study_scenario, model_settings,
+                       resolve_checkpoint)
+from .summary import compare_to_gru, model_entry, write_summary
+
+log = logging.getLogger(__name__)
+
+#: classification: the engine and the trainer may disagree on at most this fraction of
+#: test predictions (a unit exactly at its threshold can flip with float summation order)
+PREDICTION_TOLERANCE = 0.01
+#: language models: relative tolerance on bits per character / perplexity
+LM_TOLERANCE = 1e-3
+
+
+def _versions() -> dict:
+    import numba
+    from .. import __version__
+    return {"eventsim": __version__, "numpy": np.__version__, "numba": numba.__version__,
+            "python": platform.python_version()}
+
+
+def dense_counts(spec, samples: int, steps: int) -> dict:
+    """Closed-form counts of a dense GRU/LSTM network (every synapse, every step), in the
+    layout of SPEC §4 (``effective`` = ``dense``: a clocked dense network skips nothing)."""
+    return _dense_counts(spec, samples, steps).to_dict()
+
+
+def _dense_counts(spec, samples: int, steps: int) -> DenseCounts:
+    return DenseCounts.for_network(spec.kind, spec.layer_inputs, spec.units, spec.n_out, samples, steps)
+
+
+def _test_inputs(ds, n):
+    """(trainer input, engine input, targets) of the first n test samples."""
+    split = ds.test
+    x = split.x[:n]
+    y = np.asarray(split.y[:n])
+    eng = x
+    if ds.input_kind == "events" and getattr(split, "events", None) is not None:
+        ev = split.events
+        keep = ev.sample < n
+        from ..inputs import EventStream
+        eng = EventStream.from_arrays(ev.sample[keep], ev.t[keep], ev.channel[keep], ev.value[keep],
+                                      n_samples=n, n_steps=x.shape[1], n_channels=ev.n_channels)
+    return x, eng, y
+
+
+def _engine_metric(ds, res, y, metric, loss, bias):
+    """The test metric from the engine's readout, read the way the loss reads it."""
+    from ..train import losses
+    if ds.task == "lm":   # per-sequence sums; the metric is their total
+        seq = losses.sequence_nll(res.readout, y)
+        return losses.metric_value(metric, float(seq.sum()), int(np.size(y))), seq
+    if loss == "last":
+        logits = res.last_readout
+    else:  # W·Σ_t w_t·y_t + b = Σ_t w_t·logits_t + (1 − Σ_t w_t)·b
+        w = losses.step_weights(loss, res.readout.shape[1])
+        logits = np.einsum("t,btv->bv", w, res.readout.astype(np.float64)) + (1.0 - w.sum()) * bias
+    pred = logits.argmax(-1)
+    return float((pred == y).mean()), pred
+
+
+def _engine_check(ds, ev, eng_metric, pred, metric, samples) -> dict:
+    """Does the event engine's test metric agree with the trainer's? (logged when not)"""
+    if ds.task == "lm":
+        diff = abs(eng_metric - ev["metric"])
+        ok = diff <= LM_TOLERANCE * abs(ev["metric"])
+        check = {"trainer_metric": ev["metric"], "engine_metric": eng_metric, "abs_diff": diff,
+                 "tolerance": f"relative {LM_TOLERANCE}", "ok": bool(ok)}
+    else:
+        disagree = int((pred != ev["predictions"]).sum())
+        ok = disagree <= PREDICTION_TOLERANCE * samples
+        check = {"trainer_metric": ev["metric"], "engine_metric": eng_metric,
+                 "abs_diff": abs(eng_metric - ev["metric"]), "prediction_disagreements": disagree,
+                 "tolerance": f"at most {PREDICTION_TOLERANCE:.0%} of predictions differ",
+                 "ok": bool(ok)}
+    if not check["ok"]:
+        log.warning("ENGINE MISMATCH: the event engine's test %s (%.6g) differs from the trainer's "
+                    "(%.6g) beyond tolerance (%s); see engine_check in summary.json",
+                    metric, eng_metric, ev["metric"], check["tolerance"])
+    return check
+
+
+def _run_event_engine(ds, spec, params, x, x_eng, y, ev, loss, metric, raster_n) -> tuple:
+    """An EGRU through the event engine: (metric, predictions or per-sequence losses,
+    engine check, counts, raster layers)."""
+    import eventsim
+    from ..train import to_model
+    model = to_model(spec, params)
+    record = ("readout",) if (ds.task == "lm" or loss != "last") else ()
+    res = eventsim.simulate(model, x_eng, engine="event", record=record)
+    eng_metric, pred = _engine_metric(ds, res, y, metric, loss, params["readout.bias"])
+    check = _engine_check(ds, ev, eng_metric, pred, metric, int(x.shape[0]))
+    raster = {}
+    if raster_n:
+        rx = x_eng if not hasattr(x_eng, "sample") else x
+        rres = eventsim.simulate(model, rx[:raster_n], engine="event", record=("y",))
+        raster = {f"layer{k}.y": np.asarray(a, np.float32) for k, a in enumerate(rres.y)}
+    return eng_metric, pred, check, res.counts, raster
+
+
+def _write_raster(spec, params, x, raster: dict, raster_n: int, mdir: str) -> None:
+    """``raster.npz``: the recorded layers' outputs, the (embedded) input, the tokens."""
+    from ..train.network import embed
+    inp = embed(params, spec, np.asarray(x[:raster_n], np.int64)) if spec.tokens else x[:raster_n]
+    raster["input"] = np.asarray(inp, np.float32)
+    if spec.tokens:
+        raster["tokens"] = np.asarray(x[:raster_n], np.int64)
+    with open(os.path.join(mdir, "raster.npz"), "wb") as f:
+        np.savez(f, **raster)
+
+
+def evaluate_model(ds, spec, params, loss, metric, test_n, raster_n, mdir) -> dict:
+    """Test metric (trainer and event engine), counts and raster of one model.
+
+    Returns ``metric`` (the engine's for an EGRU), ``trainer`` (the trainer's evaluation),
+    ``check`` (the engine check, EGRU only), ``counts`` (a :class:`~eventsim.egru.counts.Counts`)
+    and ``scores``: the per-sample scores behind the metric (correctness of each
+    prediction; for a language model the mean cross-entropy per token of each sequence)."""
+    from ..train import evaluate
+    from ..train.network import forward
+    x, x_eng, y = _test_inputs(ds, test_n)
+    ev = evaluate(spec, params, x, y, loss, metric)
+    samples, steps = int(x.shape[0]), int(x.shape[1])
+    if spec.kind == "egru":
+        metric_value, pred, check, counts, raster = _run_event_engine(ds, spec, params, x, x_eng, y, ev, loss,
+                                                                      metric, raster_n)
+    else:
+        metric_value, pred, check, counts = ev["metric"], ev["predictions"], None, _dense_counts(spec, samples,
+                                                                                                 steps)
+        raster = {}
+        if raster_n:
+            ps = forward(spec, params, x[:raster_n])
+            raster = {f"layer{k}.y": c["Y"].astype(np.float32) for k, c in enumerate(ps.caches)}
+    if raster_n:
+        _write_raster(spec, params, x, raster, raster_n, mdir)
+    # the EGRU's per-sequence losses are the engine's (``pred`` holds its per-sequence sums)
+    if ds.task == "lm":
+        seq = pred if spec.kind == "egru" else ev["sequence_nll"]
+        scores = None if seq is None else np.asarray(seq, np.float64) / steps
+    else:
+        scores = (np.asarray(pred) == np.asarray(y)) if pred is not None else None
+    return {"metric": metric_value, "trainer": ev, "check": check, "counts": counts, "scores": scores}
+
+
+def _prepare(sc, out: str, resume: bool, jobs: int, progress: bool) -> None:
+    """Check ``jobs``, clear the checkpoints (``resume=False``), train in parallel (``jobs`` > 1)."""
+    from ..train.checkpoint import clear_checkpoints
+    if not isinstance(jobs, int) or jobs < 1:
+        raise EventsimError(f"jobs must be a positive integer, not {jobs!r}")
+    to_train = [m["name"] for m in sc.models if not m.get("checkpoint")]
+    if not resume:
+        for n in to_train:
+            ck = os.path.join(out, n, "checkpoint")
+            clear_checkpoints(ck) if os.path.isdir(ck) else None
+    if jobs > 1 and len(to_train) > 1:
+        from .parallel import train_in_parallel
+        train_in_parallel(sc, out, to_train, min(jobs, len(to_train)), progress)
+
+
+def _train_or_load(sc, m, spec, cfg, ds, mdir: str, progress: bool) -> tuple:
+    """(params, history, source, train seconds) of one model: trained (resuming from its
+    checkpoints) or loaded from the checkpoint file the scenario names."""
+    from ..train import train
+    t0 = time.perf_counter()
+    if m.get("checkpoint"):
+        params = load_given_params(sc, m, spec)
+        history = []
+        source = {"checkpoint": resolve_checkpoint(sc, m["checkpoint"])}
+    else:
+        # one BLAS thread: on these small matrices a threaded BLAS spin-waits and costs
+        # 5-25x more CPU (measured on 2 shared cores, docs/training.md)
+        with threadpool_limits(limits=1, user_api="blas"):
+            r = train(spec, ds.train, ds.valid, cfg, ckpt_dir=os.path.join(mdir, "checkpoint"), resume=True,
+                      progress=progress, desc=m["name"])
+        params, history = r.params, r.history
+        source = {"trained_epochs": len(history), "resumed_from_epoch": r.resumed_from}
+    # the epochs' own times (whether trained here, in a worker process or before a resume)
+    train_seconds = (sum(h.get("seconds", 0.0) for h in history) if history
+                     else time.perf_counter() - t0)
+    return params, history, source, train_seconds
+
+
+def _save_model(sc, name: str, spec, params, history: list, mdir: str) -> None:
+    """``history.json`` and ``model.npz`` (an EGRU as an engine model file)."""
+    from ..egru.model import save_model
+    from ..train import save_weights, to_model
+    with open(os.path.join(mdir, "history.json"), "w") as f:
+        json.dump(history, f, indent=1)
+    meta = {"scenario": sc.name, "model": name}
+    if spec.kind == "egru":
+        save_model(to_model(spec, params, {"training": meta}), os.path.join(mdir, "model.npz"))
+    else:
+        save_weights(spec, params, os.path.join(mdir, "model.npz"), meta)
+
+
+def _study_model(sc, m, ds, out: str, test_n: int, raster_n: int, progress: bool) -> tuple:
+    """Train (or load), save and evaluate one model; writes its folder. Returns
+    (summary entry, per-sample scores)."""
+    name = m["name"]
+    mdir = os.path.join(out, name)
+    os.makedirs(mdir, exist_ok=True)
+    spec, cfg = model_settings(sc, m, ds)
+    params, history, source, train_seconds = _train_or_load(sc, m, spec, cfg, ds, mdir, progress)
+    _save_model(sc, name, spec, params, history, mdir)
+    evaluation = evaluate_model(ds, spec, params, cfg.loss, cfg.metric, test_n, raster_n, mdir)
+    counts = evaluation["counts"]
+    if spec.kind == "egru" and history and history[-1].get("backward"):
+        counts.backward = history[-1]["backward"]
+    cd = counts.to_dict()
+    with open(os.path.join(mdir, "counts.json"), "w") as f:
+        json.dump(cd, f, indent=1)
+    entry = model_entry(spec, cfg, evaluation, cd, history, params, ds.metric, train_seconds, source)
+    return entry, evaluation["scores"]
+
+
+def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, resume: bool = True,
+              jobs: int = 1) -> dict:
+    """Run a study; returns the summary dict (also written to ``summary.json``).
+
+    scenario: a path, a built-in scenario name (default "digits") or a Scenario.
+    out_dir: results folder (default ``results/<scenario name>/``).
+    overrides: ``key=value`` strings (see :mod:`eventsim.scenario`).
+    progress: show tqdm bars (stderr). resume: continue from checkpoints found in
+    the results folder (False: delete them and train from scratch). jobs: models
+    trained side by side in worker processes (1: one after the other; the results
+    are the same either way).
+    """
+    t_start = time.perf_counter()
+    sc = load_study_scenario(scenario, overrides)
+    out = os.fspath(out_dir) if out_dir else default_out_dir(sc.name)
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "scenario.toml"), "w") as f:
+        f.write(sc.to_toml())
+    ds = load_data(sc)
+    test_n = min(sc.measure.get("test_samples") or len(ds.test.y), len(ds.test.y))
+    raster_n = min(sc.measure.get("raster_samples") or 0, test_n)
+    _prepare(sc, out, resume, jobs, progress)
+    models, scores = {}, {}
+    for m in sc.models:
+        models[m["name"]], s = _study_model(sc, m, ds, out, test_n, raster_n, progress)
+        if s is not None:
+            scores[m["name"]] = s
+    compare_to_gru(models, scores, ds.metric)
+    summary = {"scenario": sc.name, "description": sc.description, "task": ds.task, "metric": ds.metric,
+               "dataset": sc.data["name"], "test_samples": test_n, "steps": int(ds.test.x.shape[1]),
+               "versions": _versions(), "results_dir": out, "seconds": time.perf_counter() - t_start,
+               "models": models}
+    write_summary(out, summary)
+    return summary

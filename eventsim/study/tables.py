@@ -1,0 +1,155 @@
+"""The study summary as text: the aligned table ``eventsim study`` prints, its Markdown
+(``summary.md``) and CSV (``summary.csv``) forms, and the sentences on the sampling error
+of the test metrics (intervals and the paired test against the same-size GRU).
+
+Every function reads a summary dict (``summary.json``); nothing here computes a figure
+anew except the Wilson interval of an older summary's accuracy.
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+from ..stats import wilson_interval
+
+
+COLUMNS = ("model", "kind", "units", "metric", "activity sparsity", "silent units", "backward sparsity",
+           "effective MACs/step", "dense MACs/step", "vs GRU", "vs LSTM", "engine check")
+
+
+def _rows(summary: dict) -> list:
+    rows = []
+    for name, v in summary["models"].items():
+        metric = v["metric"]
+        mtxt = f"{metric:.2%}" if summary["metric"] == "accuracy" else f"{metric:.4f}"
+        ec = v.get("engine_check")
+        rows.append((name, v["kind"], "x".join(str(u) for u in v["units"]), mtxt,
+                     "-" if v["activity_sparsity"] is None else f"{v['activity_sparsity']:.1%}",
+                     silent_units_text(v.get("silent_units")),
+                     "-" if v["backward_sparsity"] is None else f"{v['backward_sparsity']:.1%}",
+                     f"{v['effective_macs_per_step']:,.0f}", f"{v['dense_macs_per_step']:,.0f}",
+                     f"{v['savings_vs_gru']:.2f}x", f"{v['savings_vs_lstm']:.2f}x",
+                     "-" if ec is None else ("ok" if ec["ok"] else "MISMATCH")))
+    return rows
+
+
+def silent_units_text(silent, missing: str = "-") -> str:
+    """"silent/units" of a model's ``silent_units`` entry, with "*" when the per-unit events
+    disagree with the engine's layer totals; ``missing`` for models without one."""
+    if not isinstance(silent, dict):
+        return missing
+    return f"{silent['silent']}/{silent['units']}" + ("" if silent.get("event_totals_match_engine", True) else "*")
+
+
+def summary_table(summary: dict) -> str:
+    """The summary as an aligned text table."""
+    head = list(COLUMNS)
+    head[3] = summary["metric"]
+    rows = [tuple(head)] + _rows(summary)
+    w = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w[i]) if i < 3 else c.rjust(w[i]) for i, c in enumerate(r)) for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def _samples(k: int) -> str:
+    return f"{k} sample" + ("" if k == 1 else "s")
+
+
+def uncertainty_lines(summary: dict) -> list:
+    """Sentences on the sampling error of a study's test metrics (:mod:`eventsim.stats`).
+
+    Classification: each model's 95% Wilson interval and, against the same-size GRU,
+    McNemar's exact paired test. A summary written before the intervals were recorded gets
+    them from its accuracy and test size (accuracy = k/n exactly); the paired test needs the
+    per-sample predictions, so only newer summaries have it. Language modelling: each
+    model's 95% t interval over the test sequences and, against the same-size GRU, the
+    paired t-test (difference and ratio with their intervals); only summaries that recorded
+    them (they need the per-sequence losses)."""
+    if summary.get("metric") == "accuracy":
+        return _accuracy_uncertainty(summary)
+    models = summary["models"]
+    ci = {n: v["metric_ci95"] for n, v in models.items() if v.get("metric_ci95")}
+    if not ci:
+        return []
+    unit = summary["metric"]
+    out = [f"{unit}, 95% t interval over the {summary['test_samples']} test sequences: "
+           + "; ".join(f"{n} {models[n]['metric']:.4f} ({lo:.4f} to {hi:.4f})" for n, (lo, hi) in ci.items())
+           + "."]
+    pairs = [(n, v["vs_gru_model"]) for n, v in models.items()
+             if (v.get("vs_gru_model") or {}).get("paired")]
+    if pairs:
+        def one(n, c):
+            p = c["paired"]
+            diff = ("" if p.get("difference") is None else
+                    f"{p['difference']:+.4f} {unit} ({p['difference_ci95'][0]:+.4f} to "
+                    f"{p['difference_ci95'][1]:+.4f}), ")
+            return (f"{n} {diff}ratio {p['ratio']:.4f} ({p['ratio_ci95'][0]:.4f} to {p['ratio_ci95'][1]:.4f}), "
+                    f"p = {p['p_value']:.2g}")
+        out.append("Against the GRU of the same size, on the same test sequences (paired t-test): "
+                   + "; ".join(one(n, c) for n, c in pairs) + ".")
+    return out
+
+
+def _accuracy_uncertainty(summary: dict) -> list:
+    models = summary["models"]
+    n = summary.get("test_samples")
+    ci = {}
+    for name, v in models.items():
+        if v.get("metric_ci95"):
+            ci[name] = v["metric_ci95"]
+        elif isinstance(n, int) and n > 0 and isinstance(v.get("metric"), (int, float)) and 0 <= v["metric"] <= 1:
+            ci[name] = wilson_interval(int(round(v["metric"] * n)), n)
+    if not ci:
+        return []
+    out = [f"Accuracy, 95% Wilson interval over the {summary['test_samples']} test samples: "
+           + "; ".join(f"{n} {models[n]['metric']:.2%} ({lo:.1%} to {hi:.1%})" for n, (lo, hi) in ci.items())
+           + "."]
+    pairs = [(n, v["vs_gru_model"]) for n, v in models.items()
+             if (v.get("vs_gru_model") or {}).get("paired")]
+    if pairs:
+        out.append("Against the GRU of the same size, on the same test samples (exact McNemar test): "
+                   + "; ".join(f"{n} {c['metric_difference'] * 100:+.1f} points: "
+                               f"{_samples(c['paired']['only_first'])} right only for {n}, "
+                               f"{c['paired']['only_second']} only for {c['gru']}, "
+                               f"p = {c['paired']['p_value']:.2g}" for n, c in pairs)
+                   + ".")
+    return out
+
+
+def summary_markdown(summary: dict) -> str:
+    head = list(COLUMNS)
+    head[3] = summary["metric"]
+    out = [f"# Study {summary['scenario']}", "", summary.get("description", ""), "",
+           f"Test split: {summary['test_samples']} samples x {summary['steps']} steps. "
+           f"MACs per step are per sample and step, readout included; 'vs GRU/LSTM' is the dense "
+           f"GRU/LSTM of the same layer sizes divided by the model's effective MACs; 'silent units' "
+           f"are units that emit no event on the test split.", "",
+           "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(r) + " |" for r in _rows(summary)]
+    extra = uncertainty_lines(summary)
+    if extra:
+        out += [""] + extra
+    return "\n".join(out) + "\n"
+
+
+def summary_csv(summary: dict) -> str:
+    buf = io.StringIO()
+    wr = csv.writer(buf)
+    keys = ("kind", "units", "metric", "metric_ci95_low", "metric_ci95_high", "trainer_metric",
+            "activity_sparsity", "silent_units",
+            "live_unit_activity_sparsity", "backward_sparsity",
+            "effective_macs_per_step", "dense_macs_per_step", "savings_vs_gru", "savings_vs_lstm",
+            "weight_density", "train_seconds")
+    wr.writerow(("model",) + keys + ("engine_ok",))
+    for name, v in summary["models"].items():
+        sil = v.get("silent_units") or {}
+        ci = v.get("metric_ci95") or (None, None)
+        vals = dict(v, silent_units=sil.get("silent"),
+                    live_unit_activity_sparsity=sil.get("live_unit_activity_sparsity"),
+                    metric_ci95_low=ci[0], metric_ci95_high=ci[1])
+        row = [name] + ["x".join(map(str, vals[k])) if k == "units" else ("" if vals[k] is None else vals[k])
+                        for k in keys]
+        ec = v.get("engine_check")
+        wr.writerow(row + ["" if ec is None else ec["ok"]])
+    return buf.getvalue()

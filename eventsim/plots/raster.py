@@ -123,36 +123,13 @@ def raster_figure(layers: Sequence, inputs=None, *, sample: int = 0, samples: Se
     if samples is not None and len(samples) == 0:
         raise EventsimError("samples is empty; give at least one sample index")
     nsamp = len(samples) if samples is not None else 1
-    panels = []
-    if inputs is not None:
-        panels.append(("input", _panel(inputs, sample, samples)))
-    for k, y in enumerate(layers):
-        name = layer_names[k] if layer_names is not None else f"layer {k}"
-        panels.append((name, _panel(y, sample, samples)))
-    T = panels[-1][1].shape[0]
-    for name, p in panels:
-        if p.shape[0] != T:
-            raise EventsimError(f"raster panels disagree on the number of steps: {name} has {p.shape[0]}, "
-                                f"{panels[-1][0]} has {T}")
-    T1 = T // nsamp  # steps per sample
-    lo, hi = 0, T1
-    if t_range is not None:
-        lo, hi = int(t_range[0]), int(t_range[1])
-        if not (0 <= lo < hi <= T1):
-            raise EventsimError(f"t_range {t_range} is outside the recording: choose 0 <= start < stop <= {T1}")
-        if nsamp > 1:
-            panels = [(nm, np.concatenate([p[s * T1 + lo:s * T1 + hi] for s in range(nsamp)], axis=0))
-                      for nm, p in panels]
-        else:
-            panels = [(nm, p[lo:hi]) for nm, p in panels]
+    panels = _raster_panels(layers, inputs, sample, samples, layer_names)
+    panels, lo = _crop_steps(panels, t_range, nsamp)
     Tshow = panels[-1][1].shape[0]
 
     binned = [(nm, *bin_events(p, max_time_bins, max_unit_bins, reduce)) for nm, p in panels]
-    # one shared colour scale for the layers, one for the input
     has_in = inputs is not None
-    layer_imgs = [b[1] for i, b in enumerate(binned) if not (has_in and i == 0)]
-    vmax = max(float(np.abs(img).max()) for img in layer_imgs) or 1.0
-    signed_layers = any(float(img.min()) < 0 for img in layer_imgs)
+    x0 = lo - 0.5 if nsamp == 1 else -0.5
 
     with st.style():
         rows = [max(1, b[1].shape[0]) for b in binned]
@@ -160,63 +137,8 @@ def raster_figure(layers: Sequence, inputs=None, *, sample: int = 0, samples: Se
         fig = st.new_figure(width, min(14.0, sum(heights) + 1.1))
         gs = fig.add_gridspec(len(heights), 2, height_ratios=heights, width_ratios=[1, 0.018],
                               hspace=0.12, wspace=0.02)
-        axes = []
-        unit_blocks = []
-        time_block = 1
-        layer_im = input_im = None
-        x0 = lo - 0.5 if nsamp == 1 else -0.5
-        for i, (nm, img, active, bt, bu) in enumerate(binned):
-            ax = fig.add_subplot(gs[i, 0], sharex=axes[0] if axes else None)
-            axes.append(ax)
-            nbu, nbt = img.shape
-            n_units = panels[i][1].shape[1]
-            masked = np.ma.masked_equal(img, 0)
-            is_input = has_in and i == 0
-            if reduce == "rate":
-                cmap_name, vmin_, vmax_ = ("Greys" if is_input else "magma_r"), 0.0, 1.0
-            elif is_input:
-                m = float(np.abs(img).max()) or 1.0
-                signed = float(img.min()) < 0
-                cmap_name, vmin_, vmax_ = (st.INPUT_CMAP, -m, m) if signed else ("Greys", 0.0, m)
-            else:
-                cmap_name = st.INPUT_CMAP if signed_layers else st.EVENT_CMAP
-                vmin_, vmax_ = (-vmax if signed_layers else 0.0), vmax
-            cmap = matplotlib.colormaps[cmap_name].with_extremes(bad=st.EMPTY_COLOR)
-            im = ax.imshow(masked, aspect="auto", origin="lower", cmap=cmap, vmin=vmin_, vmax=vmax_,
-                           interpolation="nearest",
-                           extent=(x0, x0 + nbt * bt, -0.5, nbu * bu - 0.5))
-            if is_input:
-                input_im = im
-            else:
-                layer_im = im
-            ax.set_ylim(-0.5, n_units - 0.5)
-            ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True, min_n_ticks=1))
-            for sp in ("top", "right"):
-                ax.spines[sp].set_visible(True)
-            sparsity = 1.0 - float(np.count_nonzero(panels[i][1])) / panels[i][1].size
-            # the panel's facts go in its y label (outside the data, so they hide no event)
-            what = ("channel" if is_input else "unit") + ("" if n_units == 1 else "s")
-            ax.set_ylabel(f"{'input' if is_input else nm}\n{n_units} {what}\n"
-                          f"{100 * sparsity:.1f}% {'zero' if is_input else 'sparse'}", fontsize=8)
-            if bu > 1:
-                unit_blocks.append(f"{'input' if is_input else nm}: {bu} {'channels' if is_input else 'units'}")
-            time_block = bt
-            if not np.any(img):
-                ax.text(0.5, 0.5, "no events", transform=ax.transAxes, ha="center", va="center",
-                        color="#888888")
-            ax.tick_params(labelbottom=False)
-        # activity trace
-        axa = fig.add_subplot(gs[len(binned), 0], sharex=axes[0])
-        for i, (nm, img, active, bt, bu) in enumerate(binned):
-            if has_in and i == 0:
-                continue
-            k = i - 1 if has_in else i
-            xs = x0 + (np.arange(active.size) + 0.5) * bt
-            axa.plot(xs, 100 * active, color=st.layer_color(k), lw=0.9, label=nm, drawstyle="steps-mid")
-        axa.set_ylabel("active\nunits (%)")
-        axa.set_ylim(bottom=0)
-        axa.grid(True, axis="y")
-        axa.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0)
+        axes, images, unit_blocks, time_block = _draw_event_panels(fig, gs, panels, binned, has_in, reduce, x0)
+        axa = _draw_activity(fig, gs, binned, has_in, x0, axes[0])
         if nsamp > 1:
             xlabel = f"time step (samples {', '.join(str(s) for s in samples)} one after the other)"
             for ax in axes + [axa]:
@@ -230,16 +152,118 @@ def raster_figure(layers: Sequence, inputs=None, *, sample: int = 0, samples: Se
                        + (f" x ({'; '.join(unit_blocks)})" if unit_blocks else "") + f", pixel = {how} in the block")
         axa.set_xlabel(xlabel)
         axes[0].set_xlim(x0, x0 + Tshow)
-        if layer_im is not None:
-            cax = fig.add_subplot(gs[1 if has_in else 0:len(binned), 1])
-            fig.colorbar(layer_im, cax=cax, label="event value y" if reduce == "maxabs" else "events per entry")
-        if input_im is not None:
-            cax = fig.add_subplot(gs[0, 1])
-            fig.colorbar(input_im, cax=cax, label="input" if reduce == "maxabs" else "rate")
+        _colorbars(fig, gs, images, has_in, len(binned), reduce)
         if title is None:
             title = "Event raster" + (f" (sample {sample})" if nsamp == 1 else "")
         axes[0].set_title(title)
     return fig
+
+
+def _raster_panels(layers, inputs, sample, samples, layer_names) -> list:
+    """[(name, (T, n) array)]: the input (if any), then every layer, of the chosen sample(s)."""
+    panels = []
+    if inputs is not None:
+        panels.append(("input", _panel(inputs, sample, samples)))
+    for k, y in enumerate(layers):
+        name = layer_names[k] if layer_names is not None else f"layer {k}"
+        panels.append((name, _panel(y, sample, samples)))
+    T = panels[-1][1].shape[0]
+    for name, p in panels:
+        if p.shape[0] != T:
+            raise EventsimError(f"raster panels disagree on the number of steps: {name} has {p.shape[0]}, "
+                                f"{panels[-1][0]} has {T}")
+    return panels
+
+
+def _crop_steps(panels: list, t_range, nsamp: int) -> tuple:
+    """(panels cut to the steps ``t_range`` of each sample, first step shown)."""
+    T1 = panels[-1][1].shape[0] // nsamp  # steps per sample
+    lo, hi = 0, T1
+    if t_range is not None:
+        lo, hi = int(t_range[0]), int(t_range[1])
+        if not (0 <= lo < hi <= T1):
+            raise EventsimError(f"t_range {t_range} is outside the recording: choose 0 <= start < stop <= {T1}")
+        if nsamp > 1:
+            panels = [(nm, np.concatenate([p[s * T1 + lo:s * T1 + hi] for s in range(nsamp)], axis=0))
+                      for nm, p in panels]
+        else:
+            panels = [(nm, p[lo:hi]) for nm, p in panels]
+    return panels, lo
+
+
+def _panel_colors(img, is_input: bool, reduce: str, signed_layers: bool, vmax: float) -> tuple:
+    """(colour map name, vmin, vmax) of one panel: one shared scale for the layers, the
+    input's own."""
+    if reduce == "rate":
+        return ("Greys" if is_input else "magma_r"), 0.0, 1.0
+    if is_input:
+        m = float(np.abs(img).max()) or 1.0
+        signed = float(img.min()) < 0
+        return (st.INPUT_CMAP, -m, m) if signed else ("Greys", 0.0, m)
+    cmap_name = st.INPUT_CMAP if signed_layers else st.EVENT_CMAP
+    return cmap_name, (-vmax if signed_layers else 0.0), vmax
+
+
+def _draw_event_panels(fig, gs, panels, binned, has_in: bool, reduce: str, x0: float) -> tuple:
+    """One image per panel, stacked; returns (axes, {"layer": image, "input": image},
+    decimation notes of the unit axis, steps per pixel)."""
+    layer_imgs = [b[1] for i, b in enumerate(binned) if not (has_in and i == 0)]
+    vmax = max(float(np.abs(img).max()) for img in layer_imgs) or 1.0
+    signed_layers = any(float(img.min()) < 0 for img in layer_imgs)
+    axes, images, unit_blocks, time_block = [], {"layer": None, "input": None}, [], 1
+    for i, (nm, img, active, bt, bu) in enumerate(binned):
+        ax = fig.add_subplot(gs[i, 0], sharex=axes[0] if axes else None)
+        axes.append(ax)
+        nbu, nbt = img.shape
+        n_units = panels[i][1].shape[1]
+        is_input = has_in and i == 0
+        cmap_name, vmin_, vmax_ = _panel_colors(img, is_input, reduce, signed_layers, vmax)
+        cmap = matplotlib.colormaps[cmap_name].with_extremes(bad=st.EMPTY_COLOR)
+        images["input" if is_input else "layer"] = ax.imshow(
+            np.ma.masked_equal(img, 0), aspect="auto", origin="lower", cmap=cmap, vmin=vmin_, vmax=vmax_,
+            interpolation="nearest", extent=(x0, x0 + nbt * bt, -0.5, nbu * bu - 0.5))
+        ax.set_ylim(-0.5, n_units - 0.5)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True, min_n_ticks=1))
+        for sp in ("top", "right"):
+            ax.spines[sp].set_visible(True)
+        sparsity = 1.0 - float(np.count_nonzero(panels[i][1])) / panels[i][1].size
+        # the panel's facts go in its y label (outside the data, so they hide no event)
+        what = ("channel" if is_input else "unit") + ("" if n_units == 1 else "s")
+        ax.set_ylabel(f"{'input' if is_input else nm}\n{n_units} {what}\n"
+                      f"{100 * sparsity:.1f}% {'zero' if is_input else 'sparse'}", fontsize=8)
+        if bu > 1:
+            unit_blocks.append(f"{'input' if is_input else nm}: {bu} {'channels' if is_input else 'units'}")
+        time_block = bt
+        if not np.any(img):
+            ax.text(0.5, 0.5, "no events", transform=ax.transAxes, ha="center", va="center",
+                    color="#888888")
+        ax.tick_params(labelbottom=False)
+    return axes, images, unit_blocks, time_block
+
+
+def _draw_activity(fig, gs, binned, has_in: bool, x0: float, share):
+    """The bottom trace: the fraction of active units of each layer per (binned) step."""
+    axa = fig.add_subplot(gs[len(binned), 0], sharex=share)
+    for i, (nm, img, active, bt, bu) in enumerate(binned):
+        if has_in and i == 0:
+            continue
+        k = i - 1 if has_in else i
+        xs = x0 + (np.arange(active.size) + 0.5) * bt
+        axa.plot(xs, 100 * active, color=st.layer_color(k), lw=0.9, label=nm, drawstyle="steps-mid")
+    axa.set_ylabel("active\nunits (%)")
+    axa.set_ylim(bottom=0)
+    axa.grid(True, axis="y")
+    axa.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0)
+    return axa
+
+
+def _colorbars(fig, gs, images: dict, has_in: bool, n_panels: int, reduce: str) -> None:
+    if images["layer"] is not None:
+        cax = fig.add_subplot(gs[1 if has_in else 0:n_panels, 1])
+        fig.colorbar(images["layer"], cax=cax, label="event value y" if reduce == "maxabs" else "events per entry")
+    if images["input"] is not None:
+        cax = fig.add_subplot(gs[0, 1])
+        fig.colorbar(images["input"], cax=cax, label="input" if reduce == "maxabs" else "rate")
 
 
 def raster_from_npz(path):

@@ -291,6 +291,31 @@ def write_report(results_dir, out=None, progress: bool = False, dpi: int | None 
     Returns the HTML path.
     """
     results_dir = os.fspath(results_dir)
+    summary = _load_summary(results_dir)
+    out = os.fspath(out) if out is not None else os.path.join(results_dir, "report.html")
+    if not out.lower().endswith((".html", ".htm")):
+        raise EventsimError(f"report path {out!r} must end in .html (the Markdown twin is written beside it)")
+    stem = os.path.splitext(out)[0]
+    md_path = stem + ".md"
+    fig_dir = stem + "_files"
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+
+    figs = build_figures(results_dir, summary, progress=progress, dpi=dpi)
+    content = _report_content(results_dir, summary)
+    with open(out, "w", encoding="utf-8") as fh:
+        fh.write(_report_html(content, figs))
+    os.makedirs(fig_dir, exist_ok=True)
+    for f in figs:
+        with open(os.path.join(fig_dir, f.slug + ".png"), "wb") as fh:
+            fh.write(f.png)
+    with open(md_path, "w", encoding="utf-8") as fh:
+        fh.write(_report_markdown(content, figs, os.path.basename(fig_dir)))
+    log.info("wrote %s and %s (%d figures)", out, md_path, len(figs))
+    return out
+
+
+def _load_summary(results_dir: str) -> Mapping:
+    """The folder's ``summary.json``, refused unless it holds at least one model object."""
     if not os.path.isdir(results_dir):
         raise EventsimError(f"results folder {results_dir!r} does not exist; run 'eventsim study' first "
                             "or give the folder it wrote")
@@ -305,82 +330,80 @@ def write_report(results_dir, out=None, progress: bool = False, dpi: int | None 
     bad = [n for n, m in summary["models"].items() if not isinstance(m, Mapping)]
     if bad:
         raise EventsimError(f"{sp!r}: model entry {bad[0]!r} is not an object; re-run the study")
-    out = os.fspath(out) if out is not None else os.path.join(results_dir, "report.html")
-    if not out.lower().endswith((".html", ".htm")):
-        raise EventsimError(f"report path {out!r} must end in .html (the Markdown twin is written beside it)")
-    stem = os.path.splitext(out)[0]
-    md_path = stem + ".md"
-    fig_dir = stem + "_files"
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    return summary
 
-    figs = build_figures(results_dir, summary, progress=progress, dpi=dpi)
+
+def _report_content(results_dir: str, summary: Mapping) -> dict:
+    """Everything the two report pages show besides the figures, as text and tables."""
     header, rows = summary_table(summary)
-    uncertainty = uncertainty_lines(summary)   # metric intervals and the paired test, if recorded
     scen_path = os.path.join(results_dir, "scenario.toml")
-    scenario_text = open(scen_path).read() if os.path.isfile(scen_path) else None
     crows = cost_rows(results_dir, list(summary["models"]))
-    costs = cost_table(crows) if crows else None
     here = software_versions()
     study_versions = summary.get("versions") if isinstance(summary.get("versions"), Mapping) else {}
     vkeys = list(dict.fromkeys(list(here) + list(study_versions)))
-    vrows = [[k, str(study_versions.get(k, "–")), str(here.get(k, "–"))] for k in vkeys]
-    vheader = ["package", "study run with", "report made with"]
-    title = f"eventsim study: {summary.get('scenario', os.path.basename(os.path.abspath(results_dir)))}"
     sub = (f"data set {summary.get('dataset', '?')} ({summary.get('task', '?')}), metric "
            f"{summary.get('metric', '?')}, {len(summary['models'])} model(s)")
     if summary.get("test_samples") and summary.get("steps"):
         sub += f"; test split {summary['test_samples']} samples x {summary['steps']} steps"
-    desc = str(summary.get("description") or "")
+    return {
+        "title": f"eventsim study: {summary.get('scenario', os.path.basename(os.path.abspath(results_dir)))}",
+        "sub": sub, "desc": str(summary.get("description") or ""), "table": (header, rows),
+        "uncertainty": uncertainty_lines(summary),   # metric intervals and the paired test, if recorded
+        "scenario": open(scen_path).read() if os.path.isfile(scen_path) else None,
+        "costs": cost_table(crows) if crows else None,
+        "versions": (["package", "study run with", "report made with"],
+                     [[k, str(study_versions.get(k, "–")), str(here.get(k, "–"))] for k in vkeys]),
+    }
 
-    # HTML
+
+_MACS_NOTE = ("MACs are synaptic multiply-accumulates per step on the test split (SPEC §2); "
+              "savings = dense baseline MACs / effective MACs.")
+_COST_NOTE = ("Estimated energy of the test run on each hardware profile ('eventsim cost'; formulas in "
+              "docs/hardware.md).")
+
+
+def _report_html(c: dict, figs: list) -> str:
+    """The self-contained HTML page (figures embedded as base64 PNG)."""
+    title, costs, scenario_text = c["title"], c["costs"], c["scenario"]
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
              f"<style>{_CSS}</style></head><body>",
-             f"<h1>{html.escape(title)}</h1><p>{html.escape(desc)}</p><p class=\"muted\">{html.escape(sub)}</p>",
+             f"<h1>{html.escape(title)}</h1><p>{html.escape(c['desc'])}</p>"
+             f"<p class=\"muted\">{html.escape(c['sub'])}</p>",
              "<p class=\"muted\">" + " · ".join(
                  f"<a href=\"#{a}\">{t}</a>" for a, t in
                  (("summary", "summary"), ("figures", "figures"), ("hardware", "hardware cost"),
                   ("scenario", "scenario"), ("versions", "versions")) if a != "hardware" or costs) + "</p>",
-             "<h2 id=\"summary\">Summary</h2>", _html_table(header, rows),
-             "<p class=\"muted\">MACs are synaptic multiply-accumulates per step on the test split (SPEC §2); "
-             "savings = dense baseline MACs / effective MACs.</p>"]
-    parts += [f"<p>{html.escape(line)}</p>" for line in uncertainty]
+             "<h2 id=\"summary\">Summary</h2>", _html_table(*c["table"]),
+             f"<p class=\"muted\">{_MACS_NOTE}</p>"]
+    parts += [f"<p>{html.escape(line)}</p>" for line in c["uncertainty"]]
     parts += ["<h2 id=\"figures\">Figures</h2>"]
     for f in figs:
         b64 = base64.b64encode(f.png).decode("ascii")
         parts.append(f"<figure id=\"fig-{f.slug}\"><img alt=\"{html.escape(f.slug)}\" "
                      f"src=\"data:image/png;base64,{b64}\"><figcaption>{html.escape(f.caption)}</figcaption></figure>")
     if costs:
-        parts.append("<h2 id=\"hardware\">Hardware cost</h2><p class=\"muted\">Estimated energy of the test "
-                     "run on each hardware profile ('eventsim cost'; formulas in docs/hardware.md).</p>"
+        parts.append(f"<h2 id=\"hardware\">Hardware cost</h2><p class=\"muted\">{_COST_NOTE}</p>"
                      + _html_table(*costs, "cost"))
     parts.append("<h2 id=\"scenario\">Scenario</h2>")
     parts.append(f"<pre>{html.escape(scenario_text)}</pre>" if scenario_text is not None
                  else "<p class=\"muted\">scenario.toml not found in the results folder.</p>")
-    parts.append("<h2 id=\"versions\">Software versions</h2>" + _html_table(vheader, vrows, "versions"))
+    parts.append("<h2 id=\"versions\">Software versions</h2>" + _html_table(*c["versions"], "versions"))
     parts.append("</body></html>")
-    with open(out, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(parts))
+    return "\n".join(parts)
 
-    # Markdown twin
-    os.makedirs(fig_dir, exist_ok=True)
-    rel = os.path.basename(fig_dir)
-    md = [f"# {title}", "", desc, "", sub, "", "## Summary", "", _md_table(header, rows), "",
-          "MACs are synaptic multiply-accumulates per step on the test split (SPEC §2); "
-          "savings = dense baseline MACs / effective MACs.", ""]
-    md += [x for line in uncertainty for x in (line, "")]
+
+def _report_markdown(c: dict, figs: list, rel: str) -> str:
+    """The Markdown twin; the figures are the PNG files in the folder ``rel`` beside it."""
+    md = [f"# {c['title']}", "", c["desc"], "", c["sub"], "", "## Summary", "", _md_table(*c["table"]), "",
+          _MACS_NOTE, ""]
+    md += [x for line in c["uncertainty"] for x in (line, "")]
     md += ["## Figures", ""]
     for f in figs:
-        with open(os.path.join(fig_dir, f.slug + ".png"), "wb") as fh:
-            fh.write(f.png)
         md += [f"![{f.slug}]({rel}/{f.slug}.png)", "", f"*{f.caption}*", ""]
-    if costs:
-        md += ["## Hardware cost", "", "Estimated energy of the test run on each hardware profile "
-               "('eventsim cost'; formulas in docs/hardware.md).", "", _md_table(*costs), ""]
+    if c["costs"]:
+        md += ["## Hardware cost", "", _COST_NOTE, "", _md_table(*c["costs"]), ""]
     md += ["## Scenario", ""]
-    md += (["```toml", scenario_text.rstrip("\n"), "```", ""] if scenario_text is not None
+    md += (["```toml", c["scenario"].rstrip("\n"), "```", ""] if c["scenario"] is not None
            else ["scenario.toml not found in the results folder.", ""])
-    md += ["## Software versions", "", _md_table(vheader, vrows), ""]
-    with open(md_path, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(md))
-    log.info("wrote %s and %s (%d figures)", out, md_path, len(figs))
-    return out
+    md += ["## Software versions", "", _md_table(*c["versions"]), ""]
+    return "\n".join(md)

@@ -77,59 +77,8 @@ def macs_figure(counts: Mapping, *, title: str | None = None, log_ratio: float =
     with st.style():
         fig = st.new_figure(10.0, 4.0)
         gs = fig.add_gridspec(1, 2, width_ratios=[max(2.0, len(groups) * 1.1), 2.2], wspace=0.25)
-        ax = fig.add_subplot(gs[0, 0])
-        x = np.arange(len(groups))
-        w = 0.2
-        positive = vals[np.isfinite(vals) & (vals > 0)]
-        use_log = positive.size > 0 and positive.max() / positive.min() > log_ratio
-        for i, key in enumerate(MAC_KEYS):
-            ax.bar(x + (i - 1.5) * w, vals[:, i], width=w, color=st.MAC_COLORS[key], label=st.MAC_LABELS[key])
-        for j in range(len(groups)):
-            d, e = vals[j, 0], vals[j, 3]
-            label = f"{d / e:.1f}x" if e > 0 else "0 MACs"
-            if e > 0:
-                ytxt = e * 1.15 if use_log else e + 0.01 * np.nanmax(vals)
-            else:  # nothing to divide by: say so at the foot of the axis
-                ytxt = positive.min() / 2.5 if use_log else 0.0
-            ax.text(x[j] + 1.5 * w, ytxt, label, ha="center", va="bottom", fontsize=7,
-                    color=st.MAC_COLORS["effective"], fontweight="bold", rotation=90 if len(groups) > 6 else 0)
-        ax.set_xticks(x)
-        ax.set_xticklabels([g[0] for g in groups])
-        ax.set_ylabel("MACs per step")
-        if use_log:
-            ax.set_yscale("log")
-            st.log_axis(ax.yaxis, minor_labels=False)
-            ax.set_ylim(positive.min() / 3, positive.max() * 4)
-        else:
-            ax.set_ylim(top=np.nanmax(vals) * 1.18)
-        ax.grid(True, axis="y", which="major")
-        ax.legend(loc="upper left", ncol=2)
-        ax.set_title("Synaptic MACs per layer (label: dense / effective)")
-
-        ax2 = fig.add_subplot(gs[0, 1])
-        names = ["dense\nLSTM", "dense\nGRU", "effective\n(this model)"]
-        bars = [lstm, gru, eff]
-        colors = [st.KIND_COLORS["lstm"], st.KIND_COLORS["gru"], st.MAC_COLORS["effective"]]
-        ax2.bar(np.arange(3), bars, color=colors, width=0.6)
-        log2 = eff > 0 and lstm / eff > log_ratio
-        if log2:
-            ax2.set_yscale("log")
-            st.log_axis(ax2.yaxis, minor_labels=False)
-            ax2.set_ylim(eff / 3, lstm * 6)
-        else:
-            ax2.set_ylim(0, lstm * 1.3)
-        for xi, b in enumerate(bars):
-            ax2.text(xi, b * (1.12 if log2 else 1.0) + (0 if log2 else 0.01 * lstm), st.human(b),
-                     ha="center", va="bottom", fontsize=7)
-        if eff > 0:
-            ax2.text(2, eff * (2.2 if log2 else 1.0) + (0 if log2 else 0.09 * lstm),
-                     f"{gru / eff:.1f}x vs GRU\n{lstm / eff:.1f}x vs LSTM", ha="center", va="bottom",
-                     fontsize=8, fontweight="bold", color=st.MAC_COLORS["effective"])
-        ax2.set_xticks(np.arange(3))
-        ax2.set_xticklabels(names)
-        ax2.set_ylabel("MACs per step (incl. readout)")
-        ax2.grid(True, axis="y")
-        ax2.set_title("Total vs dense baselines")
+        _layer_mac_bars(fig.add_subplot(gs[0, 0]), groups, vals, log_ratio)
+        _baseline_bars(fig.add_subplot(gs[0, 1]), gru, lstm, eff, log_ratio)
         sp = counts.get("total", {}).get("activity_sparsity")
         sub = f"{samples} sample(s) x {steps} steps"
         if isinstance(sp, (int, float)):
@@ -137,6 +86,64 @@ def macs_figure(counts: Mapping, *, title: str | None = None, log_ratio: float =
         fig.suptitle((title or "Compute: effective vs dense MACs") + f"\n{sub}", fontsize=10,
                      fontweight="bold", y=1.06)
     return fig
+
+
+def _layer_mac_bars(ax, groups: list, vals, log_ratio: float) -> None:
+    """Left panel: the four MAC figures per layer, readout and total, labelled dense / effective."""
+    x = np.arange(len(groups))
+    w = 0.2
+    positive = vals[np.isfinite(vals) & (vals > 0)]
+    use_log = positive.size > 0 and positive.max() / positive.min() > log_ratio
+    for i, key in enumerate(MAC_KEYS):
+        ax.bar(x + (i - 1.5) * w, vals[:, i], width=w, color=st.MAC_COLORS[key], label=st.MAC_LABELS[key])
+    for j in range(len(groups)):
+        d, e = vals[j, 0], vals[j, 3]
+        label = f"{d / e:.1f}x" if e > 0 else "0 MACs"
+        if e > 0:
+            ytxt = e * 1.15 if use_log else e + 0.01 * np.nanmax(vals)
+        else:  # nothing to divide by: say so at the foot of the axis
+            ytxt = positive.min() / 2.5 if use_log else 0.0
+        ax.text(x[j] + 1.5 * w, ytxt, label, ha="center", va="bottom", fontsize=7,
+                color=st.MAC_COLORS["effective"], fontweight="bold", rotation=90 if len(groups) > 6 else 0)
+    ax.set_xticks(x)
+    ax.set_xticklabels([g[0] for g in groups])
+    ax.set_ylabel("MACs per step")
+    if use_log:
+        ax.set_yscale("log")
+        st.log_axis(ax.yaxis, minor_labels=False)
+        ax.set_ylim(positive.min() / 3, positive.max() * 4)
+    else:
+        ax.set_ylim(top=np.nanmax(vals) * 1.18)
+    ax.grid(True, axis="y", which="major")
+    ax.legend(loc="upper left", ncol=2)
+    ax.set_title("Synaptic MACs per layer (label: dense / effective)")
+
+
+def _baseline_bars(ax2, gru: float, lstm: float, eff: float, log_ratio: float) -> None:
+    """Right panel: the model's total effective MACs per step against dense LSTM and GRU."""
+    names = ["dense\nLSTM", "dense\nGRU", "effective\n(this model)"]
+    bars = [lstm, gru, eff]
+    colors = [st.KIND_COLORS["lstm"], st.KIND_COLORS["gru"], st.MAC_COLORS["effective"]]
+    ax2.bar(np.arange(3), bars, color=colors, width=0.6)
+    log2 = eff > 0 and lstm / eff > log_ratio
+    if log2:
+        ax2.set_yscale("log")
+        st.log_axis(ax2.yaxis, minor_labels=False)
+        ax2.set_ylim(eff / 3, lstm * 6)
+    else:
+        ax2.set_ylim(0, lstm * 1.3)
+    for xi, b in enumerate(bars):
+        ax2.text(xi, b * (1.12 if log2 else 1.0) + (0 if log2 else 0.01 * lstm), st.human(b),
+                 ha="center", va="bottom", fontsize=7)
+    if eff > 0:
+        ax2.text(2, eff * (2.2 if log2 else 1.0) + (0 if log2 else 0.09 * lstm),
+                 f"{gru / eff:.1f}x vs GRU\n{lstm / eff:.1f}x vs LSTM", ha="center", va="bottom",
+                 fontsize=8, fontweight="bold", color=st.MAC_COLORS["effective"])
+    ax2.set_xticks(np.arange(3))
+    ax2.set_xticklabels(names)
+    ax2.set_ylabel("MACs per step (incl. readout)")
+    ax2.grid(True, axis="y")
+    ax2.set_title("Total vs dense baselines")
 
 
 # -- trade-off of a sweep ------------------------------------------------------
@@ -275,68 +282,77 @@ def tradeoff_figure(rows: Sequence[Mapping], *, metric: str | None = None, metri
         fig = st.new_figure(10.0, 4.0)
         ax = fig.add_subplot(1, 2, 1)
         ax2 = fig.add_subplot(1, 2, 2)
-        seen = set()
-        for p in pts:
-            k = p["kind"] if p["kind"] in st.KIND_COLORS else "egru"
-            lab = k.upper() if k not in seen else None
-            seen.add(k)
-            ax.scatter(p["macs"], p["metric"] * scale, s=36, color=st.KIND_COLORS[k], marker=st.KIND_MARKERS[k],
-                       label=lab, zorder=3, edgecolor="white", linewidth=0.5)
-            if annotate and len(pts) <= 20:
-                ax.annotate(p["name"], (p["macs"], p["metric"] * scale), xytext=(4, 3),
-                            textcoords="offset points", fontsize=7)
-        egru = [p for p in pts if p["kind"] == "egru"]
-        if len(egru) > 1:
-            e = sorted(egru, key=lambda p: p["macs"])
-            ax.plot([p["macs"] for p in e], [p["metric"] * scale for p in e], color=st.KIND_COLORS["egru"],
-                    lw=0.8, alpha=0.6, zorder=2)
-        ax.set_xscale("log")
-        st.log_axis(ax.xaxis)
-        ax.margins(x=0.12, y=0.08)
-        ax.set_xlabel("effective MACs per step (log)")
-        ax.set_ylabel(METRIC_LABELS.get(metric_name, str(metric_name or "task metric")))
-        ax.grid(True, which="major")
-        ax.legend(loc="best")
-        ax.set_title("Task metric vs compute")
-
-        # right: savings vs sparsity (relative figures: comparable with the paper)
-        sx = [p for p in pts if p["sparsity"] is not None and p["savings_vs_gru"] is not None]
-        s_grid = np.linspace(0.0, 0.97, 200)
-        ax2.plot(100 * s_grid, 1.0 / (1.0 - s_grid), color="#999999", ls="--", lw=0.9,
-                 label="1 / (1 - sparsity)")
-        for i, p in enumerate(sx):
-            ax2.scatter(100 * p["sparsity"], p["savings_vs_gru"], s=36, color=st.KIND_COLORS["egru"],
-                        zorder=3, edgecolor="white", linewidth=0.5, label="this project" if i == 0 else None)
-            if annotate and len(sx) <= 20:
-                ax2.annotate(p["name"], (100 * p["sparsity"], p["savings_vs_gru"]), xytext=(4, 3),
-                             textcoords="offset points", fontsize=7)
-        ymax = max([1.0 / (1.0 - 0.9)] + [p["savings_vs_gru"] for p in sx])
-        for r in refs:
-            lab = f"paper: {r['label']}" + (" (approx.)" if r.get("uncertain") else "")
-            s_lo, s_hi = r["activity_sparsity"]
-            f = r.get("savings_vs_gru")
-            if f is not None:
-                ax2.errorbar(100 * (s_lo + s_hi) / 2, f, xerr=[[100 * (s_hi - s_lo) / 2]] if s_hi > s_lo else None,
-                             fmt="*", ms=11, color=st.REFERENCE_COLOR, mfc="none" if r.get("uncertain") else
-                             st.REFERENCE_COLOR, label=lab, zorder=4)
-                ymax = max(ymax, f)
-            else:
-                ax2.axvspan(100 * s_lo, 100 * s_hi, color=st.REFERENCE_COLOR, alpha=0.12, label=lab)
-        ax2.set_yscale("log")
-        st.log_axis(ax2.yaxis)
-        ax2.set_ylim(0.8, ymax * 1.6)
-        ax2.set_xlim(0, 100)
-        ax2.set_xlabel("activity sparsity (%)")
-        ax2.set_ylabel("MAC savings vs dense GRU (x, log)")
-        ax2.grid(True, which="major")
-        ax2.legend(loc="upper left")
-        ax2.set_title("Savings vs sparsity" + (f" ({task})" if task else ""))
-        notes = ([] if sx else ["no EGRU point with sparsity and savings"]) + \
-            ([] if refs else [f"no paper reference for task {task!r}" if task else "no task: no paper reference"])
-        if notes:
-            st.note(ax2, "\n".join(notes), loc="lower right")
+        _metric_vs_macs(ax, pts, scale, metric_name, annotate)
+        _savings_vs_sparsity(ax2, pts, refs, task, annotate)
         fig.suptitle(title or "Trade-off: task performance vs compute", fontweight="bold", fontsize=11, y=1.02)
     return fig
+
+
+def _metric_vs_macs(ax, pts: list, scale: float, metric_name, annotate: bool) -> None:
+    """Left panel: each model's task metric against its effective MACs per step (log)."""
+    seen = set()
+    for p in pts:
+        k = p["kind"] if p["kind"] in st.KIND_COLORS else "egru"
+        lab = k.upper() if k not in seen else None
+        seen.add(k)
+        ax.scatter(p["macs"], p["metric"] * scale, s=36, color=st.KIND_COLORS[k], marker=st.KIND_MARKERS[k],
+                   label=lab, zorder=3, edgecolor="white", linewidth=0.5)
+        if annotate and len(pts) <= 20:
+            ax.annotate(p["name"], (p["macs"], p["metric"] * scale), xytext=(4, 3),
+                        textcoords="offset points", fontsize=7)
+    egru = [p for p in pts if p["kind"] == "egru"]
+    if len(egru) > 1:
+        e = sorted(egru, key=lambda p: p["macs"])
+        ax.plot([p["macs"] for p in e], [p["metric"] * scale for p in e], color=st.KIND_COLORS["egru"],
+                lw=0.8, alpha=0.6, zorder=2)
+    ax.set_xscale("log")
+    st.log_axis(ax.xaxis)
+    ax.margins(x=0.12, y=0.08)
+    ax.set_xlabel("effective MACs per step (log)")
+    ax.set_ylabel(METRIC_LABELS.get(metric_name, str(metric_name or "task metric")))
+    ax.grid(True, which="major")
+    ax.legend(loc="best")
+    ax.set_title("Task metric vs compute")
+
+
+def _savings_vs_sparsity(ax2, pts: list, refs: list, task, annotate: bool) -> None:
+    """Right panel: MAC savings against a dense GRU versus activity sparsity (relative
+    figures: comparable with the paper's), the ideal 1 / (1 − sparsity) and the paper's points."""
+    sx = [p for p in pts if p["sparsity"] is not None and p["savings_vs_gru"] is not None]
+    s_grid = np.linspace(0.0, 0.97, 200)
+    ax2.plot(100 * s_grid, 1.0 / (1.0 - s_grid), color="#999999", ls="--", lw=0.9,
+             label="1 / (1 - sparsity)")
+    for i, p in enumerate(sx):
+        ax2.scatter(100 * p["sparsity"], p["savings_vs_gru"], s=36, color=st.KIND_COLORS["egru"],
+                    zorder=3, edgecolor="white", linewidth=0.5, label="this project" if i == 0 else None)
+        if annotate and len(sx) <= 20:
+            ax2.annotate(p["name"], (100 * p["sparsity"], p["savings_vs_gru"]), xytext=(4, 3),
+                         textcoords="offset points", fontsize=7)
+    ymax = max([1.0 / (1.0 - 0.9)] + [p["savings_vs_gru"] for p in sx])
+    for r in refs:
+        lab = f"paper: {r['label']}" + (" (approx.)" if r.get("uncertain") else "")
+        s_lo, s_hi = r["activity_sparsity"]
+        f = r.get("savings_vs_gru")
+        if f is not None:
+            ax2.errorbar(100 * (s_lo + s_hi) / 2, f, xerr=[[100 * (s_hi - s_lo) / 2]] if s_hi > s_lo else None,
+                         fmt="*", ms=11, color=st.REFERENCE_COLOR, mfc="none" if r.get("uncertain") else
+                         st.REFERENCE_COLOR, label=lab, zorder=4)
+            ymax = max(ymax, f)
+        else:
+            ax2.axvspan(100 * s_lo, 100 * s_hi, color=st.REFERENCE_COLOR, alpha=0.12, label=lab)
+    ax2.set_yscale("log")
+    st.log_axis(ax2.yaxis)
+    ax2.set_ylim(0.8, ymax * 1.6)
+    ax2.set_xlim(0, 100)
+    ax2.set_xlabel("activity sparsity (%)")
+    ax2.set_ylabel("MAC savings vs dense GRU (x, log)")
+    ax2.grid(True, which="major")
+    ax2.legend(loc="upper left")
+    ax2.set_title("Savings vs sparsity" + (f" ({task})" if task else ""))
+    notes = ([] if sx else ["no EGRU point with sparsity and savings"]) + \
+        ([] if refs else [f"no paper reference for task {task!r}" if task else "no task: no paper reference"])
+    if notes:
+        st.note(ax2, "\n".join(notes), loc="lower right")
 
 
 # -- hardware energy (eventsim cost) -------------------------------------------------

@@ -107,8 +107,7 @@ def _sparsity(args):
     import json
 
     from ..errors import EventsimError
-    from ..plots.report import _events_per_step
-    from ..plots.sparsity import rate_histogram_figure, sparsity_epochs_figure, sparsity_steps_figure
+    from ..plots.sparsity import events_per_step, rate_histogram_figure, sparsity_epochs_figure, sparsity_steps_figure
     from ..plots.style import save
 
     _model_dir(args, "history.json", "sparsity_epochs")
@@ -123,7 +122,7 @@ def _sparsity(args):
                    args.out or _default_out(args.source, "sparsity"), dpi=args.dpi))
         return 0
     layers, _ = _events_from(args)
-    ev, units, ns = _events_per_step(layers)
+    ev, units, ns = events_per_step(layers)
     out = args.out or _default_out(args.source, "sparsity")
     print(save(sparsity_steps_figure(ev, units, ns, title=args.title), out, dpi=args.dpi))
     print(save(rate_histogram_figure(layers, saturated=args.saturated),

@@ -175,17 +175,11 @@ def _render(fig, dpi=None) -> bytes:
     return st.png_bytes(fig, dpi=dpi)
 
 
-def _events_per_step(layers) -> tuple:
-    """(T, L) events per step summed over samples, layer sizes and number of samples."""
-    ev = np.stack([np.count_nonzero(np.asarray(y), axis=(0, 2)) for y in layers], axis=1)
-    return ev, [int(np.shape(y)[2]) for y in layers], int(np.shape(layers[0])[0])
-
-
 def build_figures(results_dir, summary: Mapping, progress: bool = False, dpi: int | None = None) -> list:
     """Render every figure the folder's files allow; returns a list of :class:`RenderedFigure`."""
     from .raster import raster_figure, raster_from_npz
     from .savings import energy_figure, macs_figure, rows_from_summary, tradeoff_figure
-    from .sparsity import rate_histogram_figure, sparsity_epochs_figure, sparsity_steps_figure
+    from .sparsity import events_per_step, rate_histogram_figure, sparsity_epochs_figure, sparsity_steps_figure
 
     jobs = []  # (slug, caption, callable)
     models = summary["models"]
@@ -225,7 +219,7 @@ def build_figures(results_dir, summary: Mapping, progress: bool = False, dpi: in
                          "value; white: no event), input above, fraction of active units below.",
                          lambda l=layers, i=inputs, n=name: raster_figure(l, i, sample=0,
                                                                           title=f"{n}: event raster (sample 0)")))
-            ev, units, ns = _events_per_step(layers)
+            ev, units, ns = events_per_step(layers)
             jobs.append((f"{name}_sparsity_steps", f"{name}: activity sparsity per layer at each step "
                          f"(over the {ns} recorded test samples).",
                          lambda e=ev, u=units, s=ns, n=name: sparsity_steps_figure(

@@ -29,6 +29,13 @@ def _get(obj, key):
     return getattr(obj, key, None)
 
 
+def events_per_step(layers) -> tuple:
+    """(T, L) events per step summed over samples, layer sizes and number of samples, of
+    recorded layer outputs (B, T, n) each: the input of :func:`sparsity_steps_figure`."""
+    ev = np.stack([np.count_nonzero(np.asarray(y), axis=(0, 2)) for y in layers], axis=1)
+    return ev, [int(np.shape(y)[2]) for y in layers], int(np.shape(layers[0])[0])
+
+
 def sparsity_steps_figure(events, units: Sequence[int], samples: int = 1, *, layer_names=None,
                           max_points: int = 1000, title: str | None = None):
     """Activity sparsity per layer over time steps.

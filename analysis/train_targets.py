@@ -1,10 +1,10 @@
-"""Check the issue-3 targets on study results and copy the small result files.
+"""Check the training targets on study results and copy the small result files.
 
-    python analysis/train_targets.py docs/results/digits docs/results/char-lm-20ep-reg0.085
+    python analysis/train_targets.py docs/results/digits docs/results/char-lm
     python analysis/train_targets.py --collect results/digits --into docs/results/digits \
         --command "eventsim study digits ..."
 
-Targets (issue 3):
+Targets:
 - classification (digits): EGRU accuracy within 2 points of the same-size GRU, activity
   sparsity >= 80%, effective MACs <= 25% of the dense GRU's;
 - character LM: EGRU bits per character within 10% of the GRU's, activity sparsity >= 80%,

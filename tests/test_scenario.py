@@ -196,8 +196,8 @@ def test_data_paths_relative_to_the_scenario_file(tmp_path, monkeypatch):
     monkeypatch.chdir(os.path.dirname(REPO))          # somewhere without a 'corpus' folder
     s = load_scenario(f)
     assert s.data["path"] == str(corpus)
-    from eventsim.study import _load_data
-    ds = _load_data(s)
+    from eventsim.study import load_data
+    ds = load_data(s)
     assert ds.task == "lm" and len(ds.train) > 0
 
 

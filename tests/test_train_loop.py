@@ -245,14 +245,14 @@ def test_update_bias_errors():
 
 def test_scenario_update_bias_reaches_the_training_config():
     from eventsim.scenario import scenario_from_dict
-    from eventsim.study import _spec_and_config
+    from eventsim.study import model_settings
     sc = scenario_from_dict({"data": {"name": "digits"}, "models": [
         {"name": "e", "kind": "egru", "units": [4], "update_bias": 1.0, "thr_jitter": 0.2},
         {"name": "g", "kind": "gru", "units": [4]},
         {"name": "l", "kind": "lstm", "units": [4]}]})
     ds = Split(None, None)
     ds.input_kind, ds.n_in, ds.n_classes, ds.task, ds.metric = "features", 1, 10, "classify", "accuracy"
-    got = {m["name"]: _spec_and_config(sc, m, ds)[1] for m in sc.models}
+    got = {m["name"]: model_settings(sc, m, ds)[1] for m in sc.models}
     assert {k: c.update_bias for k, c in got.items()} == {"e": 1.0, "g": 0.0, "l": 0.0}
     assert {k: c.thr_jitter for k, c in got.items()} == {"e": 0.2, "g": 0.0, "l": 0.0}
 

@@ -16,11 +16,6 @@ from .summary import compare_to_gru, metric_interval, silent_units
 from .tables import (COLUMNS, silent_units_text, summary_csv, summary_markdown, summary_table,
                      uncertainty_lines)
 
-# the former private names, still imported by tests of the scenario and the trainer
-_load = load_study_scenario
-_load_data = load_data
-_spec_and_config = model_settings
-
 __all__ = ["COLUMNS", "LM_TOLERANCE", "MODEL_TRAIN_KEYS", "PREDICTION_TOLERANCE", "compare_to_gru",
            "default_out_dir", "dense_counts", "evaluate_model", "load_data", "load_given_params",
            "load_study_scenario", "metric_interval", "model_epochs", "model_settings",

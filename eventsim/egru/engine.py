@@ -25,152 +25,199 @@ in parallel across threads):
 Every unit is updated every step here (the arithmetic of a clocked machine);
 the counts say what an asynchronous machine would do: it touches only event
 rows (``effective`` MACs) and wakes only event-driven units.
+
+The kernel: :func:`_egru_run` runs the samples in parallel, :func:`_egru_step`
+one step (layers in order), :func:`_deliver_ff` does a and b, the queue's
+``queue_drain`` and the core's ``deliver_list`` do c, :func:`_update_layer` d
+and e. The queue, the row walks and the projections are the shared core's
+(:mod:`eventsim.engine`); the state (``EGRUState``), the update and the run
+loop are the EGRU's.
 """
 from __future__ import annotations
+
+from collections import namedtuple
 
 import numpy as np
 from numba import njit, prange
 
-from ..engine.core import build_projection, deliver_list, pack_projections, ring_push, walk_row
+from ..engine.core import build_projection, deliver_list, pack_projections, walk_row
+from ..engine.queue import EventQueue, copy_queue, queue_drain, queue_empty, queue_push, ring_layout
 
 # layer metadata columns
-LM_NIN, LM_N, LM_UOFF, LM_DFF, LM_DREC, LM_FF_SRC, LM_FF_CNT, LM_REC_SRC, LM_REC_CNT = range(9)
+LM_NIN, LM_N, LM_UOFF, LM_DFF, LM_DREC = range(5)
 # per-step record fields
 ST_EVENTS, ST_MACS, ST_UPDATES = range(3)
+# raw count columns (per layer)
+R_EVENTS, R_FF_MACS, R_REC_MACS, R_ACT_IN, R_ACT_REC, R_UPDATES = range(6)
 N_RAW = 6
+
+# The kernel's arguments (named tuples of arrays and scalars: Numba passes them as plain tuples).
+EGRUNet = namedtuple("EGRUNet", "lmeta bias rbias thr ro_bias qmeta q_src q_cnt max_n n_out "
+                                "reset_output has_readout one")
+EGRUNet.__doc__ = """A compiled EGRU (beside its :class:`~eventsim.engine.core.Projections`, 2l: the
+kernel of layer l, 2l + 1: its recurrent kernel, 2L: the readout): layer table ``lmeta`` (columns ``LM_*``), concatenated biases and
+thresholds, the queue layout (``qmeta`` and the sizes of its arrays), and ``one`` (1 in the
+model's dtype: float literals would promote float32 arithmetic to float64)."""
+InputRows = namedtuple("InputRows", "indptr idx val row_of")
+InputRows.__doc__ = "The input table (:class:`~eventsim.inputs.InputTable`) of the samples run."
+EGRURecords = namedtuple("EGRURecords", "rec_y y rec_c c rec_ro readout rec_steps steps")
+EGRURecords.__doc__ = "Per-step records: a flag and its (B, T, ...) array (a dummy when off)."
+EGRUOut = namedtuple("EGRUOut", "raw ro_counts s_final y_final last_ro")
+EGRUOut.__doc__ = """Per-sample results: raw counts (B, L, N_RAW), readout (MACs, events) (B, 2),
+final state and last logits."""
+EGRUState = namedtuple("EGRUState", "s ylast vx vh touched ro_acc queue")
+EGRUState.__doc__ = """One sample's state inside the kernel: internal state ``s`` and last output
+``ylast`` (all units), the pre-activations ``vx``/``vh`` and wake-up marks of the layer being
+stepped, the step's logits and the sample's event queue."""
 
 
 @njit(cache=True, parallel=True)
-def egru_run(lmeta, reset_output, pmeta, indptr, cols, vals, uindptr, uidx, full,
-             bias, rbias, thr, ro_bias, has_readout,
-             in_indptr, in_idx, in_val, row_of,
-             ring_src_size, ring_cnt_size, max_n, n_out,
-             rec_y, y_out, rec_c, c_out, rec_ro, ro_out, rec_steps, steps_out,
-             raw_out, ro_out_counts, s_final, y_final, last_ro, one):
-    # ``one`` is 1 in the model's dtype: float literals would promote float32 arithmetic to float64
-    B, T = row_of.shape
-    L = lmeta.shape[0]
-    n_tot = s_final.shape[1]
+def _egru_run(proj, net, inputs, rec, out, kept):
+    """Run every sample (rows of ``inputs.row_of``), in parallel across threads. ``kept``: an
+    :class:`~eventsim.engine.queue.EventQueue` of arrays with a leading sample axis that
+    receives each sample's final queue (length 0: not kept). (The arguments of a parallel
+    loop must be flat tuples: Numba's parfors reject nested ones.)"""
+    B, T = inputs.row_of.shape
     for b in prange(B):
-        s = np.zeros(n_tot, dtype=vals.dtype)
-        ylast = np.zeros(n_tot, dtype=vals.dtype)
-        vx = np.empty(3 * max_n, dtype=vals.dtype)
-        vh = np.empty(3 * max_n, dtype=vals.dtype)
-        touched = np.zeros(max_n, dtype=np.uint8)
-        rsrc = np.empty(ring_src_size, dtype=np.int32)
-        rval = np.empty(ring_src_size, dtype=vals.dtype)
-        rcnt = np.zeros(ring_cnt_size, dtype=np.int64)
-        ro_acc = np.empty(max(n_out, 1), dtype=vals.dtype)
+        st = _new_state(proj, net, out.s_final.shape[1])
         for t in range(T):
-            if has_readout:
-                for q in range(n_out):
-                    ro_acc[q] = ro_bias[q]
-            for l in range(L):
-                n = lmeta[l, LM_N]
-                uoff = lmeta[l, LM_UOFF]
-                goff = 3 * uoff
-                for q in range(3 * n):
-                    vx[q] = bias[goff + q]
-                    vh[q] = rbias[goff + q]
-                for q in range(n):
-                    touched[q] = 0
-                all_touched = False
-                ff_macs = 0
-                n_act_in = 0
-                pff = 2 * l
-                prec = 2 * l + 1
-                # (b) feed-forward events due at step t
-                if l == 0:
-                    tt = t - lmeta[0, LM_DFF]
-                    if tt >= 0:
-                        r = row_of[b, tt]
-                        k0, k1 = in_indptr[r], in_indptr[r + 1]
-                        ff_macs, all_touched = deliver_list(pff, in_idx, in_val, k0, k1, pmeta, indptr, cols,
-                                                            vals, uindptr, uidx, full, vx, touched)
-                        n_act_in = k1 - k0
-                else:
-                    slots = lmeta[l, LM_DFF] + 1
-                    cap = lmeta[l, LM_NIN]
-                    sl = t % slots
-                    c0 = lmeta[l, LM_FF_CNT] + sl
-                    base = lmeta[l, LM_FF_SRC] + sl * cap
-                    ff_macs, all_touched = deliver_list(pff, rsrc, rval, base, base + rcnt[c0], pmeta, indptr,
-                                                        cols, vals, uindptr, uidx, full, vx, touched)
-                    n_act_in = rcnt[c0]
-                    rcnt[c0] = 0
-                # (c) own events due at step t
-                rslots = lmeta[l, LM_DREC] + 1
-                sl = t % rslots
-                c0 = lmeta[l, LM_REC_CNT] + sl
-                base = lmeta[l, LM_REC_SRC] + sl * n
-                rec_macs, rec_all = deliver_list(prec, rsrc, rval, base, base + rcnt[c0], pmeta, indptr, cols,
-                                                 vals, uindptr, uidx, full, vh, touched)
-                all_touched = all_touched or rec_all
-                n_act_rec = rcnt[c0]
-                rcnt[c0] = 0
-                # (d) unit updates and (e) event emission
-                events = 0
-                updates = 0
-                last = l == L - 1
-                for j in range(n):
-                    zz = one / (one + np.exp(-(vx[j] + vh[j])))
-                    rr = one / (one + np.exp(-(vx[n + j] + vh[n + j])))
-                    gg = np.tanh(vx[2 * n + j] + rr * vh[2 * n + j])
-                    u = uoff + j
-                    c = zz * s[u] + (one - zz) * gg
-                    if reset_output:
-                        c = c - ylast[u]
-                    th = thr[u]
-                    fire = c > th
-                    if fire:
-                        y = c
-                        s[u] = c - th if not reset_output else c
-                        events += 1
-                        ring_push(rsrc, rval, rcnt, lmeta[l, LM_REC_SRC], lmeta[l, LM_REC_CNT],
-                                  rslots, n, t + 1 + lmeta[l, LM_DREC], j, y)
-                        if not last:
-                            ring_push(rsrc, rval, rcnt, lmeta[l + 1, LM_FF_SRC], lmeta[l + 1, LM_FF_CNT],
-                                      lmeta[l + 1, LM_DFF] + 1, n, t + lmeta[l + 1, LM_DFF], j, y)
-                        elif has_readout:
-                            m_ro = walk_row(2 * L, j, y, pmeta, indptr, cols, vals, ro_acc)
-                            ro_out_counts[b, 0] += m_ro
-                            ro_out_counts[b, 1] += 1
-                            if rec_steps:
-                                steps_out[b, t, L, ST_MACS] += m_ro
-                    else:
-                        y = one - one
-                        s[u] = c
-                    ylast[u] = y
-                    if fire or all_touched or touched[j] == 1:
-                        updates += 1
-                    if rec_y:
-                        y_out[b, t, u] = y
-                    if rec_c:
-                        c_out[b, t, u] = c
-                raw_out[b, l, 0] += events
-                raw_out[b, l, 1] += ff_macs
-                raw_out[b, l, 2] += rec_macs
-                raw_out[b, l, 3] += n_act_in
-                raw_out[b, l, 4] += n_act_rec
-                raw_out[b, l, 5] += updates
-                if rec_steps:
-                    steps_out[b, t, l, ST_EVENTS] = events
-                    steps_out[b, t, l, ST_MACS] = ff_macs + rec_macs
-                    steps_out[b, t, l, ST_UPDATES] = updates
-            if has_readout:
-                if rec_ro:
-                    for q in range(n_out):
-                        ro_out[b, t, q] = ro_acc[q]
-                if t == T - 1:
-                    for q in range(n_out):
-                        last_ro[b, q] = ro_acc[q]
-        for u in range(n_tot):
-            s_final[b, u] = s[u]
-            y_final[b, u] = ylast[u]
+            _egru_step(proj, net, inputs, b, t, st, rec, out)
+        _finish(b, st, out, kept)
+
+
+@njit(cache=True)
+def _new_state(proj, net, n_tot):
+    """A sample's zero state and empty event queue."""
+    dt = proj.vals.dtype
+    return EGRUState(np.zeros(n_tot, dtype=dt), np.zeros(n_tot, dtype=dt), np.empty(3 * net.max_n, dtype=dt),
+                     np.empty(3 * net.max_n, dtype=dt), np.zeros(net.max_n, dtype=np.uint8),
+                     np.empty(max(net.n_out, 1), dtype=dt), queue_empty(net.qmeta, net.q_src, net.q_cnt, proj.vals))
+
+
+@njit(cache=True)
+def _egru_step(proj, net, inputs, b, t, st, rec, out):
+    """Step t of sample b: every layer in order (deliver, update, emit), then the logits."""
+    L = net.lmeta.shape[0]
+    if net.has_readout:
+        for q in range(net.n_out):
+            st.ro_acc[q] = net.ro_bias[q]
+    for l in range(L):
+        ff_macs, n_act_in, ff_all = _deliver_ff(proj, net, inputs, b, t, l, st)
+        a, z = queue_drain(st.queue, 2 * l + 1, t)  # (c) own events due at step t
+        rec_macs, rec_all = deliver_list(proj, 2 * l + 1, st.queue.src, st.queue.val, a, z, st.vh,
+                                         st.touched)
+        events, updates = _update_layer(proj, net, b, t, l, ff_all or rec_all, st, rec, out)
+        raw = out.raw
+        raw[b, l, R_EVENTS] += events
+        raw[b, l, R_FF_MACS] += ff_macs
+        raw[b, l, R_REC_MACS] += rec_macs
+        raw[b, l, R_ACT_IN] += n_act_in
+        raw[b, l, R_ACT_REC] += z - a
+        raw[b, l, R_UPDATES] += updates
+        if rec.rec_steps:
+            rec.steps[b, t, l, ST_EVENTS] = events
+            rec.steps[b, t, l, ST_MACS] = ff_macs + rec_macs
+            rec.steps[b, t, l, ST_UPDATES] = updates
+    if net.has_readout:
+        if rec.rec_ro:
+            for q in range(net.n_out):
+                rec.readout[b, t, q] = st.ro_acc[q]
+        if t == inputs.row_of.shape[1] - 1:
+            for q in range(net.n_out):
+                out.last_ro[b, q] = st.ro_acc[q]
+
+
+@njit(cache=True)
+def _deliver_ff(proj, net, inputs, b, t, l, st):
+    """(a) start layer l's pre-activations from the biases and clear its marks; (b) deliver
+    its feed-forward events due at step t. Returns (MACs, events, some row reached every unit)."""
+    n = net.lmeta[l, LM_N]
+    goff = 3 * net.lmeta[l, LM_UOFF]
+    for q in range(3 * n):
+        st.vx[q] = net.bias[goff + q]
+        st.vh[q] = net.rbias[goff + q]
+    for q in range(n):
+        st.touched[q] = 0
+    if l > 0:  # the events layer l-1 emitted at step t - d_ff
+        a, z = queue_drain(st.queue, 2 * l, t)
+        macs, full = deliver_list(proj, 2 * l, st.queue.src, st.queue.val, a, z, st.vx, st.touched)
+        return macs, z - a, full
+    tt = t - net.lmeta[0, LM_DFF]  # the input table is layer 0's calendar: its row of step t - d_ff
+    if tt < 0:
+        return 0, 0, False
+    r = inputs.row_of[b, tt]
+    a, z = inputs.indptr[r], inputs.indptr[r + 1]
+    macs, full = deliver_list(proj, 0, inputs.idx, inputs.val, a, z, st.vx, st.touched)
+    return macs, z - a, full
+
+
+@njit(cache=True)
+def _update_layer(proj, net, b, t, l, all_touched, st, rec, out):
+    """(d) update every unit of layer l (SPEC §1) and (e) emit its events: unit j emitting y
+    at step t queues (j, y) for its own layer at step t + 1 + d_rec and for layer l+1 at step
+    t + d_ff(l+1); the last layer's events walk the readout at once. Returns (events,
+    event-driven updates)."""
+    one = net.one
+    n = net.lmeta[l, LM_N]
+    uoff = net.lmeta[l, LM_UOFF]
+    s, ylast, vx, vh, thr, queue = st.s, st.ylast, st.vx, st.vh, net.thr, st.queue
+    L = net.lmeta.shape[0]
+    last = l == L - 1
+    due_rec = t + 1 + net.lmeta[l, LM_DREC]
+    due_ff = t + net.lmeta[l + 1, LM_DFF] if not last else t
+    events = 0
+    updates = 0
+    for j in range(n):
+        zz = one / (one + np.exp(-(vx[j] + vh[j])))
+        rr = one / (one + np.exp(-(vx[n + j] + vh[n + j])))
+        gg = np.tanh(vx[2 * n + j] + rr * vh[2 * n + j])
+        u = uoff + j
+        c = zz * s[u] + (one - zz) * gg
+        if net.reset_output:
+            c = c - ylast[u]
+        th = thr[u]
+        fire = c > th
+        if fire:
+            y = c
+            s[u] = c - th if not net.reset_output else c
+            events += 1
+            queue_push(queue, 2 * l + 1, due_rec, j, y)
+            if not last:
+                queue_push(queue, 2 * l + 2, due_ff, j, y)
+            elif net.has_readout:
+                m_ro = walk_row(proj, 2 * L, j, y, st.ro_acc)
+                out.ro_counts[b, 0] += m_ro
+                out.ro_counts[b, 1] += 1
+                if rec.rec_steps:
+                    rec.steps[b, t, L, ST_MACS] += m_ro
+        else:
+            y = one - one
+            s[u] = c
+        ylast[u] = y
+        if fire or all_touched or st.touched[j] == 1:
+            updates += 1
+        if rec.rec_y:
+            rec.y[b, t, u] = y
+        if rec.rec_c:
+            rec.c[b, t, u] = c
+    return events, updates
+
+
+@njit(cache=True)
+def _finish(b, st, out, kept):
+    """Write sample b's final state (and its event queue when kept)."""
+    for u in range(st.s.shape[0]):
+        out.s_final[b, u] = st.s[u]
+        out.y_final[b, u] = st.ylast[u]
+    if kept.src.shape[0] > 0:
+        kept.src[b, :] = st.queue.src
+        kept.val[b, :] = st.queue.val
+        kept.cnt[b, :] = st.queue.cnt
+        kept.due[b, :] = st.queue.due
 
 
 class CompiledEGRU:
-    """A model's parameters laid out for :func:`egru_run` (build once, run many times).
+    """A model's parameters laid out for the event engine (build once, run many times).
 
     Holds a private copy of the model, so editing the original afterwards has no effect.
     """
@@ -188,32 +235,22 @@ class CompiledEGRU:
         if self.has_readout:
             projs.append(build_projection(np.ascontiguousarray(model.readout_weight.T), model.n_out))
         self.projections = projs
-        self.pmeta, self.indptr, self.cols, self.vals, self.uindptr, self.uidx, self.full = \
-            pack_projections(projs, dt)
         L = model.n_layers
         sizes = model.sizes
         self.unit_off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        lmeta = np.zeros((L, 9), dtype=np.int64)
-        src_off = cnt_off = 0
+        lmeta = np.zeros((L, 5), dtype=np.int64)
+        caps, slots = [], []  # one bucket ring per projection fed by a layer's events
         for k, layer in enumerate(model.layers):
-            n = layer.n_units
-            lmeta[k, :5] = (layer.n_in, n, self.unit_off[k], model.ff_delays[k], model.rec_delays[k])
-            if k > 0:
-                slots = model.ff_delays[k] + 1
-                lmeta[k, LM_FF_SRC], lmeta[k, LM_FF_CNT] = src_off, cnt_off
-                src_off += slots * layer.n_in
-                cnt_off += slots
-            slots = model.rec_delays[k] + 1
-            lmeta[k, LM_REC_SRC], lmeta[k, LM_REC_CNT] = src_off, cnt_off
-            src_off += slots * n
-            cnt_off += slots
-        self.lmeta = lmeta
-        self.ring_src_size, self.ring_cnt_size = src_off, cnt_off
+            lmeta[k] = (layer.n_in, layer.n_units, self.unit_off[k], model.ff_delays[k], model.rec_delays[k])
+            caps += [layer.n_in if k > 0 else 0, layer.n_units]
+            slots += [model.ff_delays[k] + 1 if k > 0 else 0, model.rec_delays[k] + 1]
+        qmeta, q_src, q_cnt = ring_layout(caps + [0], slots + [0])
         cat = lambda name: np.ascontiguousarray(np.concatenate([getattr(l, name) for l in model.layers]))
-        self.bias, self.rbias, self.thr = cat("bias"), cat("recurrent_bias"), cat("thr")
-        self.ro_bias = model.readout_bias if self.has_readout else np.zeros(1, dt)
         self.n_out = model.n_out or 0
-        self.max_n = max(sizes)
+        self.proj = pack_projections(projs, dt)
+        self.net = EGRUNet(lmeta, cat("bias"), cat("recurrent_bias"), cat("thr"),
+                           model.readout_bias if self.has_readout else np.zeros(1, dt), qmeta, q_src, q_cnt,
+                           max(sizes), self.n_out, model.reset == "output", self.has_readout, dt.type(1))
 
     def run(self, table, record=(), progress=False, chunk=None):
         """Run on an :class:`~eventsim.inputs.InputTable`; returns a dict of arrays.
@@ -235,8 +272,14 @@ class CompiledEGRU:
                 bar.update(min(chunk, B - b0))
         return _merge(parts)
 
-    def _run_rows(self, table, row_of, record):
+    def final_queues(self, table):
+        """The event queue of each sample of ``table`` after its last step (a list of
+        :class:`~eventsim.engine.queue.EventQueue`; for checking the queue's invariants)."""
+        return self._run_rows(table, table.row_of, (), keep_queue=True)["queues"]
+
+    def _run_rows(self, table, row_of, record, keep_queue=False):
         dt = self.model.dtype
+        net = self.net
         B, T = row_of.shape
         L = self.model.n_layers
         n_tot = int(self.unit_off[-1])
@@ -244,33 +287,31 @@ class CompiledEGRU:
         rec_ro = "readout" in record and self.has_readout
         rec_steps = "steps" in record
         dummy3 = np.zeros((1, 1, 1), dt)
-        y_out = np.zeros((B, T, n_tot), dt) if rec_y else dummy3
-        c_out = np.zeros((B, T, n_tot), dt) if rec_c else dummy3
-        ro_out = np.zeros((B, T, self.n_out), dt) if rec_ro else dummy3
-        steps_out = (np.zeros((B, T, L + 1, 3), np.int64) if rec_steps
-                     else np.zeros((1, 1, 1, 1), np.int64))
-        raw = np.zeros((B, L, N_RAW), np.int64)
-        ro_counts = np.zeros((B, 2), np.int64)
-        s_final = np.zeros((B, n_tot), dt)
-        y_final = np.zeros((B, n_tot), dt)
-        last_ro = np.zeros((B, max(self.n_out, 1)), dt)
-        egru_run(self.lmeta, self.model.reset == "output", self.pmeta, self.indptr, self.cols, self.vals,
-                 self.uindptr, self.uidx, self.full, self.bias, self.rbias, self.thr, self.ro_bias,
-                 self.has_readout, table.indptr, table.idx, table.val.astype(dt, copy=False),
-                 np.ascontiguousarray(row_of), self.ring_src_size, self.ring_cnt_size, self.max_n, self.n_out,
-                 rec_y, y_out, rec_c, c_out, rec_ro, ro_out, rec_steps, steps_out,
-                 raw, ro_counts, s_final, y_final, last_ro, dt.type(1))
+        rec = EGRURecords(rec_y, np.zeros((B, T, n_tot), dt) if rec_y else dummy3,
+                          rec_c, np.zeros((B, T, n_tot), dt) if rec_c else dummy3,
+                          rec_ro, np.zeros((B, T, self.n_out), dt) if rec_ro else dummy3,
+                          rec_steps, np.zeros((B, T, L + 1, 3), np.int64) if rec_steps
+                          else np.zeros((1, 1, 1, 1), np.int64))
+        K = B if keep_queue else 0
+        kept = EventQueue(net.qmeta, np.zeros((K, net.q_src), np.int32), np.zeros((K, net.q_src), dt),
+                          np.zeros((K, net.q_cnt), np.int64), np.zeros((K, net.q_cnt), np.int64))
+        res = EGRUOut(np.zeros((B, L, N_RAW), np.int64), np.zeros((B, 2), np.int64), np.zeros((B, n_tot), dt),
+                      np.zeros((B, n_tot), dt), np.zeros((B, max(self.n_out, 1)), dt))
+        _egru_run(self.proj, net, InputRows(table.indptr, table.idx, table.val.astype(dt, copy=False),
+                                 np.ascontiguousarray(row_of)), rec, res, kept)
         split = lambda a: [a[..., self.unit_off[k]:self.unit_off[k + 1]] for k in range(L)]
-        out = {"raw": raw.sum(axis=0), "readout_macs": int(ro_counts[:, 0].sum()),
-               "readout_active": int(ro_counts[:, 1].sum()),
-               "state": list(zip(split(s_final), split(y_final))),
-               "y": split(y_out) if rec_y else None, "c": split(c_out) if rec_c else None,
-               "readout": ro_out if rec_ro else None,
-               "last_readout": last_ro if self.has_readout else None, "per_step": None}
+        out = {"raw": res.raw.sum(axis=0), "readout_macs": int(res.ro_counts[:, 0].sum()),
+               "readout_active": int(res.ro_counts[:, 1].sum()),
+               "state": list(zip(split(res.s_final), split(res.y_final))),
+               "y": split(rec.y) if rec_y else None, "c": split(rec.c) if rec_c else None,
+               "readout": rec.readout if rec_ro else None,
+               "last_readout": res.last_ro if self.has_readout else None, "per_step": None}
         if rec_steps:
-            st = steps_out.sum(axis=0)
+            st = rec.steps.sum(axis=0)
             out["per_step"] = {"events": st[:, :L, 0], "effective_macs": st[:, :, 1],
                                "event_driven_updates": st[:, :L, 2]}
+        if keep_queue:
+            out["queues"] = [copy_queue(EventQueue(net.qmeta, *(a[b] for a in kept[1:]))) for b in range(B)]
         return out
 
 

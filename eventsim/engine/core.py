@@ -1,4 +1,4 @@
-"""Shared machinery of the event engine: fan-out rows, row walks, bucket rings.
+"""Shared machinery of the event engine: projections (fan-out rows) and row walks.
 
 A *projection* is a weight matrix read by rows: row ``i`` is the fan-out of
 source ``i`` (a row of ``kernel``, of ``recurrent_kernel`` or a column of the
@@ -12,14 +12,15 @@ For counting event-driven unit updates each row also lists the distinct
 *units* it reaches (a target column ``k`` belongs to unit ``k mod n``); a row
 that reaches every unit is flagged ``full`` so that marking costs O(1).
 
-The event queue of SPEC §3 is, for integer time, a ring of per-step buckets
-per projection: an event emitted at step t that is due at step t + d goes into
-bucket (t + d) mod (d + 1); the bucket of step t is drained (and emptied) by its
-target layer at step t before any event due later can land in it. Kernels that
-use these helpers take only plain arrays and scalars (``cache=True`` works).
+A run's projections are packed into one :class:`Projections` (flat arrays and a
+metadata table); the row walks take it with a projection index ``p``. The event
+queue that holds events until they are due is :mod:`eventsim.engine.queue`.
+Kernels that use these helpers take only (named) tuples of arrays and scalars
+(``cache=True`` works).
 """
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,13 @@ from numba import njit
 
 # columns of the projection metadata table (one row per projection)
 PM_INDPTR, PM_COLS, PM_UINDPTR, PM_UIDX, PM_FULL, PM_DENSE, PM_WIDTH, PM_ROWS = range(8)
+
+Projections = namedtuple("Projections", "meta indptr cols vals uindptr uidx full")
+Projections.__doc__ = """Projections packed into flat arrays (:func:`pack_projections`).
+
+meta (P, 8) int64: per projection the offsets of its parts of ``indptr``, ``cols`` (and
+``vals``), ``uindptr``, ``uidx``, ``full``, then its ``dense`` flag, width and rows
+(columns ``PM_*``); the other fields concatenate the :class:`Projection` fields."""
 
 
 @dataclass
@@ -66,12 +74,9 @@ def build_projection(W: np.ndarray, n_units: int) -> Projection:
                       width=int(width), rows=int(rows))
 
 
-def pack_projections(projs, dtype):
-    """Concatenate projections into flat arrays plus a metadata table.
-
-    Returns (meta (P, 8) int64, indptr, cols, vals, uindptr, uidx, full); the
-    offsets in ``meta`` locate each projection's part of the flat arrays.
-    """
+def pack_projections(projs, dtype) -> "Projections":
+    """Concatenate projections into flat arrays plus a metadata table (:class:`Projections`);
+    the offsets in ``meta`` locate each projection's part of the flat arrays."""
     meta = np.zeros((len(projs), 8), dtype=np.int64)
     offs = [0, 0, 0, 0, 0]
     for p, pr in enumerate(projs):
@@ -86,45 +91,46 @@ def pack_projections(projs, dtype):
         parts = [getattr(pr, name) for pr in projs]
         return np.ascontiguousarray(np.concatenate(parts).astype(dt)) if parts else np.zeros(0, dt)
 
-    return (meta, cat("indptr", np.int64), cat("cols", np.int32), cat("vals", dtype),
-            cat("uindptr", np.int64), cat("uidx", np.int32), cat("full", np.uint8))
+    return Projections(meta, cat("indptr", np.int64), cat("cols", np.int32), cat("vals", dtype),
+                       cat("uindptr", np.int64), cat("uidx", np.int32), cat("full", np.uint8))
 
 
 @njit(cache=True)
-def walk_row(p, i, v, meta, indptr, cols, vals, acc):
+def walk_row(pr, p, i, v, acc):
     """Accumulate ``v * w`` over the nonzero weights of row ``i`` of projection ``p``
     into ``acc`` (indexed by target column); return the MACs performed."""
-    base = meta[p, PM_INDPTR]
-    voff = meta[p, PM_COLS]
-    a = indptr[base + i]
-    b = indptr[base + i + 1]
+    base = pr.meta[p, PM_INDPTR]
+    voff = pr.meta[p, PM_COLS]
+    a = pr.indptr[base + i]
+    b = pr.indptr[base + i + 1]
     # the loops index array views from 0: Numba then knows the indices are non-negative, and
     # the contiguous loop vectorises (1.3 -> 1.8 GMAC/s single-threaded at n = 1024)
-    row = vals[voff + a:voff + b]
-    if meta[p, PM_DENSE] == 1:
+    row = pr.vals[voff + a:voff + b]
+    if pr.meta[p, PM_DENSE] == 1:
         for k in range(b - a):
             acc[k] += v * row[k]
     else:
-        tgt = cols[voff + a:voff + b]
+        tgt = pr.cols[voff + a:voff + b]
         for k in range(b - a):
             acc[tgt[k]] += v * row[k]
     return b - a
 
 
 @njit(cache=True)
-def walk_list(p, idx, val, a, b, meta, indptr, cols, vals, acc):
+def walk_list(pr, p, idx, val, a, b, acc):
     """Walk the rows of events ``idx[a:b]`` (values ``val[a:b]``) of projection ``p`` into
     ``acc``; return the MACs performed. Rows of a dense projection are walked four at a
     time (one pass over ``acc`` per four rows instead of one per row: the same MACs,
     summed in another order)."""
-    if meta[p, PM_DENSE] == 0:
+    if pr.meta[p, PM_DENSE] == 0:
         done = 0
         for q in range(a, b):
-            done += walk_row(p, idx[q], val[q], meta, indptr, cols, vals, acc)
+            done += walk_row(pr, p, idx[q], val[q], acc)
         return done
-    base = meta[p, PM_INDPTR]
-    voff = meta[p, PM_COLS]
-    w = meta[p, PM_WIDTH]
+    indptr, vals = pr.indptr, pr.vals
+    base = pr.meta[p, PM_INDPTR]
+    voff = pr.meta[p, PM_COLS]
+    w = pr.meta[p, PM_WIDTH]
     q = a
     while q + 4 <= b:
         s0 = voff + indptr[base + idx[q]]
@@ -137,43 +143,33 @@ def walk_list(p, idx, val, a, b, meta, indptr, cols, vals, acc):
             acc[k] += v0 * r0[k] + v1 * r1[k] + v2 * r2[k] + v3 * r3[k]
         q += 4
     while q < b:
-        walk_row(p, idx[q], val[q], meta, indptr, cols, vals, acc)
+        walk_row(pr, p, idx[q], val[q], acc)
         q += 1
     return (b - a) * w
 
 
 @njit(cache=True)
-def deliver_list(p, idx, val, a, b, meta, indptr, cols, vals, uindptr, uidx, full, acc, touched):
+def deliver_list(pr, p, idx, val, a, b, acc, touched):
     """Deliver the events ``idx[a:b]`` (values ``val[a:b]``) through projection ``p``: walk
     their rows into ``acc`` and mark the units they reach in ``touched``. Returns (MACs
     performed, True when some row reaches every unit)."""
-    macs = walk_list(p, idx, val, a, b, meta, indptr, cols, vals, acc)
+    macs = walk_list(pr, p, idx, val, a, b, acc)
     for q in range(a, b):
-        if mark_units(p, idx[q], meta, uindptr, uidx, full, touched):
+        if mark_units(pr, p, idx[q], touched):
             return macs, True
     return macs, False
 
 
 @njit(cache=True)
-def mark_units(p, i, meta, uindptr, uidx, full, touched):
+def mark_units(pr, p, i, touched):
     """Mark the units reached by row ``i``; return True when it reaches all of them."""
-    if full[meta[p, PM_FULL] + i] == 1:
+    if pr.full[pr.meta[p, PM_FULL] + i] == 1:
         return True
-    base = meta[p, PM_UINDPTR]
-    uoff = meta[p, PM_UIDX]
-    for k in range(uoff + uindptr[base + i], uoff + uindptr[base + i + 1]):
-        touched[uidx[k]] = 1
+    base = pr.meta[p, PM_UINDPTR]
+    uoff = pr.meta[p, PM_UIDX]
+    for k in range(uoff + pr.uindptr[base + i], uoff + pr.uindptr[base + i + 1]):
+        touched[pr.uidx[k]] = 1
     return False
-
-
-@njit(cache=True)
-def ring_push(src, val, cnt, src_off, cnt_off, slots, cap, due, j, v):
-    """Queue event (j, v) due at step ``due`` in a ring of ``slots`` buckets of capacity ``cap``."""
-    s = due % slots
-    q = cnt[cnt_off + s]
-    src[src_off + s * cap + q] = j
-    val[src_off + s * cap + q] = v
-    cnt[cnt_off + s] = q + 1
 
 
 @njit(cache=True)
@@ -213,101 +209,35 @@ def projection_from_csr(p, n_units: int) -> Projection:
 
 
 @njit(cache=True)
-def walk_row_delayed(p, i, v, t, horizon, meta, indptr, cols, vals, delays, ring, recv):
+def walk_row_delayed(pr, p, i, v, t, horizon, delays, ring, recv):
     """Add ``v * w`` of each synapse of row ``i`` into bucket ``(t + d) % D`` of its own
-    delay ``d`` and mark the target there; synapses due at or after ``horizon`` are
-    skipped. Returns the operations performed."""
-    base = meta[p, PM_INDPTR]
-    voff = meta[p, PM_COLS]
+    delay ``d`` (``delays``, aligned with ``pr.vals``) and mark the target there; synapses
+    due at or after ``horizon`` are skipped. Returns the operations performed."""
+    base = pr.meta[p, PM_INDPTR]
+    voff = pr.meta[p, PM_COLS]
     D = ring.shape[0]
     done = 0
-    for k in range(voff + indptr[base + i], voff + indptr[base + i + 1]):
+    for k in range(voff + pr.indptr[base + i], voff + pr.indptr[base + i + 1]):
         due = t + delays[k]
         if due < horizon:
             s = due % D
-            c = cols[k]
-            ring[s, c] += v * vals[k]
+            c = pr.cols[k]
+            ring[s, c] += v * pr.vals[k]
             recv[s, c] = 1
             done += 1
     return done
 
 
 @njit(cache=True)
-def walk_row_mark(p, i, v, meta, indptr, cols, vals, acc, mark):
+def walk_row_mark(pr, p, i, v, acc, mark):
     """``walk_row`` and ``mark_units`` fused into one pass over the row (for rows without
     duplicate targets): one index load per synapse instead of two. Returns the operations."""
-    base = meta[p, PM_INDPTR]
-    voff = meta[p, PM_COLS]
-    a = voff + indptr[base + i]
-    b = voff + indptr[base + i + 1]
+    base = pr.meta[p, PM_INDPTR]
+    voff = pr.meta[p, PM_COLS]
+    a = voff + pr.indptr[base + i]
+    b = voff + pr.indptr[base + i + 1]
     for k in range(a, b):
-        c = cols[k]
-        acc[c] += v * vals[k]
+        c = pr.cols[k]
+        acc[c] += v * pr.vals[k]
         mark[c] = 1
     return b - a
-
-
-# --- event machinery for unit models with per-synapse delays (used by the LIF model) ---
-# net = (pdelay, fused, meta, indptr, cols, vals, uindptr, uidx, full, delays): packed projections,
-#       pdelay[p] = the delay of projection p if all its synapses share it, else -1
-# queue = (qmeta, qsrc, qval, qcnt): one bucket ring of events per one-delay projection,
-#       qmeta[p] = (src offset, count offset, slots, capacity) for core.ring_push
-# buckets = (ring, recv, recv_all): per-step input buckets (D, n), wake-up marks (D, n), (D,)
-
-
-@njit(cache=True)
-def _split(ops, x, graded):
-    """(ACs, MACs): a binary event (value exactly 1, not graded) costs ACs, anything else MACs."""
-    if graded or x != 1.0:
-        return 0, ops
-    return ops, 0
-
-
-@njit(cache=True)
-def send(p, j, x, graded, t, horizon, net, queue, buckets):
-    """Event (j, x) of projection p emitted at step t: queued for step t + d when the projection
-    has one delay d, else walked at once into the buckets of its synapses. Synapses due at or
-    after ``horizon`` are dropped. Returns the (ACs, MACs) performed now."""
-    pdelay, fused, meta, indptr, cols, vals, uindptr, uidx, full, delays = net
-    qmeta, qsrc, qval, qcnt = queue
-    ring, recv, recv_all = buckets
-    d = pdelay[p]
-    if d >= 0:
-        if t + d < horizon:
-            ring_push(qsrc, qval, qcnt, qmeta[p, 0], qmeta[p, 1], qmeta[p, 2], qmeta[p, 3], t + d, j, x)
-        return 0, 0
-    return _split(walk_row_delayed(p, j, x, t, horizon, meta, indptr, cols, vals, delays, ring, recv),
-                  x, graded)
-
-
-@njit(cache=True)
-def drain(p, graded, t, net, queue, buckets):
-    """Walk the events of projection p due at step t into bucket t (in queue order) and empty
-    the queue's bucket. Returns the (ACs, MACs) performed."""
-    pdelay, fused, meta, indptr, cols, vals, uindptr, uidx, full, delays = net
-    qmeta, qsrc, qval, qcnt = queue
-    ring, recv, recv_all = buckets
-    if pdelay[p] < 0:
-        return 0, 0
-    s = t % ring.shape[0]
-    acc = ring[s]
-    mark = recv[s]
-    slot = t % qmeta[p, 2]
-    c0 = qmeta[p, 1] + slot
-    base = qmeta[p, 0] + slot * qmeta[p, 3]
-    acs = 0
-    macs = 0
-    for q in range(qcnt[c0]):
-        x = qval[base + q]
-        j = qsrc[base + q]
-        if fused[p]:
-            ops = walk_row_mark(p, j, x, meta, indptr, cols, vals, acc, mark)
-        else:
-            if mark_units(p, j, meta, uindptr, uidx, full, mark):
-                recv_all[s] = 1
-            ops = walk_row(p, j, x, meta, indptr, cols, vals, acc)
-        a, m = _split(ops, x, graded)
-        acs += a
-        macs += m
-    qcnt[c0] = 0
-    return acs, macs

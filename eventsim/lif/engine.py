@@ -1,61 +1,84 @@
 """The LIF unit model on the event engine (Numba).
 
-Shared with every unit model (:mod:`eventsim.engine.core`): fan-out rows as packed
-CSR projections (``pack_projections``, ``projection_from_csr``), the row walks that
-accumulate ``value * w`` and return the operations performed (``walk_row``,
+Shared with every unit model: fan-out rows as packed CSR projections
+(:mod:`eventsim.engine.core`: ``pack_projections``, ``projection_from_csr``), the row
+walks that accumulate ``value * w`` and return the operations performed (``walk_row``,
 ``walk_row_mark``, ``walk_row_delayed``), the marking of the units a row reaches
-(``mark_units``), the rings of per-step event buckets (``ring_push``) and the
-``send``/``drain`` pair that queue events and deliver them when due. LIF synapses
-carry their own delays, so there are two queues:
+(``mark_units``) and the event queue, a calendar queue of per-step buckets
+(:mod:`eventsim.engine.queue`: ``queue_push``, ``queue_drain``). LIF synapses carry
+their own delays, so events reach their targets in one of two ways:
 
-- a projection whose synapses all share one delay d queues each event (source, value)
-  in its ring of event buckets for step t + d (as the EGRU engine does) and walks the
-  row when due, into bucket t of the per-step *input buckets*;
+- a projection whose synapses all share one delay d pushes each event (source, value)
+  into its bucket ring for step t + d (as the EGRU engine does) and walks the row when
+  due, into bucket t of the per-step *input buckets* (:func:`_deliver_due`);
 - otherwise an event is walked when emitted, each synapse into input bucket
   ``(t + d) % D`` of its own delay (NEST's ring buffers), ``D`` = largest delay + 1.
 
 A synapse due at or past the end of the run is not delivered and not counted.
 
-This module holds only what is LIF: the state arrays, the step update and event
-rule (:func:`lif_update`) and the run loop that calls the shared pieces.
+This module holds what is LIF: the state arrays, the step update and event rule
+(:func:`_lif_update`), the choice between the two ways above (:func:`_send`) and the
+run loop (:func:`_lif_run`). The step order is the queue's (see
+:mod:`eventsim.engine.queue`), one population; inside step t (one sample; samples are
+independent):
 
-Order of work inside step t (one sample; samples are independent):
-
-1. input events of step t (the input table's row), in channel order, are sent: queued
-   in the input projection's bucket ring for step t + d (one delay d >= 0) or walked at
-   once into the buckets of their synapses (per-synapse delays);
-2. the queued events due at step t are walked into bucket t: inputs, then units;
-3. the unit model updates every unit from bucket t (``lif_update``: leak, input, event
-   rule ``v > thr``, reset, refractoriness) and lists the units that emit;
+1. input events of step t (the input table's row), in channel order, are sent: pushed
+   into the input projection's bucket ring for step t + d (one delay d >= 0) or walked
+   at once into the input buckets of their synapses (per-synapse delays);
+2. the queued events due at step t are drained and walked into input bucket t: inputs,
+   then units;
+3. the unit model updates every unit from input bucket t (``_lif_update``: leak, input,
+   event rule ``v > thr``, reset, refractoriness) and lists the units that emit;
 4. each emitting unit's event is recorded and sent through the recurrent projection
    (delays >= 1, so never into bucket t).
-
-Steps 1, 2 and 4 are unit-model independent (``send``, ``drain``, built on
-:mod:`eventsim.engine.core`); only step 3 and the state arrays are LIF. A third unit
-model supplies its own update function with the same contract (take and clear bucket
-t, write the emitting units and their values) and a run loop like :func:`lif_run`.
 """
 from __future__ import annotations
+
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
 
-from ..engine.core import drain, pack_projections, send
+from ..engine.core import mark_units, pack_projections, walk_row, walk_row_delayed, walk_row_mark
 from ..engine.core import projection_from_csr as core_projection
+from ..engine.queue import copy_queue, new_queue, queue_drain, queue_push, ring_layout
 
 # raw count slots
 C_EVENTS, C_INPUT_EVENTS, C_IN_ACS, C_IN_MACS, C_REC_ACS, C_REC_MACS, C_UPDATES = range(7)
 N_COUNTS = 7
 
+# The kernels' arguments (named tuples of arrays and scalars).
+LIFNet = namedtuple("LIFNet", "pdelay fused delays")
+LIFNet.__doc__ = """Beside the packed projections (0: inputs, 1: recurrent): ``pdelay[p]`` the delay
+of projection p if all its synapses share it, else -1; ``fused[p]`` its rows have no duplicate
+targets and do not reach every unit (one fused walk-and-mark pass); ``delays`` the delay of
+each synapse (aligned with the projections' ``vals``)."""
+LIFParams = namedtuple("LIFParams", "alpha thr bias v_reset subtract refractory graded")
+LIFParams.__doc__ = "The unit parameters (per unit arrays) and the reset/refractory/event rules."
+LIFState = namedtuple("LIFState", "v refr fired_i fired_v")
+LIFState.__doc__ = """One sample's state: membrane ``v``, refractory steps left ``refr``, and the
+units emitting at the current step with their values (``fired_i``/``fired_v``)."""
+InputBuckets = namedtuple("InputBuckets", "ring recv recv_all")
+InputBuckets.__doc__ = """Per-step input buckets: summed input (D, n), wake-up marks (D, n) and
+"every unit woken" flags (D,) of steps t .. t + D - 1 (bucket ``t % D``)."""
+LIFInputs = namedtuple("LIFInputs", "indptr idx val rows")
+LIFInputs.__doc__ = "The input table and one sample's row of each step (``rows``)."
+LIFOut = namedtuple("LIFOut", "t i val cnt rec_v v")
+LIFOut.__doc__ = """Outputs: the spike buffers (step, unit, value), the raw counts (``C_*``), and
+the per-step membrane record when ``rec_v``."""
+
 
 # --- the LIF unit model: its step update and event rule ---
 
 @njit(cache=True)
-def lif_update(t, I, woke, wall, v, refr, alpha, thr, bias, v_reset, subtract, refractory, graded,
-               fired_i, fired_v):
-    """Update every unit with its input ``I`` of step t (taking and clearing ``I`` and the
-    wake-up marks ``woke``), apply the event rule and the reset. Writes the emitting units
-    and their event values to ``fired_i``/``fired_v``; returns (events, event-driven updates)."""
+def _lif_update(I, woke, wall, prm, st):
+    """Update every unit with its input ``I`` of the step (taking and clearing ``I`` and the
+    wake-up marks ``woke``; ``wall``: every unit woken), apply the event rule and the reset.
+    Writes the emitting units and their event values to ``st.fired_i``/``st.fired_v``;
+    returns (events, event-driven updates)."""
+    v, refr, fired_i, fired_v = st.v, st.refr, st.fired_i, st.fired_v
+    alpha, thr, bias, v_reset = prm.alpha, prm.thr, prm.bias, prm.v_reset
+    subtract, refractory, graded = prm.subtract, prm.refractory, prm.graded
     n = v.shape[0]
     nf = 0
     updates = 0
@@ -96,68 +119,125 @@ def lif_update(t, I, woke, wall, v, refr, alpha, thr, bias, v_reset, subtract, r
     return nf, updates
 
 
+# --- delivery: the queue for one-delay projections, per-synapse buckets otherwise ---
+
+@njit(cache=True, inline="always")
+def _split(ops, x, graded):
+    """(ACs, MACs): a binary event (value exactly 1, not graded) costs ACs, anything else MACs."""
+    if graded or x != 1.0:
+        return 0, ops
+    return ops, 0
+
+
+@njit(cache=True, inline="always")
+def _send(proj, net, queue, buckets, p, j, x, graded, t, horizon):
+    """Event (j, x) of projection p emitted at step t: pushed for step t + d when the projection
+    has one delay d, else walked at once into the input buckets of its synapses. Synapses due
+    at or after ``horizon`` are dropped. Returns the (ACs, MACs) performed now."""
+    d = net.pdelay[p]
+    if d >= 0:
+        if t + d < horizon:
+            queue_push(queue, p, t + d, j, x)
+        return 0, 0
+    return _split(walk_row_delayed(proj, p, j, x, t, horizon, net.delays, buckets.ring, buckets.recv),
+                  x, graded)
+
+
+@njit(cache=True, inline="always")
+def _deliver_due(proj, net, queue, buckets, p, graded, t):
+    """Drain projection p's bucket of step t and walk its events (in queue order) into input
+    bucket t. Returns the (ACs, MACs) performed."""
+    if net.pdelay[p] < 0:
+        return 0, 0
+    s = t % buckets.ring.shape[0]
+    acc = buckets.ring[s]
+    mark = buckets.recv[s]
+    a, z = queue_drain(queue, p, t)
+    acs = 0
+    macs = 0
+    for q in range(a, z):
+        x = queue.val[q]
+        j = queue.src[q]
+        if net.fused[p]:
+            ops = walk_row_mark(proj, p, j, x, acc, mark)
+        else:
+            if mark_units(proj, p, j, mark):
+                buckets.recv_all[s] = 1
+            ops = walk_row(proj, p, j, x, acc)
+        ac, mac = _split(ops, x, graded)
+        acs += ac
+        macs += mac
+    return acs, macs
+
+
+# --- the run loop ---
+
 @njit(cache=True)
-def lif_run(t0, t1, horizon, rows, in_indptr, in_idx, in_val, net, queue, buckets,
-            alpha, thr, bias, v_reset, subtract, refractory, graded,
-            v, refr, fired_i, fired_v, out_t, out_i, out_val, n_out, cnt, rec_v, v_out):
-    """Run steps t0 .. t1-1 of one sample (state arrays are updated in place).
+def _lif_run(t0, t1, horizon, inputs, proj, net, queue, buckets, prm, st, out, n_out):
+    """Run steps t0 .. t1-1 of one sample (state, queue and buckets are updated in place).
 
     Stops early, before a step, when the spike buffers could overflow in it; returns
     (next step, spikes written)."""
-    n = v.shape[0]
-    ring, recv, recv_all = buckets
-    D = ring.shape[0]
-    cap = out_t.shape[0]
+    n = st.v.shape[0]
+    cnt = out.cnt
     for t in range(t0, t1):
-        if n_out + n > cap:
+        if n_out + n > out.t.shape[0]:
             return t, n_out
-        s = t % D
+        s = t % buckets.ring.shape[0]
         # 1. input events of step t
-        r = rows[t]
-        for k in range(in_indptr[r], in_indptr[r + 1]):
+        r = inputs.rows[t]
+        for k in range(inputs.indptr[r], inputs.indptr[r + 1]):
             cnt[C_INPUT_EVENTS] += 1
-            a, m = send(0, in_idx[k], in_val[k], False, t, horizon, net, queue, buckets)
+            a, m = _send(proj, net, queue, buckets, 0, inputs.idx[k], inputs.val[k], False, t, horizon)
             cnt[C_IN_ACS] += a
             cnt[C_IN_MACS] += m
         # 2. queued events due at step t: inputs, then units
-        a, m = drain(0, False, t, net, queue, buckets)
+        a, m = _deliver_due(proj, net, queue, buckets, 0, False, t)
         cnt[C_IN_ACS] += a
         cnt[C_IN_MACS] += m
-        a, m = drain(1, graded, t, net, queue, buckets)
+        a, m = _deliver_due(proj, net, queue, buckets, 1, prm.graded, t)
         cnt[C_REC_ACS] += a
         cnt[C_REC_MACS] += m
         # 3. the unit model
-        wall = recv_all[s]
-        recv_all[s] = 0
-        nf, updates = lif_update(t, ring[s], recv[s], wall, v, refr, alpha, thr, bias, v_reset, subtract,
-                                 refractory, graded, fired_i, fired_v)
+        wall = buckets.recv_all[s]
+        buckets.recv_all[s] = 0
+        nf, updates = _lif_update(buckets.ring[s], buckets.recv[s], wall, prm, st)
         cnt[C_UPDATES] += updates
         cnt[C_EVENTS] += nf
-        if rec_v:
+        if out.rec_v:
             for i in range(n):
-                v_out[t, i] = v[i]
+                out.v[t, i] = st.v[i]
         # 4. emission (recurrent delays are >= 1: nothing lands in bucket t)
-        for q in range(nf):
-            out_t[n_out] = t
-            out_i[n_out] = fired_i[q]
-            out_val[n_out] = fired_v[q]
-            n_out += 1
-            a, m = send(1, fired_i[q], fired_v[q], graded, t, horizon, net, queue, buckets)
-            cnt[C_REC_ACS] += a
-            cnt[C_REC_MACS] += m
+        n_out = _emit(t, horizon, proj, net, queue, buckets, prm, st, out, nf, n_out)
     return t1, n_out
 
 
+@njit(cache=True, inline="always")
+def _emit(t, horizon, proj, net, queue, buckets, prm, st, out, nf, n_out):
+    """Record the nf events of step t and send them through the recurrent projection;
+    returns the spikes written."""
+    cnt = out.cnt
+    for q in range(nf):
+        out.t[n_out] = t
+        out.i[n_out] = st.fired_i[q]
+        out.val[n_out] = st.fired_v[q]
+        n_out += 1
+        a, m = _send(proj, net, queue, buckets, 1, st.fired_i[q], st.fired_v[q], prm.graded, t, horizon)
+        cnt[C_REC_ACS] += a
+        cnt[C_REC_MACS] += m
+    return n_out
+
+
 class CompiledLIF:
-    """A :class:`~eventsim.lif.model.LIFModel` laid out for :func:`lif_run` (build once, run many)."""
+    """A :class:`~eventsim.lif.model.LIFModel` laid out for the event engine (build once, run many)."""
 
     def __init__(self, model):
         self.model = model
         n = model.n
         projs = [core_projection(model.inp, n), core_projection(model.rec, n)]
-        self.meta, self.indptr, self.cols, self.vals, self.uindptr, self.uidx, self.full = \
-            pack_projections(projs, np.float64)
-        self.delays = np.ascontiguousarray(np.concatenate([model.inp.delay, model.rec.delay]), dtype=np.int64)
+        self.proj = pack_projections(projs, np.float64)
+        self.meta = self.proj.meta
+        delays = np.ascontiguousarray(np.concatenate([model.inp.delay, model.rec.delay]), dtype=np.int64)
         pdelay = []
         for p in (model.inp, model.rec):
             if p.nnz == 0:
@@ -165,23 +245,16 @@ class CompiledLIF:
             else:
                 lo, hi = int(p.delay.min()), int(p.delay.max())
                 pdelay.append(lo if lo == hi else -1)
-        self.pdelay = np.array(pdelay, dtype=np.int64)
         # rows without duplicate targets and not reaching every unit: one fused pass
-        self.fused = np.array([int(pr.uidx.size == pr.nnz and not pr.full.any()) for pr in projs], np.uint8)
-        # event queues of the one-delay projections: (src offset, cnt offset, slots, capacity)
-        self.qmeta = np.zeros((2, 4), np.int64)
-        so = co = 0
-        for p, cap in ((0, model.n_in), (1, n)):
-            slots = max(int(self.pdelay[p]), 0) + 1
-            self.qmeta[p] = (so, co, slots, cap)
-            so += slots * cap
-            co += slots
-        self.q_size, self.q_slots = so, co
+        fused = np.array([int(pr.uidx.size == pr.nnz and not pr.full.any()) for pr in projs], np.uint8)
+        self.net = LIFNet(np.array(pdelay, dtype=np.int64), fused, delays)
+        # event queue: a bucket ring per projection (used by the one-delay projections)
+        self.queue_layout = ring_layout([model.n_in, n], [max(d, 0) + 1 for d in pdelay])
         # input buckets: needed up to the largest per-synapse delay (bucket t always)
         self.D = 1 + max([model.max_delay if d < 0 else 0 for d in pdelay] + [0])
-        self.alpha = np.ascontiguousarray(model.alpha)
         f = lambda a: np.ascontiguousarray(a, dtype=np.float64)
-        self.thr, self.bias, self.v_reset = f(model.thr), f(model.bias), f(model.v_reset)
+        self.params = LIFParams(np.ascontiguousarray(model.alpha), f(model.thr), f(model.bias), f(model.v_reset),
+                                model.reset == "subtract", int(model.refractory), model.events == "graded")
 
     def run(self, table, record_v=False, progress=None, chunk=2000):
         """Run every sample of an :class:`~eventsim.inputs.InputTable`.
@@ -190,50 +263,55 @@ class CompiledLIF:
         v_final (B, n), raw counts (N_COUNTS,) int64 summed over samples.
         ``progress``: a callable(steps_done) for a progress bar, or None.
         """
-        m = self.model
+        return self._run(table, record_v, progress, chunk)
+
+    def final_queues(self, table, chunk=2000):
+        """The event queue of each sample of ``table`` after its last step (a list of
+        :class:`~eventsim.engine.queue.EventQueue`; for checking the queue's invariants)."""
+        return self._run(table, False, None, chunk, keep_queues=True)["queues"]
+
+    def _run(self, table, record_v, progress, chunk, keep_queues=False):
         B, T = table.row_of.shape
-        n = m.n
+        n = self.model.n
         cnt = np.zeros(N_COUNTS, np.int64)
         v_all = np.zeros((B, T, n)) if record_v else None
         v_final = np.zeros((B, n))
         in_val = np.ascontiguousarray(table.val, dtype=np.float64)
-        sp_s, sp_t, sp_i, sp_v = [], [], [], []
-        cap = max(16 * n, 1 << 16)
-        net = (self.pdelay, self.fused, self.meta, self.indptr, self.cols, self.vals, self.uindptr,
-               self.uidx, self.full, self.delays)
+        spikes = ([], [], [], [])
+        queues = []
         for b in range(B):
-            v = np.zeros(n)
-            refr = np.zeros(n, np.int64)
-            ring = np.zeros((self.D, n))
-            recv = np.zeros((self.D, n), np.uint8)
-            recv_all = np.zeros(self.D, np.uint8)
-            qsrc = np.zeros(self.q_size, np.int32)
-            qval = np.zeros(self.q_size, np.float64)
-            qcnt = np.zeros(self.q_slots, np.int64)
-            v_out = v_all[b] if record_v else np.zeros((1, 1))
-            fired_i = np.empty(n, np.int64)
-            fired_v = np.empty(n, np.float64)
-            rows = np.ascontiguousarray(table.row_of[b])
-            t = 0
-            while t < T:
-                out_t = np.empty(cap, np.int64)
-                out_i = np.empty(cap, np.int64)
-                out_v = np.empty(cap, np.float64)
-                t1 = min(T, t + chunk)
-                t_new, k = lif_run(t, t1, T, rows, table.indptr, table.idx, in_val, net,
-                                   (self.qmeta, qsrc, qval, qcnt), (ring, recv, recv_all),
-                                   self.alpha, self.thr, self.bias, self.v_reset,
-                                   m.reset == "subtract", int(m.refractory), m.events == "graded",
-                                   v, refr, fired_i, fired_v, out_t, out_i, out_v, 0, cnt, record_v, v_out)
-                sp_s.append(np.full(k, b, np.int64))
-                sp_t.append(out_t[:k].copy())
-                sp_i.append(out_i[:k].copy())
-                sp_v.append(out_v[:k].copy())
-                if progress is not None:
-                    progress(t_new - t)
-                t = t_new
-            v_final[b] = v
+            inputs = LIFInputs(table.indptr, table.idx, in_val, np.ascontiguousarray(table.row_of[b]))
+            st, queue = self._run_sample(b, inputs, T, cnt, v_all[b] if record_v else None, spikes,
+                                         progress, chunk)
+            v_final[b] = st.v
+            if keep_queues:
+                queues.append(copy_queue(queue))
         cat = lambda parts, dt: np.concatenate(parts) if parts else np.zeros(0, dt)
-        return {"spikes": (cat(sp_s, np.int64), cat(sp_t, np.int64), cat(sp_i, np.int64),
-                           cat(sp_v, np.float64)),
-                "v": v_all, "v_final": v_final, "raw": cnt}
+        out = {"spikes": tuple(cat(sp, dt) for sp, dt in zip(spikes, (np.int64, np.int64, np.int64, np.float64))),
+               "v": v_all, "v_final": v_final, "raw": cnt}
+        if keep_queues:
+            out["queues"] = queues
+        return out
+
+    def _run_sample(self, b, inputs, T, cnt, v_out, spikes, progress, chunk):
+        """Run sample b in chunks of steps (appending its spikes); returns (state, queue)."""
+        n = self.model.n
+        st = LIFState(np.zeros(n), np.zeros(n, np.int64), np.empty(n, np.int64), np.empty(n, np.float64))
+        buckets = InputBuckets(np.zeros((self.D, n)), np.zeros((self.D, n), np.uint8), np.zeros(self.D, np.uint8))
+        queue = new_queue(*self.queue_layout, np.float64)
+        cap = max(16 * n, 1 << 16)
+        rec_v = v_out is not None
+        t = 0
+        while t < T:
+            out = LIFOut(np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.float64), cnt,
+                         rec_v, v_out if rec_v else np.zeros((1, 1)))
+            t_new, k = _lif_run(t, min(T, t + chunk), T, inputs, self.proj, self.net, queue, buckets,
+                                self.params, st, out, 0)
+            spikes[0].append(np.full(k, b, np.int64))
+            spikes[1].append(out.t[:k].copy())
+            spikes[2].append(out.i[:k].copy())
+            spikes[3].append(out.val[:k].copy())
+            if progress is not None:
+                progress(t_new - t)
+            t = t_new
+        return st, queue

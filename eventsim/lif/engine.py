@@ -265,12 +265,13 @@ class CompiledLIF:
         """
         return self._run(table, record_v, progress, chunk)
 
-    def final_queues(self, table, chunk=2000):
+    def final_queues(self, table, chunk=2000, check=False):
         """The event queue of each sample of ``table`` after its last step (a list of
-        :class:`~eventsim.engine.queue.EventQueue`; for checking the queue's invariants)."""
-        return self._run(table, False, None, chunk, keep_queues=True)["queues"]
+        :class:`~eventsim.engine.queue.EventQueue`; for checking the queue's invariants).
+        ``check``: also assert them (``EventQueue._check``) after every ``chunk`` steps."""
+        return self._run(table, False, None, chunk, keep_queues=True, check=check)["queues"]
 
-    def _run(self, table, record_v, progress, chunk, keep_queues=False):
+    def _run(self, table, record_v, progress, chunk, keep_queues=False, check=False):
         B, T = table.row_of.shape
         n = self.model.n
         cnt = np.zeros(N_COUNTS, np.int64)
@@ -282,7 +283,7 @@ class CompiledLIF:
         for b in range(B):
             inputs = LIFInputs(table.indptr, table.idx, in_val, np.ascontiguousarray(table.row_of[b]))
             st, queue = self._run_sample(b, inputs, T, cnt, v_all[b] if record_v else None, spikes,
-                                         progress, chunk)
+                                         progress, chunk, check)
             v_final[b] = st.v
             if keep_queues:
                 queues.append(copy_queue(queue))
@@ -293,7 +294,7 @@ class CompiledLIF:
             out["queues"] = queues
         return out
 
-    def _run_sample(self, b, inputs, T, cnt, v_out, spikes, progress, chunk):
+    def _run_sample(self, b, inputs, T, cnt, v_out, spikes, progress, chunk, check=False):
         """Run sample b in chunks of steps (appending its spikes); returns (state, queue)."""
         n = self.model.n
         st = LIFState(np.zeros(n), np.zeros(n, np.int64), np.empty(n, np.int64), np.empty(n, np.float64))
@@ -313,5 +314,7 @@ class CompiledLIF:
             spikes[3].append(out.val[:k].copy())
             if progress is not None:
                 progress(t_new - t)
+            if check:
+                queue._check(t_new)
             t = t_new
         return st, queue

@@ -1,4 +1,4 @@
-"""The README's commands and Python example run as written.
+"""The README's and docs/commands.md's commands and the README's Python example run as written.
 
 Commands that need a trained study run against a tiny study written to
 ``results/digits`` first; the long ones (the default study itself, other
@@ -14,16 +14,17 @@ from pathlib import Path
 import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+COMMANDS = README.parent / "docs" / "commands.md"
 LONG = ("eventsim study", "eventsim sweep")  # run elsewhere in the suite, on tiny settings
 
 
-def blocks(lang):
-    return re.findall(rf"```{lang}\n(.*?)```", README.read_text(), flags=re.S)
+def blocks(lang, page=README):
+    return re.findall(rf"```{lang}\n(.*?)```", page.read_text(), flags=re.S)
 
 
 def commands():
     out = []
-    for block in blocks("bash"):
+    for block in blocks("bash") + blocks("bash", COMMANDS):
         for line in block.splitlines():
             line = line.split("  #")[0].strip()
             if line.startswith("eventsim ") and not line.startswith(LONG):
@@ -45,7 +46,7 @@ def test_readme_commands_run(tmp_path):
              "--no-report", "--set", "data.limit=48", "--set", "measure.test_samples=8"]
     subprocess.run(study, cwd=tmp_path, env=env, check=True, capture_output=True)
     cmds = commands()
-    assert len(cmds) >= 15
+    assert len(cmds) >= 20
     for cmd in cmds:
         args = shlex.split(cmd)
         r = subprocess.run([sys.executable, "-m", "eventsim", *args[1:]], cwd=tmp_path, env=env,

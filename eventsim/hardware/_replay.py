@@ -2,21 +2,46 @@
 Python loop in :mod:`eventsim.hardware.timing` (which stays the readable
 reference; tests check both agree bit for bit), on flat arrays.
 
-Units of all populations share one index space (``pop_off``). A queue entry of
-a step is a slot s (0, 1, ... in creation order, so s is the Python loop's
-``seq`` up to a constant) with payload arrays ``et[s]`` (time), ``ek`` (kind),
-``ec`` (core), ``ep`` (population), ``em`` (MACs), ``en`` (packets), ``ef``
-(feed-forward); the binary heap ``hp`` holds slots ordered by (et[s], s). The
-queue empties at the end of every step, so slots restart at 0 and the arrays
-are allocated once with the most entries a step can create:
+Units of all populations share one index space. A queue entry of a step is a
+slot s (0, 1, ... in creation order, so s is the Python loop's ``seq`` up to a
+constant) with its time ``et[s]`` and payload row ``ei[s]`` (kind, core,
+population, MACs, packets, feed-forward: columns ``E_*``); the binary heap
+``hp`` holds slots ordered by (et[s], s). The queue empties at the end of
+every step, so slots restart at 0 and the arrays are allocated once with the
+most entries a step can create:
 C (inputs) + P (barriers) + C·L (updates) + 2·C·C·L (packets of every update).
+
+The kernel's arguments are named tuples: :data:`ReplayNet` (the placed
+network), :data:`ReplayChip` (the chip's times and hops), :data:`ReplayActivity`
+(the run's events). :func:`_replay` runs the steps (the pop loop), and
+``_inject`` (the host's packets), ``_on_arrive``, ``_on_barrier``,
+``_on_ready`` (with ``_send``) handle the kinds of entries; they are inlined
+into the loop and take the hot arrays themselves, not tuples holding them
+(reading an array out of a tuple costs a reference count in the loop).
 """
 from __future__ import annotations
+
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
 
 ARRIVE, READY, BARRIER = 0, 1, 2
+
+ReplayNet = namedtuple("ReplayNet", "P L C IN FF REC unit_ptr units n_cores_pop")
+ReplayNet.__doc__ = """The placed network: P populations (L layers + readout), C cores; IN (m, C)
+MACs per input channel and core; FF/REC (N, C) MACs per emitting unit and core; the units of
+population p on core c are units[unit_ptr[p, c]:unit_ptr[p, c+1]]; n_cores_pop (P,) cores
+holding each population."""
+ReplayChip = namedtuple("ReplayChip", "Hm H_host mac_ns upd_ns pkt_ns hop_ns bar_ns dense")
+ReplayChip.__doc__ = """Hops between cores (C, C) and from the host (C,), ns per MAC per core (C,),
+per unit update, per packet, per hop, per barrier; ``dense``: a clocked (dense) profile."""
+ReplayActivity = namedtuple("ReplayActivity", "B T x_act y_all wake")
+ReplayActivity.__doc__ = """x_act (B*T, m) bool active inputs; y_all (B*T, N) bool events of all
+units (readout units never emit); wake (L, B*T, C) units to update per core."""
+# columns of the integer payload of a queue entry, and of the per-core integer tallies
+E_KIND, E_CORE, E_POP, E_MACS, E_NPK, E_FF = range(6)
+K_MACS, K_UPD, K_SENT, K_RECV = range(4)
 
 
 @njit(cache=True)
@@ -59,25 +84,27 @@ def _pop(hp, et, n):
     return top
 
 
-@njit(cache=True)
-def _entry(hp, et, ek, ec, ep, em, en, ef, n, s, t, kind, core, pop, macs, npk, ff):
-    """Create entry s with its payload and push it; returns the new heap size."""
+@njit(cache=True, inline="always")
+def _entry(hp, et, ei, n, s, t, kind, core, pop, macs, npk, ff):
+    """Create entry s (time t, payload row ``ei[s]``) and push it into the heap hp[:n];
+    returns the new (n, s)."""
     et[s] = t
-    ek[s] = kind
-    ec[s] = core
-    ep[s] = pop
-    em[s] = macs
-    en[s] = npk
-    ef[s] = ff
-    return _push(hp, et, n, s)
+    ei[s, E_KIND] = kind
+    ei[s, E_CORE] = core
+    ei[s, E_POP] = pop
+    ei[s, E_MACS] = macs
+    ei[s, E_NPK] = npk
+    ei[s, E_FF] = ff
+    return _push(hp, et, n, s), s + 1
 
 
-@njit(cache=True)
-def _send(hp, et, ek, ec, ep, em, en, ef, n, s, c, t_out, FAN, emit, ne, pop_to, ff, Hm, hop_ns,
-          pending, sent_c, C):
-    """One entry per destination core of the emitters' packets; returns (n, s, hops)."""
+@njit(cache=True, inline="always")
+def _send(hp, et, ei, n, s, c, t_out, FAN, emit, ne, pop_to, ff, chip, tallies):
+    """One entry per destination core of the packets of the ``ne`` emitters ``emit[:ne]`` of
+    core c; ``tallies`` = (pending, ci, totals). Returns (n, s)."""
+    pending, ci, totals = tallies
     hops = 0
-    for d in range(C):
+    for d in range(chip.Hm.shape[0]):
         macs = 0
         k = 0
         for q in range(ne):
@@ -86,144 +113,161 @@ def _send(hp, et, ek, ec, ep, em, en, ef, n, s, c, t_out, FAN, emit, ne, pop_to,
                 macs += w
                 k += 1
         if macs > 0:
-            n = _entry(hp, et, ek, ec, ep, em, en, ef, n, s, t_out + Hm[c, d] * hop_ns, ARRIVE, d, pop_to,
-                       macs, k, ff)
-            s += 1
-            sent_c[c] += k
-            hops += k * Hm[c, d]
+            n, s = _entry(hp, et, ei, n, s, t_out + chip.Hm[c, d] * chip.hop_ns, ARRIVE, d, pop_to, macs, k, ff)
+            ci[K_SENT, c] += k
+            hops += k * chip.Hm[c, d]
             if ff:
                 pending[pop_to, d] += 1
-    return n, s, hops
+    totals[1] += hops
+    return n, s
 
 
 @njit(cache=True)
-def replay(B, T, P, L, C, dense, x_act, IN, y_all, pop_off, FF, REC, unit_ptr, units, n_cores_pop,
-           wake, Hm, H_host, mac_ns, upd_ns, pkt_ns, hop_ns, bar_ns):
+def _replay(net, chip, act):
     """Run every step; returns latency (B*T,), busy_total, macs_c, upd_c, sent_c, recv_c, host, hops.
 
-    x_act (B*T, m) bool; IN (m, C) MACs per input channel and core; y_all (B*T, N) bool events
-    of all units (readout units never emit); FF/REC (N, C) MACs per emitting unit and core;
-    unit_ptr (P, C+1) / units: the units of population p on core c are
-    units[unit_ptr[p, c]:unit_ptr[p, c+1]]; wake (L, B*T, C) units to update.
-    """
-    latency = np.zeros(B * T)
-    busy = np.zeros(C)
-    busy_total = np.zeros(C)
-    macs_c = np.zeros(C, np.int64)
-    upd_c = np.zeros(C, np.int64)
-    sent_c = np.zeros(C, np.int64)
-    recv_c = np.zeros(C, np.int64)
+    The state is plain arrays: the heap (hp, et, ei), per core ``cf`` = (free at, busy total)
+    and ``ci`` (columns ``K_*``), per population ``pending``/``ff_done`` (P, C), ``done``,
+    ``last_update``, ``barrier``; totals = (host packets, hops)."""
+    P, L, C = net.P, net.L, net.C
+    latency = np.zeros(act.B * act.T)
+    cf = np.zeros((2, C))
+    ci = np.zeros((4, C), np.int64)
+    totals = np.zeros(2, np.int64)
     pending = np.zeros((P, C), np.int64)
     ff_done = np.zeros((P, C))
     done = np.zeros(P, np.int64)
     last_update = np.zeros(P)
     barrier = np.zeros(P, np.bool_)
-    emit = np.empty(units.size + 1, np.int64)
+    emit = np.empty(net.units.size + 1, np.int64)
     cap = C + P + C * L + 2 * C * C * L + 1
     hp = np.empty(cap, np.int64)
     et = np.empty(cap)
-    ek = np.empty(cap, np.int64)
-    ec = np.empty(cap, np.int64)
-    ep = np.empty(cap, np.int64)
-    em = np.empty(cap, np.int64)
-    en = np.empty(cap, np.int64)
-    ef = np.empty(cap, np.bool_)
-    host = 0
-    hops_total = 0
+    ei = np.empty((cap, 6), np.int64)
     t0 = 0.0
-    m = x_act.shape[1]
-    for b in range(B):
-        for t in range(T):
-            bt = b * T + t
+    for b in range(act.B):
+        for t in range(act.T):
+            bt = b * act.T + t
             pending[:, :] = 0
             ff_done[:, :] = t0
             done[:] = 0
             last_update[:] = t0
             barrier[:] = False
-            n = 0
-            s = 0
-            for d in range(C):
-                macs = 0
-                k = 0
-                for i in range(m):
-                    if x_act[bt, i] and IN[i, d] > 0:
-                        macs += IN[i, d]
-                        k += 1
-                if macs > 0:
-                    n = _entry(hp, et, ek, ec, ep, em, en, ef, n, s, t0 + pkt_ns + H_host[d] * hop_ns,
-                               ARRIVE, d, 0, macs, k, True)
-                    s += 1
-                    pending[0, d] += 1
-                    host += k
-                    hops_total += k * H_host[d]
-            n = _entry(hp, et, ek, ec, ep, em, en, ef, n, s, t0, BARRIER, -1, 0, 0, 0, False)
-            s += 1
+            n, s = _inject(net, chip, act, hp, et, ei, bt, t0, pending, totals)
+            n, s = _entry(hp, et, ei, n, s, t0, BARRIER, -1, 0, 0, 0, False)
             end = t0
             while n > 0:
                 e = _pop(hp, et, n)
                 n -= 1
-                now = et[e]
-                kind = ek[e]
-                c = ec[e]
-                p = ep[e]
+                kind = ei[e, E_KIND]
                 if kind == ARRIVE:
-                    macs = em[e]
-                    dur = macs * mac_ns[c]
-                    fin = (busy[c] if busy[c] > now else now) + dur
-                    busy[c] = fin
-                    busy_total[c] += dur
-                    macs_c[c] += macs
-                    recv_c[c] += en[e]
+                    fin, n, s = _on_arrive(hp, et, ei, n, s, e, chip.mac_ns, cf, ci, pending, ff_done, barrier, L)
                     if fin > end:
                         end = fin
-                    if ef[e]:
-                        pending[p, c] -= 1
-                        ff_done[p, c] = fin
-                        if pending[p, c] == 0 and barrier[p] and p < L:
-                            n = _entry(hp, et, ek, ec, ep, em, en, ef, n, s, fin, READY, c, p, 0, 0, False)
-                            s += 1
                 elif kind == BARRIER:
-                    barrier[p] = True
-                    if p == L:
-                        continue
-                    for c2 in range(C):
-                        if unit_ptr[p, c2 + 1] > unit_ptr[p, c2] and pending[p, c2] == 0:
-                            r = ff_done[p, c2] if ff_done[p, c2] > now else now
-                            n = _entry(hp, et, ek, ec, ep, em, en, ef, n, s, r, READY, c2, p, 0, 0, False)
-                            s += 1
+                    n, s = _on_barrier(hp, et, ei, n, s, e, net, pending, ff_done, barrier)
                 else:
-                    n_upd = wake[p, bt, c]
-                    fin = now
-                    if n_upd > 0:
-                        dur = n_upd * upd_ns
-                        fin = (busy[c] if busy[c] > now else now) + dur
-                        busy[c] = fin
-                        busy_total[c] += dur
-                    upd_c[c] += n_upd
+                    fin, n, s = _on_ready(hp, et, ei, n, s, e, net, chip, act, bt, t, cf, ci, totals,
+                                          (pending, done, last_update, emit))
                     if fin > end:
                         end = fin
-                    ne = 0
-                    for q in range(unit_ptr[p, c], unit_ptr[p, c + 1]):
-                        u = units[q]
-                        if y_all[bt, u]:
-                            emit[ne] = u
-                            ne += 1
-                    if ne > 0:
-                        if p + 1 < P:
-                            n, s, h = _send(hp, et, ek, ec, ep, em, en, ef, n, s, c, fin + pkt_ns, FF, emit, ne,
-                                            p + 1, True, Hm, hop_ns, pending, sent_c, C)
-                            hops_total += h
-                        if t + 1 < T or dense:
-                            n, s, h = _send(hp, et, ek, ec, ep, em, en, ef, n, s, c, fin + pkt_ns, REC, emit, ne,
-                                            p, False, Hm, hop_ns, pending, sent_c, C)
-                            hops_total += h
-                    done[p] += 1
-                    if fin > last_update[p]:
-                        last_update[p] = fin
-                    if done[p] == n_cores_pop[p] and p + 1 < P:
-                        n = _entry(hp, et, ek, ec, ep, em, en, ef, n, s, last_update[p] + bar_ns, BARRIER, -1,
-                                   p + 1, 0, 0, False)
-                        s += 1
-            latency[bt] = (end - t0 + bar_ns) * 1e-9
-            t0 = end + bar_ns
-    return latency, busy_total, macs_c, upd_c, sent_c, recv_c, host, hops_total
+            latency[bt] = (end - t0 + chip.bar_ns) * 1e-9
+            t0 = end + chip.bar_ns
+    return latency, cf[1].copy(), ci[K_MACS].copy(), ci[K_UPD].copy(), ci[K_SENT].copy(), ci[K_RECV].copy(), \
+        totals[0], totals[1]
+
+
+@njit(cache=True, inline="always")
+def _inject(net, chip, act, hp, et, ei, bt, t0, pending, totals):
+    """The host's packets of the step's active inputs: one entry per core holding targets (the
+    step's first entries); returns (n, s)."""
+    n = 0
+    s = 0
+    for d in range(net.C):
+        macs = 0
+        k = 0
+        for i in range(act.x_act.shape[1]):
+            if act.x_act[bt, i] and net.IN[i, d] > 0:
+                macs += net.IN[i, d]
+                k += 1
+        if macs > 0:
+            n, s = _entry(hp, et, ei, n, s, t0 + chip.pkt_ns + chip.H_host[d] * chip.hop_ns, ARRIVE, d, 0, macs,
+                          k, True)
+            pending[0, d] += 1
+            totals[0] += k
+            totals[1] += k * chip.H_host[d]
+    return n, s
+
+
+@njit(cache=True, inline="always")
+def _serve(cf, c, now, dur):
+    """Core c serves a job of ``dur`` ns that reaches it at ``now`` (FIFO); returns its end."""
+    fin = (cf[0, c] if cf[0, c] > now else now) + dur
+    cf[0, c] = fin
+    cf[1, c] += dur
+    return fin
+
+
+@njit(cache=True, inline="always")
+def _on_arrive(hp, et, ei, n, s, e, mac_ns, cf, ci, pending, ff_done, barrier, L):
+    """Packets reach core c: serve their MACs; the last feed-forward packet of a population
+    after its barrier makes the core ready. Returns (when the core finished them, n, s)."""
+    c, p = ei[e, E_CORE], ei[e, E_POP]
+    macs = ei[e, E_MACS]
+    fin = _serve(cf, c, et[e], macs * mac_ns[c])
+    ci[K_MACS, c] += macs
+    ci[K_RECV, c] += ei[e, E_NPK]
+    if ei[e, E_FF]:
+        pending[p, c] -= 1
+        ff_done[p, c] = fin
+        if pending[p, c] == 0 and barrier[p] and p < L:
+            n, s = _entry(hp, et, ei, n, s, fin, READY, c, p, 0, 0, False)
+    return fin, n, s
+
+
+@njit(cache=True, inline="always")
+def _on_barrier(hp, et, ei, n, s, e, net, pending, ff_done, barrier):
+    """The barrier of population p is passed: each core of p with no feed-forward packet left
+    becomes ready (once it served the last one). Returns (n, s)."""
+    p = ei[e, E_POP]
+    now = et[e]
+    barrier[p] = True
+    if p == net.L:  # readout: nothing to update
+        return n, s
+    for c2 in range(net.C):
+        if net.unit_ptr[p, c2 + 1] > net.unit_ptr[p, c2] and pending[p, c2] == 0:
+            r = ff_done[p, c2] if ff_done[p, c2] > now else now
+            n, s = _entry(hp, et, ei, n, s, r, READY, c2, p, 0, 0, False)
+    return n, s
+
+
+@njit(cache=True, inline="always")
+def _on_ready(hp, et, ei, n, s, e, net, chip, act, bt, t, cf, ci, totals, pops):
+    """Core c updates its waking units of population p, then sends the emitters' packets;
+    the last core of p passes the barrier of p + 1. ``pops`` = (pending, done, last_update,
+    emit buffer). Returns (when the update ended, n, s)."""
+    pending, done, last_update, emit = pops
+    now, c, p = et[e], ei[e, E_CORE], ei[e, E_POP]
+    n_upd = act.wake[p, bt, c]
+    fin = now
+    if n_upd > 0:
+        fin = _serve(cf, c, now, n_upd * chip.upd_ns)
+    ci[K_UPD, c] += n_upd
+    ne = 0
+    for q in range(net.unit_ptr[p, c], net.unit_ptr[p, c + 1]):
+        u = net.units[q]
+        if act.y_all[bt, u]:
+            emit[ne] = u
+            ne += 1
+    if ne > 0:
+        t_out = fin + chip.pkt_ns
+        if p + 1 < net.P:
+            n, s = _send(hp, et, ei, n, s, c, t_out, net.FF, emit, ne, p + 1, True, chip, (pending, ci, totals))
+        if t + 1 < act.T or chip.dense:
+            n, s = _send(hp, et, ei, n, s, c, t_out, net.REC, emit, ne, p, False, chip, (pending, ci, totals))
+    done[p] += 1
+    if fin > last_update[p]:
+        last_update[p] = fin
+    if done[p] == net.n_cores_pop[p] and p + 1 < net.P:
+        n, s = _entry(hp, et, ei, n, s, last_update[p] + chip.bar_ns, BARRIER, -1, p + 1, 0, 0, False)
+    return fin, n, s

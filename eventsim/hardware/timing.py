@@ -35,9 +35,9 @@ Order of work inside one step t (steps of all samples run one after another):
 
 Delays (SPEC §3) other than zero are not modelled (they raise an error).
 
-This module's loop (``fast=False``) is the readable reference; the default
-path runs the same model in a Numba kernel (:mod:`eventsim.hardware._replay`),
-checked bit for bit against it in the tests.
+This module's loop (``fast=False``, :class:`_PythonReplay`) is the readable
+reference; the default path runs the same model in a Numba kernel
+(:mod:`eventsim.hardware._replay`), checked bit for bit against it in the tests.
 """
 from __future__ import annotations
 
@@ -224,6 +224,57 @@ def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous"
     instead of this module's Python loop (which ``check=True`` always uses).
     """
     t_wall = _time.perf_counter()
+    r = _prepare(model, inputs, ys, profile, placement, n_cores, spill)
+    if fast and not check:
+        out = _run_kernel(r)
+    else:
+        out = _PythonReplay(r, progress, check).run()
+    latency, busy_total, macs_c, upd_c, sent_c, recv_c, host_packets, hops_total = out
+    latency = np.asarray(latency, np.float64).reshape(r.B, r.T)
+    host_packets, hops_total = int(host_packets), int(hops_total)
+    macs_c, upd_c = np.asarray(macs_c, np.int64), np.asarray(upd_c, np.int64)
+    sent_c, recv_c = np.asarray(sent_c, np.int64), np.asarray(recv_c, np.int64)
+    energy = _energy(r, event_op, macs_c, upd_c, int(sent_c.sum()) + host_packets, hops_total,
+                     float(latency.sum()))
+    used = r.placement.units_per_core() > 0
+    return TimingResult(profile=profile.name, placement=r.placement.strategy, n_cores=r.placement.n_cores,
+                        step_latency_s=latency, core_busy_s=np.asarray(busy_total) * 1e-9, core_macs=macs_c,
+                        core_updates=upd_c, packets_sent=sent_c, packets_received=recv_c,
+                        host_packets=host_packets, hops=hops_total,
+                        events=int(sum(y.sum() for y in r.y_act)), input_events=int(r.x_act.sum()),
+                        energy=energy, memory=r.mem.to_dict(), wall_s=_time.perf_counter() - t_wall,
+                        used_cores=used)
+
+
+@dataclass
+class _Replay:
+    """What a replay needs: the profile, the placement and its memory report, the activity
+    (x_act (B, T, m), y_act per layer (B, T, n)), the MACs one active source causes on each
+    core (``to_core`` per projection, ``ff_next[p]``: population p -> p+1, ``rec[p]``), the
+    units to wake per (b*T + t, core) of each layer, the mesh hops (H, H_host) and the cores
+    of each population."""
+
+    profile: object
+    placement: Placement
+    mem: object
+    dense: bool
+    x_act: np.ndarray
+    y_act: list
+    to_core: dict
+    ff_next: dict
+    rec: dict
+    wake: list
+    H: np.ndarray
+    H_host: np.ndarray
+    cores_of: list
+    B: int
+    T: int
+    P: int
+    L: int
+
+
+def _prepare(model, inputs, ys, profile, placement, n_cores, spill) -> _Replay:
+    """Check the run, place the model, and build the replay's tables."""
     if any(model.ff_delays) or any(model.rec_delays):
         raise EventsimError("the timing simulation supports zero delays only; this model has "
                             f"ff_delays={list(model.ff_delays)}, rec_delays={list(model.rec_delays)}")
@@ -239,46 +290,43 @@ def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous"
         raise EventsimError(f"the placement uses {C} cores but profile {profile.name!r} has "
                             f"{profile.chip['cores']}")
     mem = check_memory(placement, model, profile, spill=spill)
-    pops = populations(model)
-    P, L = len(pops), model.n_layers
+    P, L = len(populations(model)), model.n_layers
     fan = fan_in_matrices(model, dense)
     onehot = [np.eye(C)[placement.core_of[p]] for p in range(P)]
     # MACs that one active source causes on each core: (sources, C) per projection
     # (float matmul: BLAS; the integer results are exact far below 2**53)
     to_core = {key: np.rint(f @ onehot[key[1]]).astype(np.int64) for key, f in fan.items()}
-    ff_next = {p: to_core[("ff", p + 1)] for p in range(P - 1)}  # source population p -> p+1
-    rec = {p: to_core[("rec", p)] for p in range(L)}
     H, H_host = mesh_hops(profile, C)
-    cores_of = [placement.cores_of(p) for p in range(P)]
-    # units that wake at (b, t): received a synaptic event or emit (SPEC §2 event-driven updates)
+    return _Replay(profile=profile, placement=placement, mem=mem, dense=dense, x_act=x_act, y_act=y_act,
+                   to_core=to_core, ff_next={p: to_core[("ff", p + 1)] for p in range(P - 1)},
+                   rec={p: to_core[("rec", p)] for p in range(L)},
+                   wake=_wake_counts(x_act, y_act, fan, onehot), H=H, H_host=H_host,
+                   cores_of=[placement.cores_of(p) for p in range(P)], B=B, T=T, P=P, L=L)
+
+
+def _wake_counts(x_act, y_act, fan, onehot) -> list:
+    """Per layer, the (B*T, C) units that wake on each core at (b, t): they received a
+    synaptic event or emit (SPEC §2 event-driven updates)."""
+    B, T = x_act.shape[:2]
     wake = []
-    for k in range(L):
+    for k in range(len(y_act)):
         src = x_act if k == 0 else y_act[k - 1]
         recv = (src.reshape(B * T, -1).astype(np.float32) @ (fan[("ff", k)] > 0)) > 0
         prev = np.zeros_like(y_act[k])
         prev[:, 1:] = y_act[k][:, :-1]
         recv |= (prev.reshape(B * T, -1).astype(np.float32) @ (fan[("rec", k)] > 0)) > 0
         w = recv.reshape(B, T, -1) | y_act[k]
-        # (B*T, C) updates per core
         wake.append(np.rint(w.reshape(B * T, -1).astype(np.float64) @ onehot[k]).astype(np.int64))
+    return wake
 
-    if fast and not check:
-        latency, busy_total, macs_c, upd_c, sent_c, recv_c, host_packets, hops_total = _run_kernel(
-            profile, placement, mem, dense, x_act, y_act, to_core, ff_next, rec, wake, H, H_host, B, T, P, L)
-    else:
-        latency, busy_total, macs_c, upd_c, sent_c, recv_c, host_packets, hops_total = _run_python(
-            profile, placement, mem, dense, x_act, y_act, to_core, ff_next, rec, wake, H, H_host, B, T, P, L,
-            cores_of, progress, check)
-    latency = np.asarray(latency, np.float64).reshape(B, T)
-    host_packets, hops_total = int(host_packets), int(hops_total)
-    total_s = float(latency.sum())
-    macs_c, upd_c = np.asarray(macs_c, np.int64), np.asarray(upd_c, np.int64)
-    sent_c, recv_c = np.asarray(sent_c, np.int64), np.asarray(recv_c, np.int64)
+
+def _energy(r: _Replay, event_op, macs_c, upd_c, n_packets, hops_total, total_s) -> dict:
+    """Energy (pJ) of the replayed run from its counts and duration."""
+    profile, mem = r.profile, r.mem
     e = profile.energy
-    e_syn = e["ac" if (event_op == "ac" and not dense) else "mac"]
+    e_syn = e["ac" if (event_op == "ac" and not r.dense) else "mac"]
     read = ((1 - mem.spill_fraction) * profile.read_pj(profile.weight_level)
             + mem.spill_fraction * profile.read_pj(profile.spill_level))
-    n_packets = int(sent_c.sum()) + host_packets
     per_update = e["unit_update"] + 3 * e["elementwise"] + 3 * e["nonlinearity"]
     energy = {"compute_pj": float(macs_c.sum() * e_syn + upd_c.sum() * per_update),
               "memory_pj": float((macs_c * read).sum()),
@@ -286,21 +334,15 @@ def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous"
               "static_pj": float(profile.chip["static_power_w"] * total_s * 1e12)}
     energy["dynamic_pj"] = energy["compute_pj"] + energy["memory_pj"] + energy["communication_pj"]
     energy["energy_pj"] = energy["dynamic_pj"] + energy["static_pj"]
-    energy["energy_per_step_pj"] = energy["energy_pj"] / (B * T)
-    used = placement.units_per_core() > 0
-    return TimingResult(profile=profile.name, placement=placement.strategy, n_cores=C,
-                        step_latency_s=latency, core_busy_s=np.asarray(busy_total) * 1e-9, core_macs=macs_c,
-                        core_updates=upd_c, packets_sent=sent_c, packets_received=recv_c,
-                        host_packets=host_packets, hops=hops_total,
-                        events=int(sum(y.sum() for y in y_act)), input_events=int(x_act.sum()),
-                        energy=energy, memory=mem.to_dict(), wall_s=_time.perf_counter() - t_wall,
-                        used_cores=used)
+    energy["energy_per_step_pj"] = energy["energy_pj"] / (r.B * r.T)
+    return energy
 
 
-def _run_kernel(profile, placement, mem, dense, x_act, y_act, to_core, ff_next, rec, wake, H, H_host,
-                B, T, P, L):
-    """Flatten the tables and call the Numba kernel (same model as :func:`_run_python`)."""
-    from ._replay import replay
+def _run_kernel(r: _Replay):
+    """Flatten the tables and call the Numba kernel (same model as :class:`_PythonReplay`)."""
+    from ._replay import ReplayActivity, ReplayChip, ReplayNet, _replay
+    B, T, P, L = r.B, r.T, r.P, r.L
+    placement = r.placement
     C = placement.n_cores
     sizes = [c.size for c in placement.core_of]
     off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
@@ -309,10 +351,10 @@ def _run_kernel(profile, placement, mem, dense, x_act, y_act, to_core, ff_next, 
     FF = np.zeros((N, C), np.int64)
     REC = np.zeros((N, C), np.int64)
     for p in range(L):
-        y_all[:, off[p]:off[p + 1]] = y_act[p].reshape(B * T, -1)
-        REC[off[p]:off[p + 1]] = rec[p]
+        y_all[:, off[p]:off[p + 1]] = r.y_act[p].reshape(B * T, -1)
+        REC[off[p]:off[p + 1]] = r.rec[p]
     for p in range(P - 1):
-        FF[off[p]:off[p + 1]] = ff_next[p]
+        FF[off[p]:off[p + 1]] = r.ff_next[p]
     unit_ptr = np.zeros((P, C + 1), np.int64)
     units = []
     base = 0
@@ -323,139 +365,178 @@ def _run_kernel(profile, placement, mem, dense, x_act, y_act, to_core, ff_next, 
         base += sizes[p]
     units = np.concatenate(units).astype(np.int64)
     n_cores_pop = np.array([np.unique(c).size for c in placement.core_of], np.int64)
-    wake_a = np.stack(wake) if wake else np.zeros((0, B * T, C), np.int64)
-    mac_ns = profile.mac_ns + mem.spill_fraction * profile.memory["spill_ns_per_weight"]
-    ch = profile.chip
-    return replay(B, T, P, L, C, bool(dense), np.ascontiguousarray(x_act.reshape(B * T, -1)),
-                  np.ascontiguousarray(to_core[("ff", 0)]), y_all, off, FF, REC, unit_ptr, units,
-                  n_cores_pop, np.ascontiguousarray(wake_a), H, H_host, mac_ns.astype(np.float64),
-                  float(ch["unit_update_ns"]), float(ch["packet_ns"]), float(ch["hop_ns"]),
-                  float(ch["barrier_ns"]))
+    wake_a = np.stack(r.wake) if r.wake else np.zeros((0, B * T, C), np.int64)
+    mac_ns = r.profile.mac_ns + r.mem.spill_fraction * r.profile.memory["spill_ns_per_weight"]
+    ch = r.profile.chip
+    net = ReplayNet(P, L, C, np.ascontiguousarray(r.to_core[("ff", 0)]), FF, REC, unit_ptr, units, n_cores_pop)
+    chip = ReplayChip(r.H, r.H_host, mac_ns.astype(np.float64), float(ch["unit_update_ns"]),
+                      float(ch["packet_ns"]), float(ch["hop_ns"]), float(ch["barrier_ns"]), bool(r.dense))
+    act = ReplayActivity(B, T, np.ascontiguousarray(r.x_act.reshape(B * T, -1)), y_all,
+                         np.ascontiguousarray(wake_a))
+    return _replay(net, chip, act)
 
 
-def _run_python(profile, placement, mem, dense, x_act, y_act, to_core, ff_next, rec, wake, H, H_host,
-                B, T, P, L, cores_of, progress, check):
+class _PythonReplay:
     """The reference loop over the heap (see the module docstring for the order of work)."""
-    C = placement.n_cores
-    mac_ns = (profile.mac_ns + mem.spill_fraction * profile.memory["spill_ns_per_weight"]).tolist()
-    upd_ns = profile.chip["unit_update_ns"]
-    pkt_ns, hop_ns, bar_ns = profile.chip["packet_ns"], profile.chip["hop_ns"], profile.chip["barrier_ns"]
-    # plain Python lists in the hot loop: scalar access to numpy arrays is slow
-    Hl, H_host_l = H.tolist(), H_host.tolist()
-    macs_c, upd_c, sent_c, recv_c = [0] * C, [0] * C, [0] * C, [0] * C
-    host_packets = 0
-    hops_total = 0
-    latency = np.zeros((B, T))
-    st = ChipState(C, P)
-    heap = st.heap
-    push, pop = heapq.heappush, heapq.heappop
-    busy, busy_total = st.busy, st.busy_total
-    cores_of_l = [c.tolist() for c in cores_of]
-    in_core = to_core[("ff", 0)]
-    t0 = 0.0
-    bar = None
-    if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=B * T, desc=f"timing on {profile.name}", unit="step", leave=False)
 
-    def send(c, t_emit, fanout, emitters, pop_to, ff):
+    def __init__(self, r: _Replay, progress: bool, check: bool):
+        self.r, self.check = r, check
+        C = r.placement.n_cores
+        prof = r.profile
+        self.mac_ns = (prof.mac_ns + r.mem.spill_fraction * prof.memory["spill_ns_per_weight"]).tolist()
+        self.upd_ns = prof.chip["unit_update_ns"]
+        self.pkt_ns, self.hop_ns, self.bar_ns = prof.chip["packet_ns"], prof.chip["hop_ns"], prof.chip["barrier_ns"]
+        # plain Python lists in the hot loop: scalar access to numpy arrays is slow
+        self.Hl, self.H_host_l = r.H.tolist(), r.H_host.tolist()
+        self.macs_c, self.upd_c, self.sent_c, self.recv_c = [0] * C, [0] * C, [0] * C, [0] * C
+        self.host_packets = 0
+        self.hops_total = 0
+        self.st = ChipState(C, r.P)
+        self.cores_of_l = [c.tolist() for c in r.cores_of]
+        self.progress = progress
+
+    def run(self):
+        """Every step of every sample; returns the tallies (as :func:`_run_kernel`)."""
+        r, st = self.r, self.st
+        latency = np.zeros((r.B, r.T))
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+            bar = tqdm(total=r.B * r.T, desc=f"timing on {r.profile.name}", unit="step", leave=False)
+        t0 = 0.0
+        for b in range(r.B):
+            for t in range(r.T):
+                end = self.step(b, t, t0)
+                latency[b, t] = (end - t0 + self.bar_ns) * 1e-9
+                t0 = end + self.bar_ns
+                if bar is not None:
+                    bar.update()
+        if bar is not None:
+            bar.close()
+        return (latency, st.busy_total, self.macs_c, self.upd_c, self.sent_c, self.recv_c, self.host_packets,
+                self.hops_total)
+
+    def step(self, b, t, t0):
+        """Step t of sample b from t0 until the queue is empty; returns when the last core finished."""
+        st = self.st
+        st.new_step(t0)
+        bt = b * self.r.T + t
+        self.wake_bt = [w[bt].tolist() for w in self.r.wake]
+        self.emit = self.emitters(b, t)
+        self.inject(b, t, t0)
+        st.push(t0, BARRIER, -1, 0)
+        end = t0
+        heap, pop = st.heap, heapq.heappop
+        while heap:
+            now, _, kind, c, p, macs, npk, ff = pop(heap)
+            st.now = now
+            if self.check:
+                st._check()
+            if kind == ARRIVE:
+                fin = self.arrive(now, c, p, macs, npk, ff)
+            elif kind == BARRIER:
+                self.barrier(now, p)
+                continue
+            else:  # READY: update the waking units of population p on core c
+                fin = self.ready(now, c, p, t)
+            if fin > end:
+                end = fin
+        return end
+
+    def emitters(self, b, t):
+        """Per population: core -> its emitting units at (b, t)."""
+        emit = []
+        for p in range(self.r.L):
+            core_of = self.r.placement.core_of[p]
+            em = np.flatnonzero(self.r.y_act[p][b, t])
+            groups = {}
+            if em.size:
+                cs = core_of[em]
+                order = np.argsort(cs, kind="stable")
+                em, cs = em[order], cs[order]
+                cut = np.flatnonzero(np.diff(cs)) + 1
+                for part in np.split(em, cut):
+                    groups[int(core_of[part[0]])] = part
+            emit.append(groups)
+        return emit
+
+    def inject(self, b, t, t0):
+        """The host's packets of the step's active inputs: one entry per core holding targets."""
+        st = self.st
+        chans = np.flatnonzero(self.r.x_act[b, t])
+        if not chans.size:
+            return
+        rows = self.r.to_core[("ff", 0)][chans]
+        macs = rows.sum(axis=0)
+        dest = np.flatnonzero(macs)
+        npk = np.count_nonzero(rows[:, dest], axis=0).tolist()
+        for d, m, k in zip(dest.tolist(), macs[dest].tolist(), npk):
+            st.push(t0 + self.pkt_ns + self.H_host_l[d] * self.hop_ns, ARRIVE, d, 0, m, k, True)
+            st.pending[0][d] += 1
+            self.host_packets += k
+            self.hops_total += k * self.H_host_l[d]
+
+    def send(self, c, t_emit, fanout, emitters, pop_to, ff):
         """One queue entry per destination core of the emitters' packets."""
-        nonlocal hops_total
+        st = self.st
         rows = fanout[emitters]
         macs = rows.sum(axis=0)
         dest = np.flatnonzero(macs)
         npk = np.count_nonzero(rows[:, dest], axis=0).tolist()
-        Hc = Hl[c]
+        Hc = self.Hl[c]
         pend = st.pending[pop_to]
-        t_out = t_emit + pkt_ns
+        t_out = t_emit + self.pkt_ns
         for d, m, k in zip(dest.tolist(), macs[dest].tolist(), npk):
             h = Hc[d]
-            push(heap, (t_out + h * hop_ns, st.seq, ARRIVE, d, pop_to, m, k, ff))
+            heapq.heappush(st.heap, (t_out + h * self.hop_ns, st.seq, ARRIVE, d, pop_to, m, k, ff))
             st.seq += 1
-            sent_c[c] += k
-            hops_total += k * h
+            self.sent_c[c] += k
+            self.hops_total += k * h
             if ff:
                 pend[d] += 1
 
-    for b in range(B):
-        for t in range(T):
-            st.new_step(t0)
-            bt = b * T + t
-            wake_bt = [w[bt].tolist() for w in wake]
-            emit = []  # per population: core -> emitting units at this step
-            for p in range(L):
-                em = np.flatnonzero(y_act[p][b, t])
-                groups = {}
-                if em.size:
-                    cs = placement.core_of[p][em]
-                    order = np.argsort(cs, kind="stable")
-                    em, cs = em[order], cs[order]
-                    cut = np.flatnonzero(np.diff(cs)) + 1
-                    for part in np.split(em, cut):
-                        groups[int(placement.core_of[p][part[0]])] = part
-                emit.append(groups)
-            chans = np.flatnonzero(x_act[b, t])
-            if chans.size:
-                rows = in_core[chans]
-                macs = rows.sum(axis=0)
-                dest = np.flatnonzero(macs)
-                npk = np.count_nonzero(rows[:, dest], axis=0).tolist()
-                for d, m, k in zip(dest.tolist(), macs[dest].tolist(), npk):
-                    st.push(t0 + pkt_ns + H_host_l[d] * hop_ns, ARRIVE, d, 0, m, k, True)
-                    st.pending[0][d] += 1
-                    host_packets += k
-                    hops_total += k * H_host_l[d]
-            st.push(t0, BARRIER, -1, 0)
-            end = t0
-            pending, ff_done, barrier = st.pending, st.ff_done, st.barrier
-            while heap:
-                now, _, kind, c, p, macs, npk, ff = pop(heap)
-                st.now = now
-                if check:
-                    st._check()
-                if kind == ARRIVE:
-                    dur = macs * mac_ns[c]
-                    fin = (busy[c] if busy[c] > now else now) + dur
-                    busy[c] = fin
-                    busy_total[c] += dur
-                    macs_c[c] += macs
-                    recv_c[c] += npk
-                    if fin > end:
-                        end = fin
-                    if ff:
-                        left = pending[p][c] - 1
-                        pending[p][c] = left
-                        ff_done[p][c] = fin
-                        if left == 0 and barrier[p] and p < L:
-                            st.push(fin, READY, c, p)
-                elif kind == BARRIER:
-                    barrier[p] = True
-                    if p == L:  # readout: nothing to update
-                        continue
-                    for c2 in cores_of_l[p]:
-                        if pending[p][c2] == 0:
-                            st.push(max(now, ff_done[p][c2]), READY, c2, p)
-                else:  # READY: update the waking units of population p on core c
-                    n_upd = wake_bt[p][c]
-                    fin = st.serve(c, now, n_upd * upd_ns) if n_upd else now
-                    upd_c[c] += n_upd
-                    if fin > end:
-                        end = fin
-                    emitters = emit[p].get(c)
-                    if emitters is not None:
-                        if p + 1 < P:
-                            send(c, fin, ff_next[p], emitters, p + 1, True)
-                        if t + 1 < T or dense:
-                            send(c, fin, rec[p], emitters, p, False)
-                    st.done[p] += 1
-                    if fin > st.last_update[p]:
-                        st.last_update[p] = fin
-                    if st.done[p] == len(cores_of_l[p]) and p + 1 < P:
-                        st.push(st.last_update[p] + bar_ns, BARRIER, -1, p + 1)
-            latency[b, t] = (end - t0 + bar_ns) * 1e-9
-            t0 = end + bar_ns
-            if bar is not None:
-                bar.update()
-    if bar is not None:
-        bar.close()
-    return latency, busy_total, macs_c, upd_c, sent_c, recv_c, host_packets, hops_total
+    def arrive(self, now, c, p, macs, npk, ff):
+        """Packets reach core c: serve their MACs; returns when served."""
+        st = self.st
+        dur = macs * self.mac_ns[c]
+        fin = (st.busy[c] if st.busy[c] > now else now) + dur
+        st.busy[c] = fin
+        st.busy_total[c] += dur
+        self.macs_c[c] += macs
+        self.recv_c[c] += npk
+        if ff:
+            left = st.pending[p][c] - 1
+            st.pending[p][c] = left
+            st.ff_done[p][c] = fin
+            if left == 0 and st.barrier[p] and p < self.r.L:
+                st.push(fin, READY, c, p)
+        return fin
+
+    def barrier(self, now, p):
+        """The barrier of population p is passed: its cores with no packet left become ready."""
+        st = self.st
+        st.barrier[p] = True
+        if p == self.r.L:  # readout: nothing to update
+            return
+        for c2 in self.cores_of_l[p]:
+            if st.pending[p][c2] == 0:
+                st.push(max(now, st.ff_done[p][c2]), READY, c2, p)
+
+    def ready(self, now, c, p, t):
+        """Core c updates its waking units of population p and sends its emitters' packets."""
+        st, r = self.st, self.r
+        n_upd = self.wake_bt[p][c]
+        fin = st.serve(c, now, n_upd * self.upd_ns) if n_upd else now
+        self.upd_c[c] += n_upd
+        emitters = self.emit[p].get(c)
+        if emitters is not None:
+            if p + 1 < r.P:
+                self.send(c, fin, r.ff_next[p], emitters, p + 1, True)
+            if t + 1 < r.T or r.dense:
+                self.send(c, fin, r.rec[p], emitters, p, False)
+        st.done[p] += 1
+        if fin > st.last_update[p]:
+            st.last_update[p] = fin
+        if st.done[p] == len(self.cores_of_l[p]) and p + 1 < r.P:
+            st.push(st.last_update[p] + self.bar_ns, BARRIER, -1, p + 1)
+        return fin

@@ -144,6 +144,7 @@ def _replay(net, chip, act):
     hp = np.empty(cap, np.int64)
     et = np.empty(cap)
     ei = np.empty((cap, 6), np.int64)
+    mac_ns = chip.mac_ns  # out of the loop: reading an array out of a tuple costs a reference count
     t0 = 0.0
     for b in range(act.B):
         for t in range(act.T):
@@ -161,7 +162,7 @@ def _replay(net, chip, act):
                 n -= 1
                 kind = ei[e, E_KIND]
                 if kind == ARRIVE:
-                    fin, n, s = _on_arrive(hp, et, ei, n, s, e, chip.mac_ns, cf, ci, pending, ff_done, barrier, L)
+                    fin, n, s = _on_arrive(hp, et, ei, n, s, e, mac_ns, cf, ci, pending, ff_done, barrier, L)
                     if fin > end:
                         end = fin
                 elif kind == BARRIER:

@@ -160,7 +160,10 @@ def _update_layer(proj, net, b, t, l, all_touched, st, rec, out):
     one = net.one
     n = net.lmeta[l, LM_N]
     uoff = net.lmeta[l, LM_UOFF]
-    s, ylast, vx, vh, thr, queue = st.s, st.ylast, st.vx, st.vh, net.thr, st.queue
+    # arrays read out of their tuples once, not in the loop (each read costs a reference count)
+    s, ylast, vx, vh, touched, thr, queue = st.s, st.ylast, st.vx, st.vh, st.touched, net.thr, st.queue
+    reset_output = net.reset_output
+    rec_y, rec_c, y_rec, c_rec = rec.rec_y, rec.rec_c, rec.y, rec.c
     L = net.lmeta.shape[0]
     last = l == L - 1
     due_rec = t + 1 + net.lmeta[l, LM_DREC]
@@ -173,13 +176,13 @@ def _update_layer(proj, net, b, t, l, all_touched, st, rec, out):
         gg = np.tanh(vx[2 * n + j] + rr * vh[2 * n + j])
         u = uoff + j
         c = zz * s[u] + (one - zz) * gg
-        if net.reset_output:
+        if reset_output:
             c = c - ylast[u]
         th = thr[u]
         fire = c > th
         if fire:
             y = c
-            s[u] = c - th if not net.reset_output else c
+            s[u] = c - th if not reset_output else c
             events += 1
             queue_push(queue, 2 * l + 1, due_rec, j, y)
             if not last:
@@ -194,12 +197,12 @@ def _update_layer(proj, net, b, t, l, all_touched, st, rec, out):
             y = one - one
             s[u] = c
         ylast[u] = y
-        if fire or all_touched or st.touched[j] == 1:
+        if fire or all_touched or touched[j] == 1:
             updates += 1
-        if rec.rec_y:
-            rec.y[b, t, u] = y
-        if rec.rec_c:
-            rec.c[b, t, u] = c
+        if rec_y:
+            y_rec[b, t, u] = y
+        if rec_c:
+            c_rec[b, t, u] = c
     return events, updates
 
 

@@ -8,8 +8,11 @@ from eventsim.data import load_dataset
 from eventsim.data.text import markdown_play_to_text
 from eventsim.errors import EventsimError
 
-PTB = "/work/shared/data/ptb"
-WIKI = "/work/shared/data/wikitext-2"
+# the project's shared data sit beside the checkout (../shared), in CI as on a developer's machine
+SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                      "shared", "data")
+PTB = os.path.join(SHARED, "ptb")
+WIKI = os.path.join(SHARED, "wikitext-2")
 
 
 def _files(tmp_path, train, valid, test):

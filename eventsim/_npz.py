@@ -21,6 +21,20 @@ def read_npz(path, what: str) -> dict:
 
 
 def write_npz(path, arrays: dict) -> None:
-    """Write ``arrays`` to exactly ``path`` (np.savez would append .npz to another suffix)."""
-    with open(os.fspath(path), "wb") as f:
+    """Write ``arrays`` to exactly ``path`` (np.savez would append .npz to another suffix).
+
+    Atomic (a temporary file in the same folder, renamed into place) with the user's
+    normal permissions: see :mod:`eventsim.outputs`.
+    """
+    from .outputs import atomic_write
+
+    with atomic_write(path, "wb") as f:
         np.savez(f, **arrays)
+
+
+def write_npy(path, array) -> None:
+    """Write one array to exactly ``path`` as ``.npy``, atomically (see :func:`write_npz`)."""
+    from .outputs import atomic_write
+
+    with atomic_write(path, "wb") as f:
+        np.save(f, array, allow_pickle=False)

@@ -2,8 +2,11 @@
 
 Subcommands live in :mod:`eventsim.commands`, one module per group; each
 module exposes ``register(subparsers)`` and sets ``func`` on its parsers
-(``func(args) -> int``). A user mistake (:class:`EventsimError`) is printed as
-one line ``eventsim: error: ...`` with exit status 2.
+(``func(args) -> int``). A user mistake (:class:`EventsimError`, a bad option
+value, or an operating-system error such as a missing, unreadable or unwritable
+file, a file that is not UTF-8 text, or running out of memory) is printed as one
+line ``eventsim: error: ...`` with exit status 2, never a traceback; Ctrl-C prints
+one line and exits with status 130. Outputs follow :mod:`eventsim.outputs`.
 """
 from __future__ import annotations
 
@@ -16,8 +19,31 @@ from . import __version__
 from .errors import EventsimError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors in the project's one-line form (after the usage line)."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"eventsim: error: {self.prog}: {message}\n")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def os_error_message(e: OSError) -> str:
+    """``[Errno 13] Permission denied: 'x'`` as ``cannot use 'x': permission denied``."""
+    what = (e.strerror or str(e) or type(e).__name__).rstrip(".")
+    what = what[:1].lower() + what[1:]
+    if e.filename is not None and e.filename2 is not None:
+        return f"{e.filename!r} -> {e.filename2!r}: {what}"
+    if e.filename is not None:
+        return f"{e.filename!r}: {what}"
+    return what
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="eventsim",
         description="Event-driven simulation of activity-sparse recurrent networks (EGRU) "
                     "with exact operation counts.")
@@ -34,17 +60,26 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
+    if not getattr(args, "func", None):  # a bare 'eventsim': its help, exit 2 (as a bare group)
         parser.print_help()
-        return 0 if args.command is None else 2
+        return 2
     try:
         return int(args.func(args) or 0)
     except EventsimError as e:
-        print(f"eventsim: error: {e}", file=sys.stderr)
-        return 2
+        msg = str(e)
+    except OSError as e:  # PermissionError, IsADirectoryError, FileNotFoundError, disk full ...
+        msg = os_error_message(e)
+    except UnicodeDecodeError as e:
+        msg = (f"a file is not UTF-8 text (byte {e.object[e.start:e.start + 1]!r} at position "
+               f"{e.start}); give a text file saved as UTF-8")
+    except MemoryError as e:
+        msg = ("out of memory" + (f" ({e})" if str(e) else "")
+               + "; use a smaller input, fewer samples or steps, or a machine with more memory")
     except KeyboardInterrupt:
         print("eventsim: interrupted", file=sys.stderr)
         return 130
+    print(f"eventsim: error: {_one_line(msg)}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,10 +1,48 @@
 """Argument parsing helpers shared by the subcommands."""
 from __future__ import annotations
 
-import json
-import os
-
 from ..errors import EventsimError
+
+
+def at_least(value, low, option: str):
+    """Refuse ``value < low`` (``None`` passes: the option was not given)."""
+    if value is not None and value < low:
+        raise EventsimError(f"{option} {value} must be >= {low}")
+    return value
+
+
+def positive(value, option: str):
+    """Refuse a value that is not > 0 (or not finite); ``None`` passes."""
+    import math
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise EventsimError(f"{option} {value} must be a positive number")
+    return value
+
+
+def finite(value, option: str):
+    import math
+    if value is not None and not math.isfinite(value):
+        raise EventsimError(f"{option} {value} must be a finite number")
+    return value
+
+
+def check_seed(seed, option: str = "--seed"):
+    """Seeds are integers >= 0 (numpy's generators take no negative seed)."""
+    return at_least(seed, 0, option)
+
+
+def format_sparsity(fraction, events) -> str:
+    """Activity sparsity as a percentage that never reads 100.0% when there were events
+    (nor 0.0% when not every entry was one): more digits near the ends, then '>99.99%'."""
+    pct = 100.0 * float(fraction)
+    text = f"{pct:.1f}%"
+    if events and text == "100.0%" or (pct > 0 and text == "0.0%"):
+        for digits in (2, 3, 4):
+            text = f"{pct:.{digits}f}%"
+            if text not in (f"{100:.{digits}f}%", f"{0:.{digits}f}%"):
+                return text
+        return ">99.9999%" if pct > 50 else "<0.0001%"
+    return text
 
 
 def int_list(text: str, what: str) -> list:
@@ -37,9 +75,7 @@ def parse_delays(text: str, n_layers: int) -> tuple:
 
 
 def write_json(path: str, data) -> None:
-    d = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(d):
-        raise EventsimError(f"cannot write {path!r}: folder {d!r} does not exist")
-    with open(path, "w") as f:
-        json.dump(data, f, indent=1)
-        f.write("\n")
+    """Write ``data`` as JSON, atomically (the path was checked by check_outputs before the work)."""
+    from ..outputs import write_json as _write
+
+    _write(path, data, indent=1)

@@ -10,7 +10,9 @@ def register(sub) -> None:
                     "profiles, split into compute, memory, communication and static energy, for the EGRU "
                     "(event-driven on event hardware, clocked on dense hardware) and for the dense GRU/LSTM "
                     "baselines of the same shapes. Either give a study's results folder (writes "
-                    "<model>/cost.json for every model plus cost.json and cost.md in the folder) or "
+                    "<model>/cost.json for every model plus cost.json and cost.md in the folder; a "
+                    "selection of profiles or --event-op ac whose settings differ from the folder's "
+                    "cost.json writes beside it, e.g. cost-loihi.json and cost-loihi.md) or "
                     "--model and --input. With --timing, replay the run's events through a discrete-event "
                     "simulation of the chip (latency, throughput, utilisation, packets). "
                     "See docs/hardware.md for every formula.")
@@ -42,6 +44,18 @@ def register(sub) -> None:
 def _profiles(names):
     from ..hardware.profiles import available_profiles, load_profile
     return [load_profile(n) for n in (names or available_profiles())]
+
+
+def _profile_files(names):
+    """The --hardware values that are files (inputs of the command)."""
+    import os
+    return [("--hardware", n) for n in (names or []) if os.path.exists(n)]
+
+
+def _check_numbers(args):
+    from ..errors import EventsimError
+    if args.cores is not None and args.cores < 1:
+        raise EventsimError(f"--cores {args.cores} must be >= 1")
 
 
 def _timing_table(results) -> str:
@@ -77,9 +91,13 @@ def _run_results(args, profiles) -> int:
     import os
 
     from ..hardware.energy import energy_table
-    from ..hardware.results import cost_results
+    from ..hardware.results import cost_files, cost_results
+    from ..outputs import check_outputs
     from ._util import write_json
 
+    plan = cost_files(args.results, profiles, args.event_op)
+    check_outputs([("--json", args.json)] + [("cost table", p) for p in plan["outputs"]],
+                  [("results file", p) for p in plan["inputs"]] + _profile_files(args.hardware))
     out = cost_results(args.results, profiles, timing=args.timing, placement=args.placement,
                        n_cores=args.cores, spill=args.spill, event_op=args.event_op)
     if args.json:
@@ -95,8 +113,10 @@ def _run_results(args, profiles) -> int:
                 if note.startswith(f"{name}:"):
                     print(note)
             print()
-        print(f"wrote {len(out['models'])} <model>/cost.json, "
-              f"{os.path.join(args.results, 'cost.json')} and cost.md")
+        stem = out["stem"]
+        print(f"wrote {len(out['models'])} <model>/{stem}.json, "
+              f"{os.path.join(args.results, stem + '.json')} and {stem}.md"
+              + ("" if stem == "cost" else " (beside the study's cost.json, which has other settings)"))
     return 0
 
 
@@ -109,8 +129,12 @@ def _run_model(args, profiles) -> int:
     from ..egru.simulate import simulate
     from ._util import write_json
 
+    from ..outputs import check_outputs
+
     if not args.input:
         raise EventsimError("--model needs --input (the run to cost)")
+    check_outputs([("--json", args.json)],
+                  [("--model", args.model), ("--input", args.input)] + _profile_files(args.hardware))
     model = load_model(args.model)
     inputs = load_input(args.input)
     res = simulate(model, inputs, engine="event", record=("y",) if args.timing else ())
@@ -142,6 +166,7 @@ def run(args) -> int:
     if bool(args.results) == bool(args.model):
         raise EventsimError("give either a results folder (eventsim cost results/<scenario>) or "
                             "--model M.npz --input X, not both and not neither")
+    _check_numbers(args)
     profiles = _profiles(args.hardware)
     rc = _run_results(args, profiles) if args.results else _run_model(args, profiles)
     sys.stdout.flush()

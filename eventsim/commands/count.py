@@ -23,25 +23,53 @@ def register(sub) -> None:
                    help="integer delays per layer, feed-forward:recurrent (e.g. '0:1,2:0'); "
                         "overrides the model file's")
     p.add_argument("--dtype", choices=("float32", "float64"), help="compute in this precision")
-    p.add_argument("--steps", type=int, help="number of steps for an event stream (default: last event + 1)")
+    p.add_argument("--steps", type=int, help="number of steps for an event stream (default: the stream's "
+                                             "n_steps); refused for a .npy input, which has its own length")
     p.add_argument("--threads", type=int, help="threads for the event engine (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def check_steps(steps, inputs, tokens: bool = False, option: str = "--steps"):
+    """``--steps`` is for event streams; with a dense or token input it must equal its length."""
     import numpy as np
 
+    from ..errors import EventsimError
+    from ..inputs import EventStream
+
+    if steps is None:
+        return
+    if steps < 1:
+        raise EventsimError(f"{option} {steps} must be >= 1")
+    if not isinstance(inputs, EventStream):
+        x = np.asarray(inputs)
+        T = (x.shape[-1] if tokens else x.shape[-2]) if x.ndim >= (1 if tokens else 2) else 0
+        if steps != T:
+            raise EventsimError(f"{option} {steps} applies to event-stream (.npz) inputs only; this "
+                                f"array input has its own length of {T} steps (drop {option})")
+
+
+def run(args) -> int:
+    from ..errors import EventsimError
     from ..inputs import load_input
     from ..egru.model import load_model
     from ..egru.simulate import simulate
+    from .._npz import write_npz
+    from ..outputs import check_outputs
     from ._util import parse_delays, write_json
 
+    check_outputs([("--json", args.json), ("--save-outputs", args.save_outputs)],
+                  [("--model", args.model), ("--input", args.input)])
+    if args.threads is not None and args.threads < 1:
+        raise EventsimError(f"--threads {args.threads} must be >= 1")
+    if args.steps is not None and args.steps < 1:
+        raise EventsimError(f"--steps {args.steps} must be >= 1")
     model = load_model(args.model, dtype=args.dtype)
     if args.delays:
         ff, rec = parse_delays(args.delays, model.n_layers)
         model = model.with_delays(ff, rec)
     inputs = load_input(args.input)
+    check_steps(args.steps, inputs, tokens=model.embedding is not None)
     record = ("y", "c", "readout") if args.save_outputs else ()
     res = simulate(model, inputs, engine=args.engine, record=record, threads=args.threads,
                    n_steps=args.steps, progress=not args.quiet)
@@ -55,8 +83,7 @@ def run(args) -> int:
             arrays[f"layer{k}.c"] = res.c[k]
         if res.readout is not None:
             arrays["readout"] = res.readout
-        with open(args.save_outputs, "wb") as f:
-            np.savez(f, **arrays)
+        write_npz(args.save_outputs, arrays)
     if not args.quiet:
         print(f"model {args.model}: layers {model.sizes}, engine {args.engine}")
         print(res.counts.table())

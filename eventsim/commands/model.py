@@ -36,9 +36,21 @@ def register(sub) -> None:
 
 def run_model(args) -> int:
     from ..egru.model import random_model, save_model
-    from ._util import int_list
+    from ..outputs import check_outputs
+    from ._util import at_least, check_seed, finite, int_list
 
-    m = random_model(args.inputs, int_list(args.layers, "--layers"), n_out=args.outputs, seed=args.seed,
+    check_outputs([("--out", args.out)])
+    at_least(args.inputs, 1, "--inputs")
+    layers = int_list(args.layers, "--layers")
+    if any(n < 1 for n in layers):
+        from ..errors import EventsimError
+        raise EventsimError(f"--layers {args.layers!r}: every layer needs >= 1 unit")
+    at_least(args.outputs, 1, "--outputs")
+    at_least(args.vocab, 1, "--vocab")
+    check_seed(args.seed)
+    finite(args.density, "--density")
+    finite(args.thr_mean, "--thr-mean")
+    m = random_model(args.inputs, layers, n_out=args.outputs, seed=args.seed,
                      weight_density=args.density, thr_mean=args.thr_mean, vocab=args.vocab,
                      dtype=args.dtype, reset=args.reset)
     save_model(m, args.out)
@@ -50,29 +62,34 @@ def run_model(args) -> int:
 def run_input(args) -> int:
     import numpy as np
 
+    from .._npz import write_npy
     from ..errors import EventsimError
     from ..inputs import EventStream
     from ..egru.model import load_model
+    from ..outputs import check_outputs
+    from ._util import check_seed
 
-    model = load_model(args.model)
+    check_outputs([("--out", args.out)], [("--model", args.model)])
+    if not args.out.endswith((".npy", ".npz")):
+        raise EventsimError(f"--out {args.out!r}: use .npy (dense or token ids) or .npz (event stream)")
     if args.samples < 1 or args.steps < 1:
         raise EventsimError("--samples and --steps must be >= 1")
     if not 0.0 <= args.density <= 1.0:
         raise EventsimError(f"--density {args.density} must be in [0, 1]")
+    check_seed(args.seed)
+    model = load_model(args.model)
     rng = np.random.default_rng(args.seed)
     if model.embedding is not None:
         if not args.out.endswith(".npy"):
             raise EventsimError("an embedding model takes token ids: use an .npy output")
         x = rng.integers(0, model.vocab, size=(args.samples, args.steps))
-        np.save(args.out, x)
+        write_npy(args.out, x)
     else:
         shape = (args.samples, args.steps, model.n_in)
         x = (rng.normal(size=shape) * (rng.random(shape) < args.density)).astype(np.float32)
         if args.out.endswith(".npz"):
             EventStream.from_dense(x).save(args.out)
-        elif args.out.endswith(".npy"):
-            np.save(args.out, x)
         else:
-            raise EventsimError(f"--out {args.out!r}: use .npy (dense) or .npz (event stream)")
+            write_npy(args.out, x)
     print(f"wrote {args.out}")
     return 0

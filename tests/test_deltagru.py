@@ -494,3 +494,13 @@ def test_unrecorded_outputs_are_none():
         assert res.single and res.last_readout.shape == (1, 2)
         assert res.state[0].h.shape == (1, 4) and res.state[0].mx.shape == (1, 12)
         assert isinstance(res, eventsim.SimResult)
+
+
+def test_docs_example_runs(tmp_path, monkeypatch):
+    """The Python example of docs/deltagru.md runs as written."""
+    import re
+    from pathlib import Path
+    page = Path(__file__).resolve().parents[1] / "docs" / "deltagru.md"
+    code = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "docs/deltagru.md", "exec"), {})

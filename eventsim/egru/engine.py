@@ -40,7 +40,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit, prange
 
-from ..engine.core import build_projection, deliver_list, pack_projections, walk_row
+from ..engine.core import PM_INDPTR, PM_ROWS, deliver_list, pack_matrices, same_values, walk_row
 from ..engine.queue import EventQueue, copy_queue, queue_drain, queue_empty, queue_push, ring_layout
 
 # layer metadata columns
@@ -53,11 +53,14 @@ N_RAW = 6
 
 # The kernel's arguments (named tuples of arrays and scalars: Numba passes them as plain tuples).
 EGRUNet = namedtuple("EGRUNet", "lmeta bias rbias thr ro_bias qmeta q_src q_cnt max_n n_out "
-                                "reset_output has_readout one")
+                                "reset_output has_readout one z0 k0")
 EGRUNet.__doc__ = """A compiled EGRU (beside its :class:`~eventsim.engine.core.Projections`, 2l: the
 kernel of layer l, 2l + 1: its recurrent kernel, 2L: the readout): layer table ``lmeta`` (columns ``LM_*``), concatenated biases and
-thresholds, the queue layout (``qmeta`` and the sizes of its arrays), and ``one`` (1 in the
-model's dtype: float literals would promote float32 arithmetic to float64)."""
+thresholds, the queue layout (``qmeta`` and the sizes of its arrays), ``one`` (1 in the
+model's dtype: float literals would promote float32 arithmetic to float64) and, per unit, the
+gates of a *quiet* step (no synaptic event reached the unit: its pre-activations are its
+biases): ``z0`` = z and ``k0`` = (1 − z)·g, computed by :func:`_gates` exactly as the update
+loop computes them, so a quiet unit's ``c = z0·s + k0`` is bit for bit the full update's."""
 InputRows = namedtuple("InputRows", "indptr idx val row_of")
 InputRows.__doc__ = "The input table (:class:`~eventsim.inputs.InputTable`) of the samples run."
 EGRURecords = namedtuple("EGRURecords", "rec_y y rec_c c rec_ro readout rec_steps steps")
@@ -168,14 +171,17 @@ def _update_layer(proj, net, b, t, l, all_touched, st, rec, out):
     last = l == L - 1
     due_rec = t + 1 + net.lmeta[l, LM_DREC]
     due_ff = t + net.lmeta[l + 1, LM_DFF] if not last else t
+    z0, k0 = net.z0, net.k0
     events = 0
     updates = 0
     for j in range(n):
-        zz = one / (one + np.exp(-(vx[j] + vh[j])))
-        rr = one / (one + np.exp(-(vx[n + j] + vh[n + j])))
-        gg = np.tanh(vx[2 * n + j] + rr * vh[2 * n + j])
         u = uoff + j
-        c = zz * s[u] + (one - zz) * gg
+        woke = all_touched or touched[j] == 1
+        if woke:
+            zz, kk = _gates(vx[j], vh[j], vx[n + j], vh[n + j], vx[2 * n + j], vh[2 * n + j], one)
+        else:  # quiet: nothing reached unit j, its gates are those of its biases (no exp, no tanh)
+            zz, kk = z0[u], k0[u]
+        c = zz * s[u] + kk
         if reset_output:
             c = c - ylast[u]
         th = thr[u]
@@ -197,13 +203,38 @@ def _update_layer(proj, net, b, t, l, all_touched, st, rec, out):
             y = one - one
             s[u] = c
         ylast[u] = y
-        if fire or all_touched or touched[j] == 1:
+        if fire or woke:
             updates += 1
         if rec_y:
             y_rec[b, t, u] = y
         if rec_c:
             c_rec[b, t, u] = c
     return events, updates
+
+
+@njit(cache=True)
+def _gates(vxz, vhz, vxr, vhr, vxg, vhg, one):
+    """SPEC §1's gates of one unit from its pre-activations: (z, (1 − z)·g)."""
+    zz = one / (one + np.exp(-(vxz + vhz)))
+    rr = one / (one + np.exp(-(vxr + vhr)))
+    gg = np.tanh(vxg + rr * vhg)
+    return zz, (one - zz) * gg
+
+
+@njit(cache=True)
+def _quiet_gates(bias, rbias, lmeta, one):
+    """Per unit (all layers), the gates of a step in which nothing reached it: (z0, k0)."""
+    n_tot = lmeta[-1, LM_UOFF] + lmeta[-1, LM_N]
+    z0 = np.empty(n_tot, bias.dtype)
+    k0 = np.empty(n_tot, bias.dtype)
+    for l in range(lmeta.shape[0]):
+        n = lmeta[l, LM_N]
+        uoff = lmeta[l, LM_UOFF]
+        g = 3 * uoff
+        for j in range(n):
+            z0[uoff + j], k0[uoff + j] = _gates(bias[g + j], rbias[g + j], bias[g + n + j], rbias[g + n + j],
+                                                bias[g + 2 * n + j], rbias[g + 2 * n + j], one)
+    return z0, k0
 
 
 @njit(cache=True)
@@ -222,22 +253,30 @@ def _finish(b, st, out, kept):
 class CompiledEGRU:
     """A model's parameters laid out for the event engine (build once, run many times).
 
-    Holds a private copy of the model, so editing the original afterwards has no effect.
+    Holds a private, read-only copy of the model (``model``), so editing the original
+    afterwards has no effect; the copy of a dense matrix is a view of its layout (the weights
+    are stored once). ``keep_embedding=False`` leaves the embedding out of the copy (for
+    :func:`~eventsim.egru.simulate.simulate`'s layout cache, which reads the user's own).
+    :meth:`matches` tells whether a model has exactly these parameters.
     """
 
-    def __init__(self, model):
-        model = model.astype(model.dtype)  # a private copy: later edits to the user's model cannot leak in
-        dt = model.dtype
-        self.model = model
-        projs = []
+    def __init__(self, model, keep_embedding=True):
+        dt = np.dtype(model.dtype)
+        mats, units = [], []
         for layer in model.layers:
-            n = layer.n_units
-            projs.append(build_projection(layer.kernel, n))
-            projs.append(build_projection(layer.recurrent_kernel, n))
+            mats += [layer.kernel, layer.recurrent_kernel]
+            units += [layer.n_units, layer.n_units]
         self.has_readout = model.readout_weight is not None
         if self.has_readout:
-            projs.append(build_projection(np.ascontiguousarray(model.readout_weight.T), model.n_out))
-        self.projections = projs
+            mats.append(model.readout_weight.T)  # row j: the readout weights of unit j
+            units.append(model.n_out)
+        self.proj, views = pack_matrices(mats, units, dt)
+        E = model.embedding
+        self.embedding_shape = None if E is None else (E.shape, E.dtype)
+        self.model = model = _private_copy(model, views, dt, keep_embedding)
+        self.kernel_nnz = [self._nnz(2 * k) for k in range(model.n_layers)]
+        self.recurrent_nnz = [self._nnz(2 * k + 1) for k in range(model.n_layers)]
+        self.readout_nnz = self._nnz(2 * model.n_layers) if self.has_readout else 0
         L = model.n_layers
         sizes = model.sizes
         self.unit_off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
@@ -250,10 +289,58 @@ class CompiledEGRU:
         qmeta, q_src, q_cnt = ring_layout(caps + [0], slots + [0])
         cat = lambda name: np.ascontiguousarray(np.concatenate([getattr(l, name) for l in model.layers]))
         self.n_out = model.n_out or 0
-        self.proj = pack_projections(projs, dt)
-        self.net = EGRUNet(lmeta, cat("bias"), cat("recurrent_bias"), cat("thr"),
+        bias, rbias, one = cat("bias"), cat("recurrent_bias"), dt.type(1)
+        z0, k0 = _quiet_gates(bias, rbias, lmeta, one)
+        self.net = EGRUNet(lmeta, bias, rbias, cat("thr"),
                            model.readout_bias if self.has_readout else np.zeros(1, dt), qmeta, q_src, q_cnt,
-                           max(sizes), self.n_out, model.reset == "output", self.has_readout, dt.type(1))
+                           max(sizes), self.n_out, model.reset == "output", self.has_readout, one, z0, k0)
+
+    def _nnz(self, p):
+        base, rows = self.proj.meta[p, PM_INDPTR], self.proj.meta[p, PM_ROWS]
+        return int(self.proj.indptr[base + rows] - self.proj.indptr[base])
+
+    def counts(self, samples, steps, out):
+        """The :class:`~eventsim.egru.counts.Counts` of a run's output (``run``'s dict); the
+        same as ``Counts.for_model`` on the model, with the nonzero weights counted once, at
+        layout time."""
+        from .counts import RAW_FIELDS, Counts
+        m = self.model
+        return Counts(samples=int(samples), steps=int(steps), inputs=[l.n_in for l in m.layers],
+                      units=m.sizes, kernel_nnz=list(self.kernel_nnz), recurrent_nnz=list(self.recurrent_nnz),
+                      raw=np.asarray(out["raw"], dtype=np.int64).reshape(m.n_layers, len(RAW_FIELDS)),
+                      readout_out=m.n_out or 0, readout_nnz=self.readout_nnz,
+                      readout_macs=int(out["readout_macs"]), readout_active=int(out["readout_active"]),
+                      ff_delays=m.ff_delays, rec_delays=m.rec_delays, engine="event",
+                      per_step=out["per_step"])
+
+    def matches(self, model) -> bool:
+        """True when ``model`` has exactly this layout's parameters and settings: the same
+        reset mode, delays and pseudo-derivative settings, the same shapes and dtypes, and equal
+        values in every kernel, recurrent kernel, bias, recurrent bias, threshold and readout
+        array (one pass over them, no temporaries; small arrays first). The embedding is not
+        laid out: only its shape and dtype are compared when it was left out of the copy."""
+        own = self.model
+        if (model.reset != own.reset or tuple(model.ff_delays) != own.ff_delays
+                or tuple(model.rec_delays) != own.rec_delays or model.dampening != own.dampening
+                or model.support != own.support or len(model.layers) != len(own.layers)
+                or (model.readout_weight is None) != (own.readout_weight is None)
+                or (model.readout_bias is None) != (own.readout_bias is None)
+                or (model.embedding is None) != (self.embedding_shape is None)):
+            return False
+        if model.embedding is not None and (not isinstance(model.embedding, np.ndarray)
+                                            or (model.embedding.shape, model.embedding.dtype)
+                                            != self.embedding_shape):
+            return False
+        pairs = []
+        for mine, theirs in zip(own.layers, model.layers):
+            for key in ("thr", "bias", "recurrent_bias", "kernel", "recurrent_kernel"):
+                pairs.append((getattr(mine, key), getattr(theirs, key)))
+        if own.readout_weight is not None:
+            pairs.insert(0, (own.readout_bias, model.readout_bias))
+            pairs.append((own.readout_weight, model.readout_weight))
+        if not all(isinstance(b, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype for a, b in pairs):
+            return False
+        return all(same_values(a, b) for a, b in pairs)
 
     def run(self, table, record=(), progress=False, chunk=None):
         """Run on an :class:`~eventsim.inputs.InputTable`; returns a dict of arrays.
@@ -316,6 +403,30 @@ class CompiledEGRU:
         if keep_queue:
             out["queues"] = [copy_queue(EventQueue(net.qmeta, *(a[b] for a in kept[1:]))) for b in range(B)]
         return out
+
+
+def _private_copy(model, views, dt, keep_embedding):
+    """A read-only copy of ``model``'s parameters; dense matrices are their layout's views."""
+    from dataclasses import replace
+
+    from .model import EGRULayer
+
+    def own(a, view=None):
+        if a is None:
+            return None
+        c = view if view is not None else np.array(a, dtype=dt, order="C", copy=True)
+        c.flags.writeable = False
+        return c
+
+    layers = [EGRULayer(kernel=own(l.kernel, views[2 * k]), recurrent_kernel=own(l.recurrent_kernel, views[2 * k + 1]),
+                        bias=own(l.bias), recurrent_bias=own(l.recurrent_bias), thr=own(l.thr))
+              for k, l in enumerate(model.layers)]
+    ro = None
+    if model.readout_weight is not None:
+        ro = views[-1].T if views[-1] is not None else own(model.readout_weight)
+    return replace(model, layers=layers, readout_weight=ro, readout_bias=own(model.readout_bias),
+                   embedding=own(model.embedding) if keep_embedding else None, meta=dict(model.meta),
+                   ff_delays=tuple(model.ff_delays), rec_delays=tuple(model.rec_delays))
 
 
 def _merge(parts):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Optional
@@ -15,6 +16,8 @@ from .model import validate_model
 
 RECORDS = ("y", "c", "readout", "steps")
 _THREADS_LOCK = threading.Lock()
+# simulate()'s layout cache: id(model) -> (weak reference to the model, its CompiledEGRU)
+_LAYOUTS: dict = {}
 
 
 @dataclass
@@ -75,14 +78,48 @@ def _threads(n):
 def compile_model(model):
     """Validate ``model`` and lay it out for the event engine once.
 
-    Pass the result to :func:`simulate` in place of the model to skip the
-    layout work (building the fan-out rows) on every call: worth it for large
-    models run on many short inputs. The compiled model holds its own copy of
-    the parameters.
+    :func:`simulate` already reuses a model's layout across calls (and lays it out again
+    when the model's parameters change); the compiled model is a frozen, independent copy
+    of the parameters: later edits to ``model`` do not reach it, and passing it to
+    :func:`simulate` skips even the check that the parameters are unchanged.
     """
     from .engine import CompiledEGRU
     validate_model(model)
     return CompiledEGRU(model)
+
+
+def _cached_layout(model):
+    """The event-engine layout of ``model``, reused across calls while the model's parameters
+    stay the same (:meth:`~eventsim.egru.engine.CompiledEGRU.matches`: every parameter array
+    compared with the layout's private copy, exactly, in one pass) and rebuilt (after
+    validating the model) as soon as any of them changed, in place or replaced. One layout per
+    live model, dropped when the model is garbage-collected (a weak reference) or when
+    :func:`clear_layout_cache` is called."""
+    from .engine import CompiledEGRU
+    key = id(model)
+    entry = _LAYOUTS.get(key)
+    if entry is not None:
+        ref, compiled = entry
+        if ref() is model and compiled.matches(model):
+            return compiled
+        _LAYOUTS.pop(key, None)  # stale: free it before building the new layout
+        del entry, compiled
+    validate_model(model)
+    compiled = CompiledEGRU(model, keep_embedding=False)
+
+    def forget(r, key=key):
+        if _LAYOUTS.get(key, (None,))[0] is r:
+            _LAYOUTS.pop(key, None)
+    try:
+        _LAYOUTS[key] = (weakref.ref(model, forget), compiled)
+    except TypeError:  # an object without weak references: no caching
+        pass
+    return compiled
+
+
+def clear_layout_cache() -> None:
+    """Forget every layout :func:`simulate` keeps for reuse (frees their memory)."""
+    _LAYOUTS.clear()
 
 
 def simulate(model, inputs, engine: str = "event", record=(), threads: Optional[int] = None,
@@ -90,6 +127,9 @@ def simulate(model, inputs, engine: str = "event", record=(), threads: Optional[
     """Run ``model`` on ``inputs`` and count every operation exactly.
 
     model: a :class:`~eventsim.egru.model.Model` (or the result of :func:`compile_model`).
+        The model's event-engine layout is kept and reused by later calls for as long as
+        its parameters do not change (checked at every call, exactly; see
+        :func:`clear_layout_cache`).
     inputs: float array (T, m) or (B, T, m); integer token ids (T,) or (B, T)
         for a model with an embedding; or an :class:`~eventsim.inputs.EventStream`.
     engine: "event" (the Numba event engine) or "dense" (the numpy reference).
@@ -105,15 +145,15 @@ def simulate(model, inputs, engine: str = "event", record=(), threads: Optional[
     compiled = model if isinstance(model, CompiledEGRU) else None
     if compiled is not None:
         model = compiled.model
+    elif engine == "event":
+        compiled = _cached_layout(model)  # validates the model when it lays it out
     else:
         validate_model(model)
     table = prepare_input(model, inputs, n_steps=n_steps)
     if engine == "event":
         with _threads(threads):
-            out = (compiled or CompiledEGRU(model)).run(table, record, progress=progress)
-        counts = Counts.for_model(model, table.n_samples, table.n_steps, out["raw"],
-                                  readout_macs=out["readout_macs"], readout_active=out["readout_active"],
-                                  engine="event", per_step=out["per_step"])
+            out = compiled.run(table, record, progress=progress)
+        counts = compiled.counts(table.n_samples, table.n_steps, out)
         return SimResult(y=out["y"], c=out["c"], readout=out["readout"], last_readout=out["last_readout"],
                          state=out["state"], counts=counts, engine="event", single=table.single)
     if engine == "dense":

@@ -27,14 +27,16 @@ import numpy as np
 from numba import njit
 
 # columns of the projection metadata table (one row per projection)
-PM_INDPTR, PM_COLS, PM_UINDPTR, PM_UIDX, PM_FULL, PM_DENSE, PM_WIDTH, PM_ROWS = range(8)
+PM_INDPTR, PM_COLS, PM_UINDPTR, PM_UIDX, PM_FULL, PM_DENSE, PM_WIDTH, PM_ROWS, PM_VALS = range(9)
 
 Projections = namedtuple("Projections", "meta indptr cols vals uindptr uidx full")
 Projections.__doc__ = """Projections packed into flat arrays (:func:`pack_projections`).
 
-meta (P, 8) int64: per projection the offsets of its parts of ``indptr``, ``cols`` (and
-``vals``), ``uindptr``, ``uidx``, ``full``, then its ``dense`` flag, width and rows
-(columns ``PM_*``); the other fields concatenate the :class:`Projection` fields."""
+meta (P, 9) int64: per projection the offsets of its parts of ``indptr``, ``cols``,
+``uindptr``, ``uidx``, ``full``, then its ``dense`` flag, width and rows, and the offset of its
+part of ``vals`` (columns ``PM_*``); the other fields concatenate the :class:`Projection`
+fields. A dense projection laid out by :func:`pack_matrices` has no ``cols`` and no ``uidx``
+(its rows are contiguous, of ``width`` weights, and reach every unit)."""
 
 
 @dataclass
@@ -77,10 +79,11 @@ def build_projection(W: np.ndarray, n_units: int) -> Projection:
 def pack_projections(projs, dtype) -> "Projections":
     """Concatenate projections into flat arrays plus a metadata table (:class:`Projections`);
     the offsets in ``meta`` locate each projection's part of the flat arrays."""
-    meta = np.zeros((len(projs), 8), dtype=np.int64)
+    meta = np.zeros((len(projs), 9), dtype=np.int64)
     offs = [0, 0, 0, 0, 0]
     for p, pr in enumerate(projs):
         meta[p, :5] = offs
+        meta[p, PM_VALS] = offs[1]
         meta[p, PM_DENSE] = int(pr.dense)
         meta[p, PM_WIDTH] = pr.width
         meta[p, PM_ROWS] = pr.rows
@@ -100,7 +103,7 @@ def walk_row(pr, p, i, v, acc):
     """Accumulate ``v * w`` over the nonzero weights of row ``i`` of projection ``p``
     into ``acc`` (indexed by target column); return the MACs performed."""
     base = pr.meta[p, PM_INDPTR]
-    voff = pr.meta[p, PM_COLS]
+    voff = pr.meta[p, PM_VALS]
     a = pr.indptr[base + i]
     b = pr.indptr[base + i + 1]
     # the loops index array views from 0: Numba then knows the indices are non-negative, and
@@ -110,7 +113,8 @@ def walk_row(pr, p, i, v, acc):
         for k in range(b - a):
             acc[k] += v * row[k]
     else:
-        tgt = pr.cols[voff + a:voff + b]
+        coff = pr.meta[p, PM_COLS]
+        tgt = pr.cols[coff + a:coff + b]
         for k in range(b - a):
             acc[tgt[k]] += v * row[k]
     return b - a
@@ -129,7 +133,7 @@ def walk_list(pr, p, idx, val, a, b, acc):
         return done
     indptr, vals = pr.indptr, pr.vals
     base = pr.meta[p, PM_INDPTR]
-    voff = pr.meta[p, PM_COLS]
+    voff = pr.meta[p, PM_VALS]
     w = pr.meta[p, PM_WIDTH]
     q = a
     while q + 4 <= b:
@@ -214,15 +218,16 @@ def walk_row_delayed(pr, p, i, v, t, horizon, delays, ring, recv):
     delay ``d`` (``delays``, aligned with ``pr.vals``) and mark the target there; synapses
     due at or after ``horizon`` are skipped. Returns the operations performed."""
     base = pr.meta[p, PM_INDPTR]
-    voff = pr.meta[p, PM_COLS]
+    coff = pr.meta[p, PM_COLS]
+    dv = pr.meta[p, PM_VALS] - coff
     D = ring.shape[0]
     done = 0
-    for k in range(voff + pr.indptr[base + i], voff + pr.indptr[base + i + 1]):
+    for k in range(coff + pr.indptr[base + i], coff + pr.indptr[base + i + 1]):
         due = t + delays[k]
         if due < horizon:
             s = due % D
             c = pr.cols[k]
-            ring[s, c] += v * pr.vals[k]
+            ring[s, c] += v * pr.vals[k + dv]
             recv[s, c] = 1
             done += 1
     return done
@@ -233,11 +238,174 @@ def walk_row_mark(pr, p, i, v, acc, mark):
     """``walk_row`` and ``mark_units`` fused into one pass over the row (for rows without
     duplicate targets): one index load per synapse instead of two. Returns the operations."""
     base = pr.meta[p, PM_INDPTR]
-    voff = pr.meta[p, PM_COLS]
-    a = voff + pr.indptr[base + i]
-    b = voff + pr.indptr[base + i + 1]
+    coff = pr.meta[p, PM_COLS]
+    dv = pr.meta[p, PM_VALS] - coff
+    a = coff + pr.indptr[base + i]
+    b = coff + pr.indptr[base + i + 1]
     for k in range(a, b):
         c = pr.cols[k]
-        acc[c] += v * pr.vals[k]
+        acc[c] += v * pr.vals[k + dv]
         mark[c] = 1
     return b - a
+
+
+# -- lean layout of dense weight matrices (the EGRU's kernels, readouts) -------------------
+
+@njit(cache=True)
+def _row_counts(W, n_units):
+    """Per row of ``W``: its nonzero weights and the distinct units they reach (column k is
+    unit k mod n_units)."""
+    rows, width = W.shape
+    nnz = np.zeros(rows, np.int64)
+    units = np.zeros(rows, np.int64)
+    seen = np.zeros(n_units, np.uint8)
+    for r in range(rows):
+        seen[:] = 0
+        c = 0
+        u = 0
+        for k in range(width):
+            if W[r, k] != 0:
+                c += 1
+                j = k % n_units
+                if seen[j] == 0:
+                    seen[j] = 1
+                    u += 1
+        nnz[r] = c
+        units[r] = u
+    return nnz, units
+
+
+@njit(cache=True)
+def _fill_sparse(W, n_units, indptr, cols, vals, uindptr, uidx, full):
+    """Write the CSR rows of ``W`` (nonzero weights in column order) and, per row, the
+    distinct units reached in ascending order, into the given slices."""
+    rows, width = W.shape
+    seen = np.zeros(n_units, np.uint8)
+    q = 0
+    uq = 0
+    indptr[0] = 0
+    uindptr[0] = 0
+    for r in range(rows):
+        seen[:] = 0
+        for k in range(width):
+            w = W[r, k]
+            if w != 0:
+                cols[q] = k
+                vals[q] = w
+                q += 1
+                seen[k % n_units] = 1
+        u0 = uq
+        for j in range(n_units):
+            if seen[j] == 1:
+                uidx[uq] = j
+                uq += 1
+        full[r] = 1 if uq - u0 == n_units else 0
+        indptr[r + 1] = q
+        uindptr[r + 1] = uq
+
+
+def pack_matrices(mats, units, dtype):
+    """Lay out weight matrices (sources x targets; target column k is unit k mod
+    ``units[p]``) as one :class:`Projections`, without large temporaries.
+
+    A matrix whose weights are all nonzero is laid out *dense*: its weights are copied once,
+    row-major, into ``vals`` and it gets no column indices and no unit lists (each row is
+    contiguous and reaches every unit). Other matrices get CSR rows (int32 columns) and
+    per-row unit lists. Returns ``(projections, views)``: ``views[p]`` is matrix ``p`` as a
+    read view of ``vals`` (shape of the matrix) when it is dense, else ``None``.
+    Memory: the weights once for dense matrices; ``nnz`` weights + ``nnz`` int32 columns + the
+    units reached for the others (plus small per-row arrays)."""
+    dtype = np.dtype(dtype)
+    P = len(mats)
+    meta = np.zeros((P, 9), dtype=np.int64)
+    info = []
+    offs = [0, 0, 0, 0, 0, 0]  # indptr, cols, uindptr, uidx, full, vals
+    for p, W in enumerate(mats):
+        rows, width = W.shape
+        nnz = int(np.count_nonzero(W))
+        dense = nnz == rows * width
+        if dense:
+            ucount = None
+            n_units_total = 0
+        else:
+            rn, ru = _row_counts(W, int(units[p]))
+            ucount = (rn, ru)
+            n_units_total = int(ru.sum())
+        meta[p] = (offs[0], offs[1], offs[2], offs[3], offs[4], int(dense), width, rows, offs[5])
+        info.append((dense, nnz, ucount))
+        offs = [offs[0] + rows + 1, offs[1] + (0 if dense else nnz), offs[2] + rows + 1,
+                offs[3] + n_units_total, offs[4] + rows, offs[5] + nnz]
+    indptr = np.zeros(offs[0], np.int64)
+    cols = np.zeros(offs[1], np.int32)
+    uindptr = np.zeros(offs[2], np.int64)
+    uidx = np.zeros(offs[3], np.int32)
+    full = np.zeros(offs[4], np.uint8)
+    vals = np.empty(offs[5], dtype)
+    views = []
+    for p, W in enumerate(mats):
+        rows, width = W.shape
+        dense, nnz, _ = info[p]
+        i0, c0, u0, x0, f0, v0 = (int(meta[p, k]) for k in (PM_INDPTR, PM_COLS, PM_UINDPTR, PM_UIDX,
+                                                              PM_FULL, PM_VALS))
+        if dense:
+            view = vals[v0:v0 + nnz].reshape(rows, width)
+            view[...] = W
+            indptr[i0:i0 + rows + 1] = np.arange(rows + 1, dtype=np.int64) * width
+            full[f0:f0 + rows] = 1
+            view = view.view()
+            view.flags.writeable = False
+            views.append(view)
+        else:
+            n_u = int(units[p])
+            _fill_sparse(W, n_u, indptr[i0:i0 + rows + 1], cols[c0:c0 + nnz], vals[v0:v0 + nnz],
+                         uindptr[u0:u0 + rows + 1], uidx[x0:], full[f0:f0 + rows])
+            views.append(None)
+    return Projections(meta, indptr, cols, vals, uindptr, uidx, full), views
+
+
+@njit(cache=True)
+def _same_1d(a, b):
+    n = a.shape[0]
+    blk = 4096
+    for k0 in range(0, n, blk):
+        diff = 0
+        for k in range(k0, min(n, k0 + blk)):
+            diff += a[k] != b[k]
+        if diff:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _same_2d(a, b):
+    """a == b elementwise, in tiles (one of them may be a transposed view)."""
+    R, C = a.shape
+    tile = 64
+    for i0 in range(0, R, tile):
+        for j0 in range(0, C, tile):
+            diff = 0
+            for i in range(i0, min(R, i0 + tile)):
+                for j in range(j0, min(C, j0 + tile)):
+                    diff += a[i, j] != b[i, j]
+            if diff:
+                return False
+    return True
+
+
+def same_values(a, b) -> bool:
+    """``a`` and ``b`` have the same shape and dtype and equal values (``==``, so NaN never
+    matches; -0.0 matches 0.0, which no weight, bias or threshold can tell apart). One pass,
+    no temporaries, stops at the first differing block."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.size == 0:
+        return True
+    if a.flags.c_contiguous and b.flags.c_contiguous:
+        return bool(_same_1d(a.reshape(-1), b.reshape(-1)))
+    if a.ndim == 1:
+        return bool(_same_1d(a, b))
+    if a.ndim == 2:
+        if a.flags.f_contiguous and b.flags.f_contiguous:
+            return bool(_same_1d(a.T.reshape(-1), b.T.reshape(-1)))
+        return bool(_same_2d(a, b))
+    return bool(np.array_equal(a, b))

@@ -504,3 +504,14 @@ def test_docs_example_runs(tmp_path, monkeypatch):
     code = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)[0]
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "docs/deltagru.md", "exec"), {})
+
+
+def test_load_any_model_refuses_training_weights(tmp_path):
+    from eventsim.train.network import NetSpec, init_params, save_weights
+    spec = NetSpec("gru", 3, [4], 2)
+    save_weights(spec, init_params(spec), tmp_path / "w.npz")
+    with pytest.raises(EventsimError, match="from_gru"):
+        load_any_model(tmp_path / "w.npz")
+    _save_arrays(tmp_path / "x.npz", {"layer0.kernel": np.zeros((1, 3))}, {"kind": "spiking"})
+    with pytest.raises(EventsimError, match="kind 'spiking' is unknown"):
+        load_any_model(tmp_path / "x.npz")

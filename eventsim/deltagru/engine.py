@@ -228,14 +228,11 @@ def _readout(net, b, t, T, st, rec, out):
 @njit(cache=True)
 def _finish(b, st, out, kept):
     """Write sample b's final state (and its event queue when kept)."""
-    for u in range(st.h.shape[0]):
-        out.h[b, u] = st.h[u]
-        out.h_hat[b, u] = st.h_hat[u]
-    for i in range(st.x_hat.shape[0]):
-        out.x_hat[b, i] = st.x_hat[i]
-    for g in range(st.mx.shape[0]):
-        out.mx[b, g] = st.mx[g]
-        out.mh[b, g] = st.mh[g]
+    out.h[b, :] = st.h
+    out.h_hat[b, :] = st.h_hat
+    out.x_hat[b, :] = st.x_hat
+    out.mx[b, :] = st.mx
+    out.mh[b, :] = st.mh
     if kept.src.shape[0] > 0:
         kept.src[b, :] = st.queue.src
         kept.val[b, :] = st.queue.val

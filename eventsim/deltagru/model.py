@@ -354,8 +354,16 @@ def load_any_model(path, dtype=None):
     from ..egru.model import model_from_arrays
     data = read_npz(path, "model file")
     source = os.fspath(path)
-    if file_kind(data, source) == KIND:
+    kind = file_kind(data, source)
+    if kind == KIND:
         return deltagru_from_arrays(data, source=source, dtype=dtype)
+    if kind in ("gru", "lstm"):
+        raise EventsimError(f"{source} holds {kind.upper()} weights written by training, not a model "
+                            f"file" + ("; convert them with eventsim.deltagru.from_gru(path, "
+                                       "theta_x=..., theta_h=...)" if kind == "gru" else ""))
+    if kind != "egru":
+        raise EventsimError(f"{source}: meta kind {kind!r} is unknown; model files are 'egru' "
+                            f"(no kind) or 'deltagru'")
     return model_from_arrays(data, source=source, dtype=dtype)
 
 
@@ -415,10 +423,8 @@ def from_gru(source, theta_x=0.0, theta_h=0.0, prefix: Optional[str] = None,
     else:
         model = _from_torch_gru(tensors, prefix, origin)
         info = {"converted_from": "torch.nn.GRU", "source": origin}
-    info["theta_x"] = theta_x if np.ndim(theta_x) == 0 and not isinstance(theta_x, (list, tuple)) \
-        else "per-layer"
-    info["theta_h"] = theta_h if np.ndim(theta_h) == 0 and not isinstance(theta_h, (list, tuple)) \
-        else "per-layer"
+    for name, v in (("theta_x", theta_x), ("theta_h", theta_h)):
+        info[name] = v if np.ndim(v) == 0 and not isinstance(v, (list, tuple)) else "per layer/unit"
     model.meta = {"imported": {k: (float(v) if isinstance(v, (int, float, np.floating)) else v)
                                for k, v in info.items()}}
     model = model.with_thetas(theta_x, theta_h)

@@ -1,6 +1,9 @@
-"""Engine benchmarks (issue 2): MAC throughput, sparse speed-up, break-even activity, warm start.
+"""Engine benchmarks (issues 2 and 18): MAC throughput, sparse speed-up, break-even activity,
+warm start; machine limits, the two sparse regimes via plain ``simulate(model, x)``, quiet
+steps, layout time and memory, 2-thread scaling, paper-size models.
 
 Run:  python benchmarks/bench_engine.py [--quick] [--out benchmarks/results/engine.json]
+      python benchmarks/bench_engine.py --issue18 [--paper] [--out benchmarks/results/issue18.json]
 
 All figures of one run are measured in the same process, back to back, and
 reported as medians of repeats (the machines are shared and noisy).
@@ -16,6 +19,25 @@ reported as medians of repeats (the machines are shared and noisy).
    step time equals the dense step time (interpolated over a threshold sweep).
 3. Warm start: a fresh process's first ``simulate`` call after another
    process compiled and cached the kernels.
+
+With ``--issue18`` (docs/performance.md quotes these):
+
+4. Machine limits: memory bandwidth (numpy copy of 128 MB, read + write bytes per second) and
+   the single-thread BLAS matvec rate.
+5. The two regimes of issue 18 through plain ``simulate(model, x)`` (the layout cache: the
+   first call lays the model out, later calls check it and reuse it): cache-resident (n = 1024,
+   m = 16, ~4% of units firing, 4,000 steps) and memory-bound (m = n = 1024, ~4% firing);
+   efficiency = (dense step time / engine step time) / (dense MACs / effective MACs), the
+   dense step being the one-matvec numpy step of ``dense_step_fn``.
+6. Quiet steps: a step in which nothing reaches any unit (the units take their biases' gates)
+   against a step in which 16 input rows reach every unit and none fires (every unit updated
+   with exp, exp, tanh).
+7. Layout: time, and process memory (RSS and its peak) per byte of weights, in a fresh process,
+   for 1024 and 4096 units; the per-call check that the parameters are unchanged.
+8. Threads: a batch of 64 samples on 1 and 2 threads.
+9. With ``--paper``: a paper-size language model (embedding 750, layers 1350/1350/750,
+   vocabulary 10,000, random weights) over 20,000 and 80,000 tokens, and a 590-unit model over
+   1,000 samples of 784 steps: time, peak memory, GMAC/s.
 """
 from __future__ import annotations
 
@@ -167,11 +189,233 @@ def bench_warm_start():
             "warm_process_seconds": second}
 
 
+def interleaved_medians(fns, repeats):
+    """Median time of each function, the functions run in turn (round robin) so that a change
+    of the machine's load hits them alike."""
+    times = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def machine_limits(repeats):
+    """Memory bandwidth (numpy copy) and the single-thread BLAS matvec rate."""
+    a = np.ones(32 * 1024 * 1024, np.float32)  # 128 MB
+    b = np.empty_like(a)
+    np.copyto(b, a)
+    t_copy = median_time(lambda: np.copyto(b, a), repeats)
+    out = {"copy_bytes": a.nbytes, "copy_seconds": t_copy, "copy_bandwidth_bytes_per_s": 2 * a.nbytes / t_copy}
+    del a, b
+    rng = np.random.default_rng(0)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for name, (rows, cols) in {"cache_resident": (1040, 3072), "memory_bound": (2048, 3072),
+                                   "large": (4096, 12288)}.items():
+            W = rng.normal(size=(rows, cols)).astype(np.float32)
+            v = rng.normal(size=rows).astype(np.float32)
+            reps = max(1, int(2e8 // W.size))
+            v @ W
+            t = median_time(lambda: [v @ W for _ in range(reps)], repeats) / reps
+            out[f"blas_matvec_{name}"] = {"shape": [rows, cols], "seconds": t, "mac_per_s": W.size / t,
+                                          "bytes_per_s": W.nbytes / t}
+    return out
+
+
+def sparse_input(rng, shape, density):
+    return (rng.normal(size=shape) * (rng.random(shape) < density)).astype(np.float32)
+
+
+def bench_regime(name, n, m, T, thr, input_density, repeats):
+    """One regime through plain simulate(model, x): first call (lays out) and later calls."""
+    model = eventsim.random_model(m, [n], seed=0)
+    model.layers[0].thr[:] = thr
+    x = sparse_input(np.random.default_rng(0), (1, T, m), input_density)
+    dense = dense_step_fn(model)
+    simulate(eventsim.random_model(m, [8], seed=1), x[:, :2])  # load the kernels from the cache
+    t0 = time.perf_counter()
+    res = simulate(model, x, threads=1)
+    t_first = time.perf_counter() - t0
+    cm = eventsim.compile_model(model)
+    with threadpool_limits(limits=1, user_api="blas"):
+        dense(x[0, :10])
+        med = interleaved_medians({"dense": lambda: dense(x[0]),
+                                   "plain": lambda: simulate(model, x, threads=1),
+                                   "compiled": lambda: simulate(cm, x, threads=1)}, repeats)
+    t_dense, t_engine, t_compiled = med["dense"] / T, med["plain"] / T, med["compiled"] / T
+    d = res.counts.to_dict()["layers"][0]
+    ideal = d["macs"]["dense"] / d["macs"]["effective"]
+    return {"regime": name, "n": n, "m": m, "steps": T, "thr": thr, "input_density": input_density,
+            "activity": 1 - d["activity_sparsity"], "effective_macs_per_step": d["macs"]["effective"] / T,
+            "dense_macs_per_step": d["macs"]["dense"] / T, "ideal_speedup": ideal,
+            "dense_step_seconds": t_dense, "engine_step_seconds": t_engine,
+            "first_call_seconds": t_first, "compiled_step_seconds": t_compiled,
+            "speedup": t_dense / t_engine, "efficiency": t_dense / t_engine / ideal,
+            "efficiency_compiled": t_dense / t_compiled / ideal,
+            "efficiency_first_call": t_dense * T / t_first / ideal,
+            "effective_mac_per_s": d["macs"]["effective"] / (t_engine * T)}
+
+
+def bench_quiet(n, m, T, repeats):
+    """A quiet step (nothing reaches any unit) against a step that wakes every unit."""
+    model = eventsim.random_model(m, [n], seed=0)
+    model.layers[0].thr[:] = 0.9
+    model.layers[0].kernel[:] *= 1e-3  # every input row reaches every unit, no unit fires
+    xq = np.zeros((1, T, m), np.float32)
+    xw = np.full((1, T, m), 0.1, np.float32)
+    simulate(model, xq[:, :2])
+    med = interleaved_medians({"q": lambda: simulate(model, xq, threads=1),
+                               "w": lambda: simulate(model, xw, threads=1)}, repeats)
+    t_q, t_w = med["q"] / T, med["w"] / T
+    r = simulate(model, xw).counts.to_dict()["layers"][0]
+    assert r["events"] == 0 and r["unit_updates"]["event_driven"] == n * T
+    return {"n": n, "m": m, "steps": T, "quiet_step_seconds": t_q, "woken_step_seconds": t_w,
+            "woken_macs_per_step": r["macs"]["effective"] / T, "ratio": t_w / t_q}
+
+
+LAYOUT_CODE = r"""
+import json, sys, time, statistics, numpy as np, eventsim
+from eventsim.egru.engine import CompiledEGRU
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) * 1024
+n, m = int(sys.argv[1]), int(sys.argv[2])
+model = eventsim.random_model(m, [n], seed=0)
+wb = sum(a.nbytes for l in model.layers for a in (l.kernel, l.recurrent_kernel))
+CompiledEGRU(eventsim.random_model(4, [8], seed=0))  # load the kernels
+open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM) to the current RSS
+r0 = status("VmRSS")
+t0 = time.perf_counter(); cm = CompiledEGRU(model); t1 = time.perf_counter()
+r1, peak = status("VmRSS"), status("VmHWM")
+ts = []
+for _ in range(7):
+    t2 = time.perf_counter(); assert cm.matches(model); ts.append(time.perf_counter() - t2)
+print(json.dumps({"n": n, "m": m, "weights": wb // model.layers[0].kernel.itemsize, "weight_bytes": wb,
+                  "layout_seconds": t1 - t0, "seconds_per_million_weights": (t1 - t0) / (wb / 4 / 1e6),
+                  "rss_increase_over_weight_bytes": (r1 - r0) / wb,
+                  "peak_increase_over_weight_bytes": (peak - r0) / wb,
+                  "check_seconds": statistics.median(ts)}))
+"""
+
+
+def bench_layout(sizes):
+    out = []
+    for n, m in sizes:
+        r = subprocess.run([sys.executable, "-c", LAYOUT_CODE, str(n), str(m)], capture_output=True,
+                           text=True, check=True)
+        out.append(json.loads(r.stdout))
+    return out
+
+
+def bench_threads(n, m, B, T, thr, repeats):
+    model = eventsim.random_model(m, [n], seed=0)
+    model.layers[0].thr[:] = thr
+    x = sparse_input(np.random.default_rng(1), (B, T, m), 0.05)
+    simulate(model, x[:, :2])
+    med = interleaved_medians({1: lambda: simulate(model, x, threads=1),
+                               2: lambda: simulate(model, x, threads=2)}, repeats)
+    t1, t2 = med[1], med[2]
+    return {"n": n, "m": m, "samples": B, "steps": T, "one_thread_seconds": t1, "two_threads_seconds": t2,
+            "speedup": t1 / t2, "load_avg_1min": os.getloadavg()[0]}
+
+
+PAPER_CODE = r"""
+import json, sys, time, resource, numpy as np, eventsim
+kind, T = sys.argv[1], int(sys.argv[2])
+t0 = time.perf_counter()
+if kind == "lm":
+    model = eventsim.random_model(750, [1350, 1350, 750], n_out=10000, vocab=10000, seed=0)
+    x = np.random.default_rng(0).integers(0, 10000, size=(1, T))
+else:  # sMNIST size: one pixel per step, 590 units, 10 classes; T = samples
+    model = eventsim.random_model(1, [590], n_out=10, seed=0)
+    model.layers[0].thr[:] = 0.01  # about 3% of units firing
+    rng = np.random.default_rng(0)
+    x = (rng.random((T, 784, 1)) * (rng.random((T, 784, 1)) < 0.2)).astype(np.float32)
+simulate = eventsim.simulate
+simulate(model, x[:, :2] if kind == "lm" else x[:1, :2])  # lay out, load the kernels
+t1 = time.perf_counter()
+res = simulate(model, x, threads=1)
+t2 = time.perf_counter()
+d = res.counts.to_dict()
+macs = d["total"]["macs"]["effective"]
+print(json.dumps({"model": kind, "input": list(x.shape), "setup_seconds": t1 - t0, "run_seconds": t2 - t1,
+                  "effective_macs": macs, "gmac_per_s": macs / (t2 - t1) / 1e9,
+                  "activity_sparsity": d["total"]["activity_sparsity"],
+                  "effective_over_dense": d["ratios"]["effective_over_dense"],
+                  "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+"""
+
+
+def bench_paper(quick):
+    out = []
+    for kind, T in ([("lm", 2000), ("lm", 8000), ("smnist", 10), ("smnist", 40)] if quick else
+                    [("lm", 20000), ("lm", 80000), ("smnist", 250), ("smnist", 1000)]):
+        r = subprocess.run([sys.executable, "-c", PAPER_CODE, kind, str(T)], capture_output=True,
+                           text=True, check=True)
+        out.append(json.loads(r.stdout))
+        print(f"[paper] {out[-1]}")
+    return out
+
+
+def main_issue18(args):
+    q = args.quick
+    reps = 3 if q else 7
+    out = {"machine": {"python": platform.python_version(), "numpy": np.__version__,
+                       "numba": __import__("numba").__version__, "cpus": os.cpu_count(),
+                       "processor": platform.processor() or platform.machine()},
+           "date": time.strftime("%Y-%m-%d %H:%M:%S"), "load_avg_1min_at_start": os.getloadavg()[0]}
+    out["limits"] = machine_limits(reps)
+    lim = out["limits"]
+    print(f"[limits] copy {lim['copy_bandwidth_bytes_per_s'] / 1e9:.1f} GB/s; BLAS matvec "
+          + ", ".join(f"{k[12:]} {v['mac_per_s'] / 1e9:.2f} GMAC/s" for k, v in lim.items()
+                      if k.startswith("blas")))
+    out["regimes"] = [bench_regime("cache_resident", 1024, 16, 400 if q else 4000, 0.02, 0.05, reps),
+                      bench_regime("memory_bound", 1024, 1024, 100 if q else 1000, 0.15, 0.05, reps)]
+    for r in out["regimes"]:
+        print(f"[{r['regime']}] activity {r['activity']:.3f}: engine {r['engine_step_seconds'] * 1e6:.1f} "
+              f"us/step (compiled {r['compiled_step_seconds'] * 1e6:.1f}), dense "
+              f"{r['dense_step_seconds'] * 1e6:.1f} us/step, speed-up {r['speedup']:.2f} of ideal "
+              f"{r['ideal_speedup']:.1f}: efficiency {r['efficiency']:.2f} (compiled "
+              f"{r['efficiency_compiled']:.2f}, first call {r['efficiency_first_call']:.2f})")
+    out["quiet"] = bench_quiet(1024, 16, 400 if q else 4000, reps)
+    print(f"[quiet] {out['quiet']['quiet_step_seconds'] * 1e6:.1f} us per quiet step, "
+          f"{out['quiet']['woken_step_seconds'] * 1e6:.1f} us per step waking every unit")
+    out["layout"] = bench_layout([(1024, 16), (1024, 1024)] + ([] if q else [(4096, 16)]))
+    for r in out["layout"]:
+        print(f"[layout] n={r['n']} m={r['m']}: {r['layout_seconds'] * 1e3:.1f} ms "
+              f"({r['seconds_per_million_weights'] * 1e3:.1f} ms per million weights), RSS "
+              f"+{r['rss_increase_over_weight_bytes']:.2f}x weights (peak +{r['peak_increase_over_weight_bytes']:.2f}x), "
+              f"check {r['check_seconds'] * 1e3:.2f} ms")
+    out["threads"] = bench_threads(1024, 16, 64, 50 if q else 400, 0.02, reps)
+    print(f"[threads] 64 samples: 1 thread {out['threads']['one_thread_seconds']:.2f} s, 2 threads "
+          f"{out['threads']['two_threads_seconds']:.2f} s: {out['threads']['speedup']:.2f}x")
+    out["throughput"] = [bench_throughput(1024, 10 if q else 50, reps, 1)]
+    r = out["throughput"][0]
+    print(f"[throughput] engine {r['engine_mac_per_s'] / 1e9:.2f} GMAC/s, BLAS matvec "
+          f"{r['blas_mac_per_s'] / 1e9:.2f} GMAC/s, ratio {r['ratio_engine_over_blas']:.2f}")
+    if args.paper:
+        out["paper"] = bench_paper(q)
+    out["load_avg_1min_at_end"] = os.getloadavg()[0]
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(out, f, indent=1)
+    print(f"raw results written to {args.out}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
-    ap.add_argument("--out", default="benchmarks/results/engine.json")
+    ap.add_argument("--out", default=None, help="default benchmarks/results/engine.json "
+                    "(issue18.json with --issue18)")
+    ap.add_argument("--issue18", action="store_true", help="the figures of issue 18 (docs/performance.md)")
+    ap.add_argument("--paper", action="store_true", help="with --issue18: the paper-size models too")
     args = ap.parse_args()
+    if args.issue18:
+        args.out = args.out or "benchmarks/results/issue18.json"
+        return main_issue18(args)
+    args.out = args.out or "benchmarks/results/engine.json"
     n = 256 if args.quick else 1024
     T = 20 if args.quick else 200
     reps = 3 if args.quick else 7

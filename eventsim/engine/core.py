@@ -363,49 +363,17 @@ def pack_matrices(mats, units, dtype):
     return Projections(meta, indptr, cols, vals, uindptr, uidx, full), views
 
 
-@njit(cache=True)
-def _same_1d(a, b):
-    n = a.shape[0]
-    blk = 4096
-    for k0 in range(0, n, blk):
-        diff = 0
-        for k in range(k0, min(n, k0 + blk)):
-            diff += a[k] != b[k]
-        if diff:
-            return False
-    return True
-
-
-@njit(cache=True)
-def _same_2d(a, b):
-    """a == b elementwise, in tiles (one of them may be a transposed view)."""
-    R, C = a.shape
-    tile = 64
-    for i0 in range(0, R, tile):
-        for j0 in range(0, C, tile):
-            diff = 0
-            for i in range(i0, min(R, i0 + tile)):
-                for j in range(j0, min(C, j0 + tile)):
-                    diff += a[i, j] != b[i, j]
-            if diff:
-                return False
-    return True
-
-
-def same_values(a, b) -> bool:
+def same_values(a, b, chunk=1 << 20) -> bool:
     """``a`` and ``b`` have the same shape and dtype and equal values (``==``, so NaN never
-    matches; -0.0 matches 0.0, which no weight, bias or threshold can tell apart). One pass,
-    no temporaries, stops at the first differing block."""
+    matches; -0.0 matches 0.0, which no weight, bias or threshold can tell apart). One pass in
+    chunks of about ``chunk`` elements (numpy's comparison, at memory speed; temporaries of one
+    chunk), stopping at the first differing chunk. Either may be a strided view."""
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
-    if a.size == 0:
-        return True
-    if a.flags.c_contiguous and b.flags.c_contiguous:
-        return bool(_same_1d(a.reshape(-1), b.reshape(-1)))
-    if a.ndim == 1:
-        return bool(_same_1d(a, b))
-    if a.ndim == 2:
-        if a.flags.f_contiguous and b.flags.f_contiguous:
-            return bool(_same_1d(a.T.reshape(-1), b.T.reshape(-1)))
-        return bool(_same_2d(a, b))
-    return bool(np.array_equal(a, b))
+    if a.ndim == 0 or a.size <= chunk:
+        return bool(np.array_equal(a, b))
+    rows = max(1, chunk // max(1, a.size // a.shape[0]))
+    for i in range(0, a.shape[0], rows):
+        if not np.array_equal(a[i:i + rows], b[i:i + rows]):
+            return False
+    return True

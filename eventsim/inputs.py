@@ -19,6 +19,34 @@ from ._npz import read_npz, write_npz
 from .errors import EventsimError
 
 
+def _extent(value, key: str) -> int:
+    """A declared extent (n_samples, n_steps, n_channels): one whole number >= 0, not an
+    array and not a fraction (a float would be silently truncated)."""
+    a = np.asarray(value)
+    if a.ndim != 0:
+        raise EventsimError(f"{key} must be a single integer, got an array of shape {a.shape}")
+    if a.dtype.kind not in "iu":
+        if a.dtype.kind == "f" and np.isfinite(a) and float(a) == int(a):
+            a = np.asarray(int(a))
+        else:
+            raise EventsimError(f"{key} must be an integer, got {a.dtype} value {a.item()!r}")
+    v = int(a)
+    if v < 0:
+        raise EventsimError(f"{key} = {v}; it must be >= 0")
+    return v
+
+
+def _check_memory(nbytes: int, what: str) -> None:
+    """Refuse an allocation larger than the machine's available memory, with a clear message."""
+    try:
+        avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not on this platform
+        return
+    if nbytes > avail:
+        raise EventsimError(f"{what} needs about {nbytes / 2**30:.3g} GiB of memory but only "
+                            f"{avail / 2**30:.3g} GiB are available")
+
+
 @dataclass
 class EventStream:
     """Input events (SPEC §4): parallel arrays sorted by (sample, t).
@@ -61,15 +89,17 @@ class EventStream:
             if arrs[name].size and arrs[name].min() < 0:
                 raise EventsimError(f"event stream '{name}' holds a negative index")
         ext = {}
-        for name, given in (("sample", n_samples), ("t", n_steps), ("channel", n_channels)):
+        for name, key, given in (("sample", "n_samples", n_samples), ("t", "n_steps", n_steps),
+                                 ("channel", "n_channels", n_channels)):
             hi = int(arrs[name].max()) + 1 if arrs[name].size else 0
             if given is None:
                 ext[name] = hi
             else:
-                if int(given) < hi:
+                given = _extent(given, key)
+                if given < hi:
                     raise EventsimError(f"event stream '{name}' reaches {hi - 1} but the stream "
-                                        f"declares only {int(given)}")
-                ext[name] = int(given)
+                                        f"declares only {given} ({key} must be >= {hi})")
+                ext[name] = given
         if arrs["sample"].size > 1:
             key = arrs["sample"] * max(ext["t"], 1) + arrs["t"]
             if np.any(np.diff(key) < 0):
@@ -112,7 +142,10 @@ class EventStream:
         extra = set(data) - {"sample", "t", "channel", "value", "n_samples", "n_steps", "n_channels"}
         if extra:
             raise EventsimError(f"event-stream file {path!r} has unknown key(s) {sorted(extra)}")
-        ext = {k: int(data[k]) for k in ("n_samples", "n_steps", "n_channels") if k in data}
+        try:
+            ext = {k: _extent(data[k], k) for k in ("n_samples", "n_steps", "n_channels") if k in data}
+        except EventsimError as e:
+            raise EventsimError(f"event-stream file {path!r}: {e}") from None
         return cls.from_arrays(data["sample"], data["t"], data["channel"], data["value"], **ext)
 
 
@@ -172,6 +205,8 @@ def prepare_input(model, inputs, n_steps: Optional[int] = None) -> InputTable:
             raise EventsimError(f"n_steps = {T} is shorter than the event stream ({inputs.n_steps} steps)")
         if B == 0 or T == 0:
             raise EventsimError("the event stream is empty: it has no samples or no steps")
+        _check_memory(3 * 8 * (B * T + 1) + 40 * len(inputs),
+                      f"the input table of an event stream of {B:,} samples x {T:,} steps")
         key = (inputs.sample * T + inputs.t) * m + inputs.channel
         order = np.argsort(key, kind="stable")
         key = key[order]

@@ -42,7 +42,7 @@ def register(sub) -> None:
             q.set_defaults(func=run_export)
         else:
             q.set_defaults(func=run_show)
-    p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
 def _parse_options(items) -> dict:
@@ -93,33 +93,31 @@ def run_show(args) -> int:
 
 
 def run_export(args) -> int:
-    import numpy as np
-
+    from .._npz import write_npy
     from ..data import load_dataset
+    from ..outputs import check_outputs
+
     ext = os.path.splitext(args.out)[1].lower()
     if ext not in (".npy", ".npz"):
         raise EventsimError(f"--out {args.out!r} must end in .npy (dense or token input) or "
                             f".npz (event stream)")
+    check_outputs([("--out", args.out), ("--labels", args.labels)])
     if args.limit is not None and args.limit < 1:
         raise EventsimError(f"--limit {args.limit} must be >= 1")
     ds = load_dataset(args.name, **_parse_options(args.options))
     s = ds.split(args.split)
     s = s if args.limit is None else s.take(args.limit)
     n = len(s)
-    d = os.path.dirname(os.path.abspath(args.out))
-    os.makedirs(d, exist_ok=True)
     if ext == ".npz":
         if s.events is None:
             raise EventsimError(f"data set {ds.name!r} is not an event data set; write it as .npy")
         s.events.save(args.out)
         what = f"event stream of {n} samples, {len(s.events)} events"
     else:
-        with open(args.out, "wb") as f:
-            np.save(f, s.x)
+        write_npy(args.out, s.x)
         what = f"{'token ids' if ds.input_kind == 'tokens' else 'dense input'} {tuple(s.x.shape)}"
     if args.labels:
-        with open(args.labels, "wb") as f:
-            np.save(f, s.y)
+        write_npy(args.labels, s.y)
         what += f"; targets {tuple(s.y.shape)} -> {args.labels}"
     print(f"wrote {args.out}: {ds.name} {args.split}, {what}", file=sys.stdout)
     return 0

@@ -54,7 +54,11 @@ def run_import(args) -> int:
 
     from ..interop import import_checkpoint
     from ..egru.model import save_model
+    from ..outputs import check_outputs
+    from ._util import finite
 
+    check_outputs([("--out", args.out)], [("CHECKPOINT", args.checkpoint)])
+    finite(args.gru_threshold, "--gru-threshold")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = import_checkpoint(args.checkpoint, prefix=args.prefix,
@@ -80,14 +84,21 @@ def run_import(args) -> int:
 def run_export(args) -> int:
     import warnings
 
+    from ..errors import EventsimError
     from ..interop import export_checkpoint
     from ..egru.model import load_model
+    from ..outputs import atomic_path, check_outputs
 
+    check_outputs([("--to", args.out)], [("MODEL", args.model)])
+    from ..interop.files import SAFETENSORS_SUFFIXES, TORCH_SUFFIXES
+    if not args.out.lower().endswith(SAFETENSORS_SUFFIXES + TORCH_SUFFIXES):
+        raise EventsimError(f"--to {args.out!r}: use .safetensors, or .pt/.pth (needs torch)")
     model = load_model(args.model)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        tensors = export_checkpoint(model, args.out, layer_prefix=args.prefix,
-                                    strict=not args.no_strict)
+        with atomic_path(args.out) as tmp:  # written whole, then renamed onto --to
+            tensors = export_checkpoint(model, tmp, layer_prefix=args.prefix,
+                                        strict=not args.no_strict)
     for w in caught:
         print(f"eventsim: warning: {w.message}", file=sys.stderr)
     print(f"wrote {args.out}: {len(tensors)} tensors in EvNN layout "

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 
@@ -71,6 +70,11 @@ def register(subparsers) -> None:
 
 def _random_model(args) -> int:
     from ..lif import random_lif_model, save_lif
+    from ..outputs import check_outputs
+    from ._util import check_seed
+
+    check_outputs([("OUT", args.out)])
+    check_seed(args.seed)
     m = random_lif_model(args.inputs, args.units, fanout_in=args.fanout_in, fanout_rec=args.fanout_rec,
                          w_in=args.w_in, w_rec=args.w_rec, delay_in=args.delay_in, delay_rec=args.delay_rec,
                          tau=args.tau, thr=args.thr, bias=args.bias, v_reset=args.v_reset, dt=args.dt,
@@ -83,6 +87,12 @@ def _random_model(args) -> int:
 
 def _poisson(args) -> int:
     from ..lif import poisson_stream
+    from ..outputs import check_outputs
+    from ._util import check_seed, finite
+
+    check_outputs([("OUT", args.out)])
+    check_seed(args.seed)
+    finite(args.rate, "--rate")
     s = poisson_stream(args.channels, args.steps, args.rate, args.dt, n_samples=args.samples, seed=args.seed)
     s.save(args.out)
     print(f"wrote {args.out}: {len(s)} spikes on {args.channels} channels, {args.samples} sample(s) "
@@ -93,14 +103,25 @@ def _poisson(args) -> int:
 def _run(args) -> int:
     from ..inputs import EventStream, load_input
     from ..lif import load_lif, simulate_lif
+    from ..outputs import check_outputs, write_json
+    from .count import check_steps
+    from ._util import format_sparsity
+
+    check_outputs([("--json", args.json), ("--spikes", args.spikes)],
+                  [("--model", args.model), ("--input", args.input)])
+    if args.steps is not None and args.steps < 1:
+        from ..errors import EventsimError
+        raise EventsimError(f"--steps {args.steps} must be >= 1")
     model = load_lif(args.model)
     x = load_input(args.input)
+    check_steps(args.steps, x)
     res = simulate_lif(model, x, engine=args.engine, n_steps=args.steps, progress=sys.stderr.isatty())
     d = res.counts.to_dict()
     print(f"LIF run ({d['engine']} engine): {d['samples']} sample(s) x {d['steps']} steps, "
           f"{d['inputs']} inputs -> {d['units']} units")
     print(f"  input events        {d['input_events']:>16,d}")
-    print(f"  unit events         {d['events']:>16,d}   activity sparsity {d['activity_sparsity']:.4f}")
+    print(f"  unit events         {d['events']:>16,d}   activity sparsity "
+          f"{format_sparsity(d['activity_sparsity'], d['events'])}")
     for k in ("dense", "weight_sparse", "activity_sparse", "effective"):
         print(f"  synops {k:<15s}{d['synops'][k]:>16,d}")
     print(f"  effective ACs       {d['effective_acs']:>16,d}")
@@ -108,8 +129,7 @@ def _run(args) -> int:
     print(f"  unit updates        {d['unit_updates']['clocked']:>16,d} clocked, "
           f"{d['unit_updates']['event_driven']:,d} event-driven")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(d, f, indent=2)
+        write_json(args.json, d, indent=2)
         print(f"wrote {args.json}")
     if args.spikes:
         c = res.counts

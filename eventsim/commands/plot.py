@@ -57,6 +57,31 @@ def _default_out(source, suffix):
     return f"{base}_{suffix}.png"
 
 
+def _check(args, outs, sources=None):
+    """Options in range and the output rule (eventsim.outputs), before any work."""
+    from ..errors import EventsimError
+    from ..outputs import check_outputs
+
+    if not 1 <= args.dpi <= 2400:
+        raise EventsimError(f"--dpi {args.dpi} must be between 1 and 2400 dots per inch")
+    for o in outs:
+        if not o.lower().endswith(".png"):
+            raise EventsimError(f"--out {o!r} must end in .png (eventsim writes PNG figures only)")
+    ins = [("SOURCE", s) for s in (sources if sources is not None else [args.source])]
+    ins.append(("--model", getattr(args, "model", None)))
+    check_outputs([("--out", o) for o in outs], ins)
+
+
+def _save(fig, out, dpi):
+    """Save ``fig`` as PNG to ``out`` atomically (a temporary file renamed into place)."""
+    from ..outputs import atomic_path
+    from ..plots.style import save
+
+    with atomic_path(out) as tmp:
+        save(fig, tmp, dpi=dpi)
+    return out
+
+
 def _events_from(args):
     """(layers, inputs) from a raster.npz, or by simulating --model on an input file."""
     from ..errors import EventsimError
@@ -87,19 +112,28 @@ def _events_from(args):
 
 
 def _raster(args):
+    from ..errors import EventsimError
     from ..plots.raster import raster_figure
-    from ..plots.style import save
 
     _model_dir(args, "raster.npz", "raster")
+    out = args.out or _default_out(args.source, "raster")
+    _check(args, [out])
+    samples = _samples(args.samples) if args.samples is not None else None
+    t_range = _t_range(args.steps) if args.steps is not None else None
+    if samples is not None and min(samples) < 0:
+        raise EventsimError(f"--samples {args.samples!r}: sample indices are >= 0")
+    if t_range is not None and not 0 <= t_range[0] < t_range[1]:
+        raise EventsimError(f"--steps {args.steps!r}: need 0 <= START < STOP")
+    for opt, v in (("--max-time-bins", args.max_time_bins), ("--max-unit-bins", args.max_unit_bins)):
+        if v < 1:
+            raise EventsimError(f"{opt} {v} must be >= 1")
     layers, inputs = _events_from(args)
     if args.no_input:
         inputs = None
-    samples = _samples(args.samples) if args.samples is not None else None
-    t_range = _t_range(args.steps) if args.steps is not None else None
     fig = raster_figure(layers, inputs, samples=samples, t_range=t_range,
                         max_time_bins=args.max_time_bins, max_unit_bins=args.max_unit_bins,
                         reduce=args.reduce, title=args.title)
-    print(save(fig, args.out or _default_out(args.source, "raster"), dpi=args.dpi))
+    print(_save(fig, out, args.dpi))
     return 0
 
 
@@ -108,25 +142,31 @@ def _sparsity(args):
 
     from ..errors import EventsimError
     from ..plots.sparsity import events_per_step, rate_histogram_figure, sparsity_epochs_figure, sparsity_steps_figure
-    from ..plots.style import save
 
     _model_dir(args, "history.json", "sparsity_epochs")
+    out = args.out or _default_out(args.source, "sparsity")
     if args.source.endswith(".json"):
-        with open(args.source) as f:
+        _check(args, [out])
+        if not os.path.isfile(args.source):
+            raise EventsimError(f"history file {args.source!r} does not exist")
+        with open(args.source, encoding="utf-8") as f:
             try:
                 hist = json.load(f)
             except json.JSONDecodeError as e:
                 raise EventsimError(f"cannot parse {args.source!r} as JSON: {e}") from None
         name = os.path.basename(os.path.dirname(os.path.abspath(args.source))) or "model"
-        print(save(sparsity_epochs_figure({name: hist}, title=args.title),
-                   args.out or _default_out(args.source, "sparsity"), dpi=args.dpi))
+        print(_save(sparsity_epochs_figure({name: hist}, title=args.title), out, args.dpi))
         return 0
+    rates = os.path.splitext(out)[0] + "_rates.png"
+    _check(args, [out, rates])
+    if not 0 < args.saturated <= 1:
+        raise EventsimError(f"--saturated {args.saturated} must be in (0, 1] (an event rate)")
     layers, _ = _events_from(args)
     ev, units, ns = events_per_step(layers)
-    out = args.out or _default_out(args.source, "sparsity")
-    print(save(sparsity_steps_figure(ev, units, ns, title=args.title), out, dpi=args.dpi))
-    print(save(rate_histogram_figure(layers, saturated=args.saturated),
-               os.path.splitext(out)[0] + "_rates.png", dpi=args.dpi))
+    fig_steps = sparsity_steps_figure(ev, units, ns, title=args.title)
+    fig_rates = rate_histogram_figure(layers, saturated=args.saturated)
+    print(_save(fig_steps, out, args.dpi))
+    print(_save(fig_rates, rates, args.dpi))
     return 0
 
 
@@ -135,33 +175,44 @@ def _savings(args):
 
     from ..errors import EventsimError
     from ..plots.savings import macs_figure
-    from ..plots.style import save
 
     args.model = None
     _model_dir(args, "counts.json", "savings")
+    out = args.out or _default_out(args.source, "savings")
+    _check(args, [out])
     if not os.path.isfile(args.source):
         raise EventsimError(f"counts file {args.source!r} does not exist")
-    with open(args.source) as f:
+    with open(args.source, encoding="utf-8") as f:
         try:
             counts = json.load(f)
         except json.JSONDecodeError as e:
             raise EventsimError(f"cannot parse {args.source!r} as JSON: {e}") from None
-    print(save(macs_figure(counts, title=args.title, where=args.source),
-               args.out or _default_out(args.source, "savings"), dpi=args.dpi))
+    print(_save(macs_figure(counts, title=args.title, where=args.source), out, args.dpi))
     return 0
 
 
 def _tradeoff(args):
+    from ..errors import EventsimError
     from ..plots.savings import load_tradeoff_rows, tradeoff_figure
-    from ..plots.style import save
 
-    rows = load_tradeoff_rows(args.sources)
+    sources = []
+    for src in args.sources:
+        if os.path.isdir(src):
+            for name in ("summary.json", "table.json"):  # a study's folder, a sweep's folder
+                if os.path.isfile(os.path.join(src, name)):
+                    src = os.path.join(src, name)
+                    break
+            else:
+                raise EventsimError(f"folder {src!r} holds no summary.json (a study's results folder) "
+                                    f"nor table.json (a sweep's folder); give one of those, or the file")
+        sources.append(src)
+    out = args.out or _default_out(sources[0], "tradeoff")
+    args.model = None
+    _check(args, [out], sources)
+    rows = load_tradeoff_rows(sources)
     fig = tradeoff_figure(rows, metric=args.metric, metric_name=args.metric_name, task=args.task,
                           title=args.title)
-    first = args.sources[0]
-    if os.path.isdir(first):
-        first = os.path.join(first, "summary.json")
-    print(save(fig, args.out or _default_out(first, "tradeoff"), dpi=args.dpi))
+    print(_save(fig, out, args.dpi))
     return 0
 
 

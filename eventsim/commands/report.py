@@ -2,9 +2,39 @@
 from __future__ import annotations
 
 
+def _study_files(results_dir):
+    """Every file of a study's folder and its model folders (the report's inputs), except a
+    previous report."""
+    import os
+
+    own = {"report.html", "report.md"}
+    files = []
+    for entry in sorted(os.listdir(results_dir)):
+        p = os.path.join(results_dir, entry)
+        if os.path.isfile(p) and entry not in own:
+            files.append(p)
+        elif os.path.isdir(p) and entry != "report_files":
+            files += [os.path.join(p, f) for f in sorted(os.listdir(p)) if os.path.isfile(os.path.join(p, f))]
+    return files
+
+
 def run_report(args):
+    import os
+
+    from ..errors import EventsimError
+    from ..outputs import check_outputs
     from ..plots.report import write_report
 
+    if not 1 <= args.dpi <= 2400:
+        raise EventsimError(f"--dpi {args.dpi} must be between 1 and 2400 dots per inch")
+    if not os.path.isdir(args.results_dir):
+        raise EventsimError(f"results folder {args.results_dir!r} does not exist; run 'eventsim study' first")
+    out = args.out or os.path.join(args.results_dir, "report.html")
+    if not out.lower().endswith((".html", ".htm")):
+        raise EventsimError(f"--out {out!r} must end in .html (the Markdown twin goes beside it as .md)")
+    twin = os.path.splitext(out)[0] + ".md"
+    check_outputs([("--out", out), ("--out's Markdown twin", twin)],
+                  [("study file", f) for f in _study_files(args.results_dir)])
     path = write_report(args.results_dir, out=args.out, progress=not args.quiet, dpi=args.dpi)
     print(path)
     print(path.rsplit(".", 1)[0] + ".md")

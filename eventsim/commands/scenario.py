@@ -25,7 +25,7 @@ def register(sub) -> None:
         q.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a value, e.g. train.epochs=3 or models.egru.units=[32,32]")
         q.set_defaults(func=run_show if name == "show" else run_check)
-    p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
 def run_list(args) -> int:

@@ -76,6 +76,9 @@ def run(args) -> int:
     from ..study import run_study, summary_table, uncertainty_lines
 
     logging.basicConfig(level=logging.WARNING, format="eventsim: %(levelname)s: %(message)s")
+    if args.out is not None and os.path.exists(args.out) and not os.path.isdir(args.out):
+        from ..errors import EventsimError
+        raise EventsimError(f"--out {args.out!r} is a file; give a results folder (created if missing)")
     jobs = args.jobs if args.jobs is not None else max(1, len(os.sched_getaffinity(0))
                                                        if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     try:

@@ -62,6 +62,15 @@ def run(args) -> int:
             logging.getLogger("distributed").setLevel(logging.ERROR)
         except ImportError:
             pass
+    import os
+
+    from ..errors import EventsimError
+    if args.out is not None and os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise EventsimError(f"--out {args.out!r} is a file; give a sweep folder (created if missing)")
+    if args.workers is not None and args.workers < 1:
+        raise EventsimError(f"--workers {args.workers} must be >= 1")
+    if args.allowed_failures < 0:
+        raise EventsimError(f"--allowed-failures {args.allowed_failures} must be >= 0")
     params = parse_params(args.param)
     res = run_sweep(args.scenario, params, out_dir=args.out, scheduler=args.scheduler,
                     workers=args.workers, backend=args.backend, progress=args.progress,

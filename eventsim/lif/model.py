@@ -306,6 +306,16 @@ def random_lif_model(n_in: int, n: int, *, fanout_in: int = 10, fanout_rec: int 
     for name, k in (("fanout_in", fanout_in), ("fanout_rec", fanout_rec)):
         if not 0 <= int(k) <= n:
             raise EventsimError(f"{name} = {k} must be between 0 and the number of units n = {n}")
+    for name, w in (("w_in", w_in), ("w_rec", w_rec)):
+        if len(w) != 2 or not all(np.isfinite(float(v)) for v in w):
+            raise EventsimError(f"{name} = {tuple(w)} must be two finite numbers (mean, std)")
+        if float(w[1]) < 0:
+            raise EventsimError(f"{name} std = {w[1]} must be >= 0 (mean, std of the normal weights)")
+    for name, d in (("delay_in", delay_in), ("delay_rec", delay_rec)):
+        if len(d) != 2 or any(isinstance(v, (float, np.floating)) and v != int(v) for v in d):
+            raise EventsimError(f"{name} = {tuple(d)} must be two whole numbers of steps (low, high)")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise EventsimError(f"seed = {seed!r} must be an integer >= 0")
     rng = np.random.default_rng(seed)
 
     def proj(n_src, k, w, d, min_d, name):
@@ -350,7 +360,7 @@ def lif_from_arrays(data: dict, source: str = "model") -> LIFModel:
     data = dict(data)
     if "layer0.kernel" in data:
         raise EventsimError(f"{source} is an EGRU model file (it has layer0.kernel); "
-                            f"use it with 'eventsim run', not 'eventsim lif'")
+                            f"use it with 'eventsim count', not 'eventsim lif'")
     if "channel" in data and "sample" in data:
         raise EventsimError(f"{source} is an event-stream (input) file, not a LIF model; pass it "
                             f"as --input and a model made with 'eventsim lif random-model' as --model")

@@ -42,7 +42,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit, prange
 
-from ..engine.core import build_projection, pack_projections, walk_list
+from ..engine.core import pack_matrices, walk_list
 from ..engine.queue import EventQueue, copy_queue, queue_drain, queue_empty, queue_push, ring_layout
 from ..egru.counts import RAW_FIELDS
 
@@ -250,10 +250,10 @@ class CompiledDeltaGRU:
         model = model.astype(model.dtype)  # a private copy
         dt = model.dtype
         self.model = model
-        projs = []
+        mats, units = [], []
         for layer in model.layers:
-            projs.append(build_projection(layer.kernel, layer.n_units))
-            projs.append(build_projection(layer.recurrent_kernel, layer.n_units))
+            mats += [layer.kernel, layer.recurrent_kernel]
+            units += [layer.n_units, layer.n_units]
         self.has_readout = model.readout_weight is not None
         L = model.n_layers
         self.unit_off = np.concatenate([[0], np.cumsum(model.sizes)]).astype(np.int64)
@@ -266,7 +266,7 @@ class CompiledDeltaGRU:
         qmeta, q_src, q_cnt = ring_layout(caps, [1] * len(caps))  # no delays: one bucket each
         cat = lambda name: np.ascontiguousarray(np.concatenate([getattr(l, name) for l in model.layers]))
         self.n_out = model.n_out or 0
-        self.proj = pack_projections(projs, dt)
+        self.proj, _ = pack_matrices(mats, units, dt)  # dense matrices: weights copied once
         ro_w = model.readout_weight if self.has_readout else np.zeros((1, 1), dt)
         ro_b = model.readout_bias if self.has_readout else np.zeros(1, dt)
         self.net = DeltaNet(lmeta, cat("bias"), cat("recurrent_bias"), cat("theta_x"), cat("theta_h"),

@@ -64,12 +64,12 @@ def _check(args, outs, sources=None):
 
     if not 1 <= args.dpi <= 2400:
         raise EventsimError(f"--dpi {args.dpi} must be between 1 and 2400 dots per inch")
-    for o in outs:
-        if not o.lower().endswith(".png"):
-            raise EventsimError(f"--out {o!r} must end in .png (eventsim writes PNG figures only)")
     ins = [("SOURCE", s) for s in (sources if sources is not None else [args.source])]
     ins.append(("--model", getattr(args, "model", None)))
     check_outputs([("--out", o) for o in outs], ins)
+    for o in outs:
+        if not o.lower().endswith(".png"):
+            raise EventsimError(f"--out {o!r} must end in .png (eventsim writes PNG figures only)")
 
 
 def _save(fig, out, dpi):
@@ -152,7 +152,7 @@ def _sparsity(args):
         with open(args.source, encoding="utf-8") as f:
             try:
                 hist = json.load(f)
-            except json.JSONDecodeError as e:
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
                 raise EventsimError(f"cannot parse {args.source!r} as JSON: {e}") from None
         name = os.path.basename(os.path.dirname(os.path.abspath(args.source))) or "model"
         print(_save(sparsity_epochs_figure({name: hist}, title=args.title), out, args.dpi))
@@ -185,7 +185,7 @@ def _savings(args):
     with open(args.source, encoding="utf-8") as f:
         try:
             counts = json.load(f)
-        except json.JSONDecodeError as e:
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise EventsimError(f"cannot parse {args.source!r} as JSON: {e}") from None
     print(_save(macs_figure(counts, title=args.title, where=args.source), out, args.dpi))
     return 0

@@ -91,7 +91,8 @@ class DeltaCounts(Counts):
             assert l["delta_checks"] == (l["inputs"] + l["units"]) * st
             assert sum(l["macs_effective_split"].values()) == mac["effective"]
         ro = d["readout"]["macs"]
-        assert ro["effective"] == ro["dense"] == ro["activity_sparse"] == self.units[-1] * self.readout_out * st
+        n_ro = self.units[-1] * self.readout_out * st
+        assert ro["effective"] == ro["dense"] == ro["activity_sparse"] == n_ro
         if self.per_step is not None:
             ps = self.per_step
             assert np.array_equal(ps["events"].sum(0), self.raw[:, 0])

@@ -515,3 +515,22 @@ def test_load_any_model_refuses_training_weights(tmp_path):
     _save_arrays(tmp_path / "x.npz", {"layer0.kernel": np.zeros((1, 3))}, {"kind": "spiking"})
     with pytest.raises(EventsimError, match="kind 'spiking' is unknown"):
         load_any_model(tmp_path / "x.npz")
+
+
+def test_from_gru_checkpoint_file_maps_the_gates(tmp_path):
+    """A PyTorch-layout GRU checkpoint (.safetensors, no torch needed) maps back onto the
+    [z | r | g] weights it was written from, with the Θ given per layer."""
+    pytest.importorskip("safetensors")
+    from eventsim.interop import egru_to_torch_gru, write_checkpoint
+    e = eventsim.random_model(3, [5], seed=4, dtype="float64")
+    e.layers[0].bias[:] = np.arange(15) / 10
+    e.layers[0].recurrent_bias[:] = -np.arange(15) / 20
+    write_checkpoint(egru_to_torch_gru(e.layers[0]), tmp_path / "gru.safetensors")
+    d = from_gru(tmp_path / "gru.safetensors", theta_x=[np.array([0.1, 0.2, 0.3])], theta_h=0.05)
+    for key in ("kernel", "recurrent_kernel", "bias", "recurrent_bias"):
+        np.testing.assert_array_equal(getattr(d.layers[0], key), getattr(e.layers[0], key))
+    np.testing.assert_array_equal(d.layers[0].theta_x, [0.1, 0.2, 0.3])
+    np.testing.assert_array_equal(d.layers[0].theta_h, np.full(5, 0.05))
+    assert d.meta["imported"]["theta_h"] == 0.05 and d.meta["imported"]["theta_x"] == "per layer/unit"
+    save_deltagru(d, tmp_path / "d.npz")  # the conversion record is JSON
+    assert load_deltagru(tmp_path / "d.npz").meta == d.meta

@@ -36,7 +36,7 @@ def _extent(value, key: str) -> int:
     return v
 
 
-def _check_memory(nbytes: int, what: str) -> None:
+def check_memory(nbytes: int, what: str) -> None:
     """Refuse an allocation larger than the machine's available memory, with a clear message."""
     try:
         avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
@@ -205,7 +205,7 @@ def prepare_input(model, inputs, n_steps: Optional[int] = None) -> InputTable:
             raise EventsimError(f"n_steps = {T} is shorter than the event stream ({inputs.n_steps} steps)")
         if B == 0 or T == 0:
             raise EventsimError("the event stream is empty: it has no samples or no steps")
-        _check_memory(3 * 8 * (B * T + 1) + 40 * len(inputs),
+        check_memory(3 * 8 * (B * T + 1) + 40 * len(inputs),
                       f"the input table of an event stream of {B:,} samples x {T:,} steps")
         key = (inputs.sample * T + inputs.t) * m + inputs.channel
         order = np.argsort(key, kind="stable")

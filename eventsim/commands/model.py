@@ -50,6 +50,11 @@ def run_model(args) -> int:
     check_seed(args.seed)
     finite(args.density, "--density")
     finite(args.thr_mean, "--thr-mean")
+    from ..inputs import check_memory
+    sizes = [args.inputs] + layers
+    n_weights = sum(3 * n * (a + n) for a, n in zip(sizes, layers)) + (args.outputs or 0) * layers[-1] \
+        + (args.vocab or 0) * args.inputs
+    check_memory(8 * 3 * n_weights, f"a model of {n_weights:,} weights")
     m = random_model(args.inputs, layers, n_out=args.outputs, seed=args.seed,
                      weight_density=args.density, thr_mean=args.thr_mean, vocab=args.vocab,
                      dtype=args.dtype, reset=args.reset)
@@ -78,6 +83,9 @@ def run_input(args) -> int:
         raise EventsimError(f"--density {args.density} must be in [0, 1]")
     check_seed(args.seed)
     model = load_model(args.model)
+    from ..inputs import check_memory
+    check_memory(4 * 8 * args.samples * args.steps * (1 if model.embedding is not None else model.n_in),
+                 f"a random input of {args.samples:,} samples x {args.steps:,} steps")
     rng = np.random.default_rng(args.seed)
     if model.embedding is not None:
         if not args.out.endswith(".npy"):

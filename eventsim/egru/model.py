@@ -251,6 +251,9 @@ def load_model(path, dtype=None) -> Model:
 def model_from_arrays(data: dict, source: str = "model", dtype=None) -> Model:
     """Build a validated :class:`Model` from a dict of SPEC §4 keys."""
     data = dict(data)
+    if any(k.endswith((".theta_x", ".theta_h")) for k in data):
+        raise EventsimError(f"{source} holds a DeltaGRU (delta thresholds theta_x/theta_h), not an EGRU; "
+                            f"load it with eventsim.deltagru.load_deltagru (or load_any_model)")
     layers = []
     k = 0
     while any(f"layer{k}.{key}" in data for key in LAYER_KEYS):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -24,7 +25,9 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.print_usage(sys.stderr)
-        self.exit(2, f"eventsim: error: {self.prog}: {message}\n")
+        sub = self.prog.split(" ", 1)[1] if " " in self.prog else ""
+        hint = f" (see 'eventsim {sub} --help')" if sub else ""
+        self.exit(2, f"eventsim: error: {_one_line(message)}{hint}\n")
 
 
 def _one_line(text: str) -> str:
@@ -67,6 +70,12 @@ def main(argv=None) -> int:
         return int(args.func(args) or 0)
     except EventsimError as e:
         msg = str(e)
+    except BrokenPipeError:  # the reader went away (eventsim ... | head): stop quietly
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 141
     except OSError as e:  # PermissionError, IsADirectoryError, FileNotFoundError, disk full ...
         msg = os_error_message(e)
     except UnicodeDecodeError as e:

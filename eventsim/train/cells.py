@@ -11,6 +11,8 @@ gate blocks and parameter names of SPEC §1 so that a trained EGRU is an
   GRU baseline (Haste/cuDNN form, reset gate applied to the recurrent candidate).
 - ``lstm``: a standard LSTM, blocks ``[i | f | g | o]`` (4n columns),
   ``c = f⊙c' + i⊙g``, ``h = o⊙tanh(c)``.
+- ``deltagru``: the DeltaGRU of SPEC §5 (delta thresholds Θx, Θh, memories Mx, Mh),
+  trained straight-through; the GRU's parameters, gating and backward (see below).
 
 Parameters of a layer are a dict with keys ``kernel (m, Gn)``,
 ``recurrent_kernel (n, Gn)``, ``bias (Gn,)``, ``recurrent_bias (Gn,)`` and, for
@@ -35,6 +37,23 @@ Training's threshold jitter (``thr_offset``) shifts the threshold that ``c`` is
 compared with, per (sample, unit), in the forward pass and in ``h'``; the reset and
 the event values are unchanged (docs/training.md).
 
+DeltaGRU (straight-through). The forward pass is SPEC §5 exactly: the memories after
+step t are ``Mx_t = bias + Σ_{s≤t} Δx_s·kernel`` and ``Mh_t = recurrent_bias +
+Σ_{s≤t} Δh_s·recurrent_kernel`` (accumulated step by step, as the engine does), i.e.
+``bias + x̂_t·kernel`` and ``recurrent_bias + ĥ_t·recurrent_kernel`` with x̂_t, ĥ_t the
+last values sent up to step t; the gates read ``Mx_t``, ``Mh_t`` where the GRU reads
+``x_t·kernel + bias``, ``h_{t−1}·recurrent_kernel + recurrent_bias``, and the state update
+``h_t = z⊙h_{t−1} + (1 − z)⊙g`` uses the true h_{t−1}. The backward pass treats each
+sent delta as the full change (∂Δ/∂h = 1: as if every delta were sent, x̂ = x and ĥ = h,
+so that Σ_{s≤t} Δ telescopes to x_t and h_{t−1}): the gradient reaching ``Mx_t`` goes to
+x_t through ``kernel`` and the one reaching ``Mh_t`` to h_{t−1} through
+``recurrent_kernel``, i.e. the GRU's backward evaluated at the delta network's actual
+forward values (gates, memories, states). The weight gradients are the true ones of the
+forward pass, ``Σ_t x̂_tᵀ·∂L/∂Mx_t`` and ``Σ_t ĥ_tᵀ·∂L/∂Mh_t`` (the deltas' values are
+what the weights multiplied); Θ is fixed. With Θ = 0 this is the GRU's exact gradient.
+:func:`gru_type_backward` runs it unchanged: the forward pass leaves x̂ under ``X`` and ĥ
+under ``Hin`` in the cache, the values the weight gradients multiply.
+
 The internal option ``surrogate="sigmoid"`` replaces the Heaviside by the smooth
 ``o = σ(β(c − ϑ))`` and the pseudo-derivative by its true derivative: used only
 by the finite-difference gradient checks.
@@ -47,8 +66,8 @@ import numpy as np
 
 from ..egru.init import DAMPENING, RESET, SUPPORT
 
-KINDS = ("egru", "gru", "lstm")
-GATES = {"egru": 3, "gru": 3, "lstm": 4}
+KINDS = ("egru", "gru", "lstm", "deltagru")
+GATES = {"egru": 3, "gru": 3, "lstm": 4, "deltagru": 3}
 SURROGATE_BETA = 4.0  # slope of the smooth stand-in (gradient checks only)
 
 
@@ -73,6 +92,8 @@ class EGRUOptions:
         (one factor per unit) when the rate floor adds its own per-unit term.
     surrogate: "pseudo" (Heaviside forward, pseudo-derivative backward) or "sigmoid"
         (smooth stand-in with its true derivative; gradient checks only).
+    theta_x, theta_h: DeltaGRU only: the layer's delta thresholds Θx (scalar or (m,))
+        and Θh (scalar or (n,)), fixed.
     """
 
     reset: str = RESET
@@ -80,6 +101,8 @@ class EGRUOptions:
     support: float = SUPPORT
     activity_reg: object = 0.0       # float or (n,) array
     surrogate: str = "pseudo"
+    theta_x: object = 0.0            # DeltaGRU: float or (m,) array
+    theta_h: object = 0.0            # DeltaGRU: float or (n,) array
 
 
 def _event_fn(c, thr, opt: EGRUOptions):
@@ -93,13 +116,44 @@ def _event_fn(c, thr, opt: EGRUOptions):
 
 
 # ----------------------------------------------------------------------------------------
-# GRU-type layers (EGRU and GRU)
+# GRU-type layers (EGRU, GRU and DeltaGRU)
 # ----------------------------------------------------------------------------------------
+def delta_encode(X: np.ndarray, theta) -> tuple:
+    """SPEC §5's delta encoding of a sequence X (B, T, m) with threshold(s) ``theta``
+    (scalar or (m,)), starting from x̂ = 0: returns ``(D, Xhat, sent)``, D (B, T, m) the
+    deltas sent at step t (0 where none), Xhat the last sent values after step t and
+    ``sent`` the boolean mask of sent deltas."""
+    B, T, m = X.shape
+    D = np.zeros_like(X)
+    Xhat = np.empty_like(X)
+    sent = np.empty(X.shape, bool)
+    xh = np.zeros((B, m), X.dtype)
+    for t in range(T):
+        d = X[:, t] - xh
+        a = np.abs(d) > theta
+        D[:, t] = np.where(a, d, 0)
+        xh = np.where(a, X[:, t], xh)
+        Xhat[:, t] = xh
+        sent[:, t] = a
+    return D, Xhat, sent
+
+
+def _delta_memories(D: np.ndarray, K: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mx_t = bias + Σ_{s≤t} D_s·K for every step (B, T, 3n), accumulated in step order as
+    the engine and the reference do (one BLAS call for all D_s·K, then a running sum)."""
+    B, T, m = D.shape
+    M = (D.reshape(B * T, m) @ K).reshape(B, T, -1)
+    M[:, 0] += b
+    return np.cumsum(M, axis=1, out=M)
+
+
 def gru_type_forward(p: dict, X: np.ndarray, kind: str, opt: EGRUOptions = None, thr_offset=None):
-    """Run an EGRU (kind "egru") or GRU (kind "gru") layer over X (B, T, m).
+    """Run an EGRU (kind "egru"), GRU (kind "gru") or DeltaGRU (kind "deltagru", Θ from
+    ``opt``) layer over X (B, T, m).
 
     Returns ``(Y, cache)``: Y (B, T, n) are the layer outputs (EGRU: the graded
-    events y_t; GRU: h_t). The cache holds what the backward pass needs.
+    events y_t; GRU, DeltaGRU: h_t). The cache holds what the backward pass needs
+    (DeltaGRU: also the sent-delta masks ``sent_x`` (B, T, m) and ``sent_h`` (B, T, n)).
 
     ``thr_offset`` (B, n), EGRU only (training's threshold jitter): sample b's unit i
     fires when ``c > ϑ_i + thr_offset[b, i]`` at every step; the reset still subtracts
@@ -112,7 +166,16 @@ def gru_type_forward(p: dict, X: np.ndarray, kind: str, opt: EGRUOptions = None,
     thr = p["thr"] if egru else None
     thr_fire = thr if thr_offset is None else thr + thr_offset   # what c is compared with
     dt = K.dtype
-    VX = (X.reshape(B * T, m) @ K + b).reshape(B, T, 3 * n)
+    delta = kind == "deltagru"
+    if delta:   # input deltas do not depend on the recurrence: all steps' Mx at once
+        DX, Xw, sent_x = delta_encode(X, np.asarray(opt.theta_x, dt))
+        VX = _delta_memories(DX, K, b)
+        theta_h = np.asarray(opt.theta_h, dt)
+        Hin = np.empty((B, T, n), dt); sent_h = np.empty((B, T, n), bool)
+        h_hat = np.zeros((B, n), dt)
+        mh = np.broadcast_to(rb, (B, 3 * n)).astype(dt)
+    else:
+        VX = (X.reshape(B * T, m) @ K + b).reshape(B, T, 3 * n)
     Z = np.empty((B, T, n), dt); Rg = np.empty((B, T, n), dt); G = np.empty((B, T, n), dt)
     VHg = np.empty((B, T, n), dt); C = np.empty((B, T, n), dt); Y = np.empty((B, T, n), dt)
     S = np.empty((B, T, n), dt) if egru else Y  # carried state (GRU: s = h = y)
@@ -120,7 +183,15 @@ def gru_type_forward(p: dict, X: np.ndarray, kind: str, opt: EGRUOptions = None,
     s = np.zeros((B, n), dt)
     y = np.zeros((B, n), dt)
     for t in range(T):
-        vh = y @ R + rb
+        if delta:   # state deltas carry h_{t-1} (= y); Mh += Δh·R
+            dh = y - h_hat
+            e = np.abs(dh) > theta_h
+            h_hat = np.where(e, y, h_hat)
+            mh = mh + np.where(e, dh, 0) @ R
+            vh = mh
+            Hin[:, t] = h_hat; sent_h[:, t] = e
+        else:
+            vh = y @ R + rb
         vx = VX[:, t]
         z = sigmoid(vx[:, :n] + vh[:, :n])
         r = sigmoid(vx[:, n:2 * n] + vh[:, n:2 * n])
@@ -138,6 +209,8 @@ def gru_type_forward(p: dict, X: np.ndarray, kind: str, opt: EGRUOptions = None,
             y = s = c
         Z[:, t] = z; Rg[:, t] = r; G[:, t] = g; VHg[:, t] = vh[:, 2 * n:]; C[:, t] = c; Y[:, t] = y
     cache = dict(X=X, Z=Z, R=Rg, G=G, VHg=VHg, C=C, Y=Y, S=S, O=O, thr_offset=thr_offset)
+    if delta:   # what the weights multiplied: x̂_t and ĥ_t (the straight-through backward)
+        cache.update(X=Xw, Hin=Hin, sent_x=sent_x, sent_h=sent_h)
     return Y, cache
 
 
@@ -148,6 +221,11 @@ def gru_type_backward(p: dict, cache: dict, dY: np.ndarray, kind: str, opt: EGRU
     dY (B, T, n): gradient of the loss w.r.t. the outputs Y from above (readout or
     next layer). Returns ``(grads, dX)`` with grads keyed like ``p`` and dX
     (B, T, m) (None when ``need_dx`` is False).
+
+    The weight gradients multiply ``cache["X"]`` (the values ``kernel`` multiplied: x_t,
+    or x̂_t for a DeltaGRU) and ``cache["Hin"]`` if present (the values
+    ``recurrent_kernel`` multiplied; DeltaGRU: ĥ_t), else y_{t−1}. A DeltaGRU is
+    otherwise differentiated as a GRU (straight-through; see the module docstring).
     """
     K, R = p["kernel"], p["recurrent_kernel"]
     X, Z, Rg, G, VHg, C, Y, S, O = (cache[k] for k in ("X", "Z", "R", "G", "VHg", "C", "Y", "S", "O"))
@@ -193,7 +271,8 @@ def gru_type_backward(p: dict, cache: dict, dY: np.ndarray, kind: str, opt: EGRU
         dy_rec = dVH[:, t] @ RT
         if egru and opt.reset == "output":
             dy_rec -= dc
-    Yprev = np.concatenate([np.zeros((B, 1, n), dt), Y[:, :-1]], axis=1).reshape(B * T, n)
+    Yprev = cache["Hin"].reshape(B * T, n) if cache.get("Hin") is not None else \
+        np.concatenate([np.zeros((B, 1, n), dt), Y[:, :-1]], axis=1).reshape(B * T, n)
     dVX2 = dVX.reshape(B * T, 3 * n)
     dVH2 = dVH.reshape(B * T, 3 * n)
     grads = {"kernel": X.reshape(B * T, m).T @ dVX2, "recurrent_kernel": Yprev.T @ dVH2,

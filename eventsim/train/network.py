@@ -11,12 +11,17 @@ engine; GRU and LSTM weights are saved with :func:`save_weights` (same keys, no
 Dropout (rate ``p``, inverted scaling) acts on what a layer passes *up* (to the
 next layer and to the readout), never on the recurrent path, and only while
 training; the event engine at test time sees the undropped network.
+
+A DeltaGRU (kind ``deltagru``) has exactly the GRU's parameters (its delta thresholds Θx,
+Θh are fixed and live in the :class:`NetSpec`), so GRU weights load into it and back;
+:func:`to_deltagru` makes it an :class:`eventsim.deltagru.DeltaGRUModel`. Its optional
+change penalty is in :mod:`eventsim.train.regulariser`.
 """
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -25,7 +30,7 @@ from ..egru.init import DAMPENING, RESET, SUPPORT, THR_CONCENTRATION, THR_MEAN, 
 from ..errors import EventsimError
 from . import cells
 from .losses import cross_entropy, step_weights
-from .regulariser import event_rate_penalty, rate_floor_penalty
+from .regulariser import change_penalty, event_rate_penalty, rate_floor_penalty
 
 PARAM_KEYS = ("kernel", "recurrent_kernel", "bias", "recurrent_bias")
 
@@ -34,13 +39,16 @@ PARAM_KEYS = ("kernel", "recurrent_kernel", "bias", "recurrent_bias")
 class NetSpec:
     """Shape and behaviour of a trainable network.
 
-    kind: "egru", "gru" or "lstm".
+    kind: "egru", "gru", "lstm" or "deltagru".
     n_in: features per step, or the vocabulary size when ``tokens``.
     units: units per layer.
     n_out: readout outputs (classes, or vocabulary for a language model).
     tokens: inputs are integer token ids, looked up in an embedding (V, embed_dim).
     embed_dim: embedding width (tokens only).
     reset, dampening, support, surrogate: EGRU options (see :class:`cells.EGRUOptions`).
+    theta_x, theta_h: DeltaGRU only: the fixed delta thresholds Θx, Θh (SPEC §5), one
+        number for every layer or a list of one number per layer (left out of
+        :meth:`to_dict` for the other kinds).
     """
 
     kind: str
@@ -53,6 +61,8 @@ class NetSpec:
     dampening: float = DAMPENING
     support: float = SUPPORT
     surrogate: str = "pseudo"
+    theta_x: object = 0.0
+    theta_h: object = 0.0
 
     def __post_init__(self):
         if self.kind not in cells.KINDS:
@@ -62,6 +72,23 @@ class NetSpec:
             raise EventsimError(f"units = {self.units} must be a non-empty list of positive sizes")
         if self.tokens and self.embed_dim < 1:
             raise EventsimError("a token-input network needs embed_dim >= 1")
+        for name in ("theta_x", "theta_h"):
+            v = getattr(self, name)
+            vals = list(v) if isinstance(v, (list, tuple)) else [v]
+            try:
+                ok = all(float(a) >= 0 and np.isfinite(float(a)) for a in vals)
+            except (TypeError, ValueError):
+                ok = False
+            if not ok or (isinstance(v, (list, tuple)) and len(vals) != len(self.units)):
+                raise EventsimError(f"{name} = {v!r} must be a number >= 0 or a list of one per layer "
+                                    f"({len(self.units)})")
+            if self.kind != "deltagru" and any(float(a) for a in vals):
+                raise EventsimError(f"{name} is a DeltaGRU setting; a {self.kind} has no delta thresholds")
+
+    def thetas(self, k: int) -> tuple:
+        """(Θx, Θh) of layer k (DeltaGRU)."""
+        pick = lambda v: float(v[k] if isinstance(v, (list, tuple)) else v)
+        return pick(self.theta_x), pick(self.theta_h)
 
     @property
     def layer_inputs(self) -> list:
@@ -69,7 +96,10 @@ class NetSpec:
         return [first] + self.units[:-1]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if self.kind != "deltagru":   # the other kinds' dicts (fingerprints, files) as before
+            d.pop("theta_x"); d.pop("theta_h")
+        return d
 
 
 def init_params(spec: NetSpec, seed: int = 0, thr_mean: float = THR_MEAN, thr_concentration: float = THR_CONCENTRATION,
@@ -80,11 +110,12 @@ def init_params(spec: NetSpec, seed: int = 0, thr_mean: float = THR_MEAN, thr_co
     update_bias: initial input bias of the update gate z of GRU-type layers (EGRU,
     GRU; c = z·s + (1 − z)·g): a positive value starts every unit keeping more of
     its state from step to step (z = σ(update_bias) at zero input), as the LSTM's
-    forget-gate bias of 1 does. It must be 0 for an LSTM."""
+    forget-gate bias of 1 does. It must be 0 for an LSTM. A DeltaGRU starts as the GRU
+    (same draws)."""
     if update_bias and spec.kind == "lstm":
         raise EventsimError("update_bias applies to GRU-type layers (egru, gru); an LSTM starts with "
                             "forget-gate bias 1")
-    rng = np.random.default_rng([int(seed), 7])
+    rng = np.random.default_rng([int(seed), 7])   # a DeltaGRU draws exactly the GRU's weights
     G = cells.GATES[spec.kind]
     p = {}
     for k, (m, n) in enumerate(zip(spec.layer_inputs, spec.units)):
@@ -123,6 +154,14 @@ def egru_options(spec: NetSpec, activity_reg=0.0) -> cells.EGRUOptions:
                              activity_reg=activity_reg, surrogate=spec.surrogate)
 
 
+def layer_options(spec: NetSpec, k: int, opt: cells.EGRUOptions) -> cells.EGRUOptions:
+    """``opt`` for layer k: with the layer's delta thresholds for a DeltaGRU."""
+    if spec.kind != "deltagru":
+        return opt
+    tx, th = spec.thetas(k)
+    return replace(opt, theta_x=tx, theta_h=th)
+
+
 @dataclass
 class Pass:
     """Everything one forward pass leaves for the backward pass and the statistics."""
@@ -154,7 +193,7 @@ def forward(spec: NetSpec, params: dict, X, dropout: float = 0.0, rng=None, thr_
         ps.inputs.append(h)
         offset = (thr_jitter * rng.standard_normal((h.shape[0], spec.units[k]))).astype(h.dtype) \
             if jitter else None
-        Y, cache = cells.layer_forward(spec.kind, layer_params(params, k), h, opt, offset)
+        Y, cache = cells.layer_forward(spec.kind, layer_params(params, k), h, layer_options(spec, k, opt), offset)
         ps.caches.append(cache)
         if dropout > 0.0 and rng is not None:
             keep = (rng.random(Y.shape) >= dropout).astype(Y.dtype) / (1.0 - dropout)
@@ -188,7 +227,7 @@ def _read_steps(top: np.ndarray, loss: str) -> np.ndarray:
 
 def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: float = 0.0,
                    rng=None, activity_reg: float = 0.0, floor_reg: float = 0.0, floor_rate: float = 0.0,
-                   thr_jitter: float = 0.0):
+                   thr_jitter: float = 0.0, delta_penalty: float = 0.0):
     """Forward, loss and the full BPTT backward.
 
     Returns ``(loss_value, grads, ps, stats)``: ``grads`` keyed like ``params``,
@@ -199,7 +238,10 @@ def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: f
     unit) entries to the loss (the mean event rate; its gradient flows through the
     pseudo-derivative, see :mod:`eventsim.train.regulariser`); ``floor_reg`` λ_f adds
     the rate floor ``λ_f · mean over units of max(0, floor_rate − rate)`` (same module).
-    ``thr_jitter``: see :func:`forward`.
+    ``thr_jitter``: see :func:`forward`. ``delta_penalty`` λ (DeltaGRU) adds the change
+    penalty ``λ · (1/B) Σ_b Σ_layers Σ_t Σ_j |h_t − h_{t−1}|`` (h_0 = 0;
+    :func:`eventsim.train.regulariser.change_penalty`); the stats then hold ``events`` (state
+    deltas sent) and ``unit_steps``.
     """
     ps = forward(spec, params, X, dropout, rng, thr_jitter)
     W, b = params["readout.weight"], params["readout.bias"]
@@ -232,11 +274,19 @@ def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: f
         stats["events"] = events
         stats["unit_steps"] = entries
         value += pen + fpen
+    change_grads = [None] * len(spec.units)
+    if spec.kind == "deltagru":
+        cpen, change_grads = change_penalty(ps.caches, delta_penalty)
+        stats["events"] = sum(int(np.count_nonzero(c["sent_h"])) for c in ps.caches)
+        stats["unit_steps"] = sum(int(c["sent_h"].size) for c in ps.caches)
+        value += cpen
     stats["loss"] = value
     dY = dtop
     for k in range(len(spec.units) - 1, -1, -1):
         if ps.masks[k] is not None:
             dY = dY * ps.masks[k]
+        if change_grads[k] is not None:   # the penalty reads h_t before dropout
+            dY = dY + change_grads[k]
         opt = egru_options(spec, reg_scale + floor_coefs[k])
         g, dX = cells.layer_backward(spec.kind, layer_params(params, k), ps.caches[k], dY, opt,
                                      need_dx=(k > 0 or spec.tokens))
@@ -251,7 +301,8 @@ def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: f
 
 
 def loss_value(spec: NetSpec, params: dict, X, target, loss: str, activity_reg: float = 0.0,
-               floor_reg: float = 0.0, floor_rate: float = 0.0, thr_jitter: float = 0.0, rng=None) -> float:
+               floor_reg: float = 0.0, floor_rate: float = 0.0, thr_jitter: float = 0.0, rng=None,
+               delta_penalty: float = 0.0) -> float:
     """The loss of :func:`loss_and_grads` (no dropout), forward only."""
     ps = forward(spec, params, X, 0.0, rng, thr_jitter)
     logits = readout_logits(params, ps.top, loss)
@@ -260,6 +311,8 @@ def loss_value(spec: NetSpec, params: dict, X, target, loss: str, activity_reg: 
         smooth = spec.surrogate == "sigmoid"
         value += event_rate_penalty(ps.caches, activity_reg, smooth)[0]
         value += rate_floor_penalty(ps.caches, floor_reg, floor_rate, smooth)[0]
+    if spec.kind == "deltagru":
+        value += change_penalty(ps.caches, delta_penalty)[0]
     return value
 
 
@@ -282,6 +335,20 @@ def to_model(spec: NetSpec, params: dict, meta: dict = None):
     arrays = {k: np.asarray(v, dtype=np.float32) for k, v in params.items()}
     arrays["meta"] = np.array(json.dumps(m))
     return model_from_arrays(arrays, source="trained network")
+
+
+def to_deltagru(spec: NetSpec, params: dict, theta_x=None, theta_h=None, dtype=np.float32):
+    """A trained DeltaGRU or GRU network as an :class:`eventsim.deltagru.DeltaGRUModel`
+    (:func:`eventsim.deltagru.from_gru` on the parameters): the delta thresholds given, or
+    else the spec's (a GRU's: 0, which computes the GRU exactly)."""
+    from ..deltagru import from_gru
+    if spec.kind not in ("gru", "deltagru"):
+        raise EventsimError(f"only a GRU or DeltaGRU converts to a DeltaGRU model, this network is a "
+                            f"{spec.kind}")
+    L = len(spec.units)
+    tx = [spec.thetas(k)[0] for k in range(L)] if theta_x is None else theta_x
+    th = [spec.thetas(k)[1] for k in range(L)] if theta_h is None else theta_h
+    return from_gru({k: np.asarray(v) for k, v in params.items()}, theta_x=tx, theta_h=th, dtype=dtype)
 
 
 def params_from_model(model) -> dict:

@@ -27,7 +27,17 @@ opposite sign: it pulls a silent unit's states near its threshold up and its thr
 down. Without it many units of a trained EGRU never fire at all (72 of 128 in the default
 digits study); the activity regulariser then spreads the events over more units.
 
-The gradients are added inside the layer backward (:func:`eventsim.train.cells.gru_type_backward`,
+The change penalty (DeltaGRU, off by default; SPEC §5) adds
+
+    L_change = λ · (1/B) · Σ_b Σ_layers Σ_t Σ_j |h_t[j] − h_{t−1}[j]|      (h_0 = 0)
+
+(a per-sequence sum, averaged over the batch like the task loss), which encourages small
+changes of the state and hence fewer state deltas above Θh. Its (sub)gradient, with
+sign(0) = 0, ``∂L/∂h_t = λ/B · (sign(h_t − h_{t−1}) − sign(h_{t+1} − h_t))`` (no second
+term at the last step), is added to the gradient reaching each layer's h_t before the
+layer backward (:func:`change_penalty`).
+
+The EGRU's gradients are added inside the layer backward (:func:`eventsim.train.cells.gru_type_backward`,
 ``EGRUOptions.activity_reg`` = λ/N); this module computes the loss value.
 """
 from __future__ import annotations
@@ -70,3 +80,24 @@ def rate_floor_penalty(caches: list, lam: float, floor: float, smooth: bool = Fa
         short += float(np.sum(floor - rate[below]))
         coefs.append(np.where(below, -lam / (B * T * units), 0.0).astype(O.dtype))
     return lam * short / units, coefs
+
+
+def change_penalty(caches: list, lam: float):
+    """``(value, grads)`` of the DeltaGRU change penalty over the layers' caches.
+
+    value = λ/B · Σ |h_t − h_{t−1}| over layers, samples, steps and units (h_0 = 0);
+    grads: per layer the (B, T, n) gradient w.r.t. h_t (sign(0) = 0), or None when λ = 0.
+    """
+    if not lam or not caches:
+        return 0.0, [None] * len(caches)
+    value, grads = 0.0, []
+    for c in caches:
+        H = c["Y"]
+        B = H.shape[0]
+        diff = np.diff(H, axis=1, prepend=np.zeros_like(H[:, :1]))
+        value += float(np.abs(diff).sum(dtype=np.float64))
+        sg = np.sign(diff)
+        g = sg.copy()
+        g[:, :-1] -= sg[:, 1:]
+        grads.append((lam / B) * g)
+    return lam * value / caches[0]["Y"].shape[0], grads

@@ -49,6 +49,8 @@ class TrainConfig:
     than a fraction r_min of a batch's entries (EGRU; 0 = off; :mod:`.regulariser`).
     thr_jitter: σ of the threshold jitter (EGRU; 0 = off): in training, each sample's
     unit fires when c > ϑ + σ·ε, ε ~ N(0, 1) drawn per sequence; evaluation uses ϑ.
+    delta_penalty: λ of the DeltaGRU's change penalty λ·(1/B)·Σ|h_t − h_{t−1}| (0 = off;
+    :func:`eventsim.train.regulariser.change_penalty`).
     loss: "last" | "all" | "trace" | "lm". metric: "accuracy" | "bpc" | "perplexity".
     max_batches_per_epoch: cap (None = all). weight_density: pruning target (1 = off),
     reached between ``prune_start`` and ``prune_end`` (fractions of the epochs).
@@ -70,6 +72,7 @@ class TrainConfig:
     floor_reg: float = 0.0
     floor_rate: float = 0.02
     thr_jitter: float = 0.0
+    delta_penalty: float = 0.0
     seed: int = 0
     loss: str = "last"
     metric: str = "accuracy"
@@ -103,7 +106,8 @@ class TrainConfig:
                                 f"with accuracy")
         if not 0.0 <= self.dropout < 1.0:
             bad("dropout", "must be in [0, 1)")
-        for name in ("weight_decay", "grad_clip", "activity_reg", "floor_reg", "thr_jitter", "warmup_steps"):
+        for name in ("weight_decay", "grad_clip", "activity_reg", "floor_reg", "thr_jitter", "warmup_steps",
+                     "delta_penalty"):
             if not getattr(self, name) >= 0:
                 bad(name, "must be >= 0")
         if not 0.0 < self.floor_rate < 1.0:
@@ -150,14 +154,16 @@ def evaluate(spec: NetSpec, params: dict, x, y, loss: str, metric: str, batch_si
     "unit_steps", "activity_sparsity", "unit_events", "predictions", "sequence_nll"}``
     (loss: mean cross-entropy of the last step for classification, of all tokens for LM;
     unit_events: for an EGRU, per layer the (n,) int64 events of each unit over all samples
-    and steps, else None; predictions: last-step argmax for classification, else None;
+    and steps (for a DeltaGRU: its state deltas sent, as ``events``), else None; predictions: last-step argmax for classification, else None;
     sequence_nll: for LM the (n,) summed cross-entropy of each sequence, else None)."""
     dtype = params["readout.weight"].dtype
     x = _as_input(spec, x, dtype)
     nll = 0.0
     count = correct = events = unit_steps = 0
     preds, seq_nll = [], []
-    unit_events = [np.zeros(n, np.int64) for n in spec.units] if spec.kind == "egru" else None
+    sparse = spec.kind in ("egru", "deltagru")
+    fired = "O" if spec.kind == "egru" else "sent_h"   # an EGRU's events, a DeltaGRU's state deltas
+    unit_events = [np.zeros(n, np.int64) for n in spec.units] if sparse else None
     for sl, ps, logits in predict_batches(spec, params, x, loss, batch_size):
         if loss == "lm":   # per-sequence sums; the metric is their total
             seq = losses.sequence_nll(logits, y[sl])
@@ -170,17 +176,17 @@ def evaluate(spec: NetSpec, params: dict, x, y, loss: str, metric: str, batch_si
             correct += int((p == y[sl]).sum())
         nll += s
         count += c
-        if spec.kind == "egru":
+        if sparse:
             for k, ca in enumerate(ps.caches):
-                unit_events[k] += np.count_nonzero(ca["O"], axis=(0, 1))
-            unit_steps += sum(ca["O"].size for ca in ps.caches)
+                unit_events[k] += np.count_nonzero(ca[fired], axis=(0, 1))
+            unit_steps += sum(ca[fired].size for ca in ps.caches)
     if unit_events is not None:
         events = int(sum(int(u.sum()) for u in unit_events))
     n = x.shape[0]
     return {"metric": losses.metric_value(metric, nll, count, correct, n), "loss": nll / count,
-            "events": events if spec.kind == "egru" else None,
-            "unit_steps": unit_steps if spec.kind == "egru" else None,
-            "activity_sparsity": (1.0 - events / unit_steps) if spec.kind == "egru" else None,
+            "events": events if sparse else None,
+            "unit_steps": unit_steps if sparse else None,
+            "activity_sparsity": (1.0 - events / unit_steps) if sparse else None,
             "unit_events": unit_events,
             "predictions": np.concatenate(preds) if preds else None,
             "sequence_nll": np.concatenate(seq_nll) if seq_nll else None}
@@ -189,7 +195,8 @@ def evaluate(spec: NetSpec, params: dict, x, y, loss: str, metric: str, batch_si
 # TrainConfig fields added after checkpoints were first written, with the value that
 # reproduces the training of before: left out of the fingerprint at that value, so that
 # an older checkpoint still resumes (it trained exactly so)
-LATER_FIELDS = {"update_bias": 0.0, "floor_reg": 0.0, "floor_rate": 0.02, "thr_jitter": 0.0}
+LATER_FIELDS = {"update_bias": 0.0, "floor_reg": 0.0, "floor_rate": 0.02, "thr_jitter": 0.0,
+                "delta_penalty": 0.0}
 
 
 def _comparable(cfg: dict) -> dict:
@@ -362,7 +369,8 @@ def _batch_grads(spec: NetSpec, config: TrainConfig, run: _Run, plan: _Plan, idx
     egru = spec.kind == "egru"
     return loss_and_grads(spec, run.params, plan.X[idx], plan.Y[idx], config.loss, config.dropout, run.rng,
                           config.activity_reg if egru else 0.0, config.floor_reg if egru else 0.0,
-                          config.floor_rate, config.thr_jitter)
+                          config.floor_rate, config.thr_jitter,
+                          config.delta_penalty if spec.kind == "deltagru" else 0.0)
 
 
 def _accumulate(agg: dict, value: float, n: int, st: dict) -> None:
@@ -407,8 +415,9 @@ def _epoch_message(config: TrainConfig, desc: str, epoch: int, entry: dict, val:
     msg = (f"{desc} epoch {epoch + 1}/{config.epochs}: loss {entry['train_loss']:.4f}, "
            f"val {config.metric} {val['metric']:.4f}")
     if entry["activity_sparsity"] is not None:
-        msg += (f", activity sparsity {entry['activity_sparsity']:.3f}, backward sparsity "
-                f"{entry['backward']['total']['backward_sparsity']:.3f}")
+        msg += f", activity sparsity {entry['activity_sparsity']:.3f}"
+        if entry["backward"] is not None:
+            msg += f", backward sparsity {entry['backward']['total']['backward_sparsity']:.3f}"
     return msg.strip()
 
 

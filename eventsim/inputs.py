@@ -36,11 +36,24 @@ def _extent(value, key: str) -> int:
     return v
 
 
+def available_memory():
+    """Bytes the machine can still give (MemAvailable + SwapFree on Linux), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            info = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in f if line.split()[1:]}
+        return info["MemAvailable"] + info.get("SwapFree", 0)
+    except (OSError, KeyError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not on this platform
+        return None
+
+
 def check_memory(nbytes: int, what: str) -> None:
     """Refuse an allocation larger than the machine's available memory, with a clear message."""
-    try:
-        avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):  # not on this platform
+    avail = available_memory()
+    if avail is None:
         return
     if nbytes > avail:
         raise EventsimError(f"{what} needs about {nbytes / 2**30:.3g} GiB of memory but only "

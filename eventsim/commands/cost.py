@@ -127,9 +127,9 @@ def _run_model(args, profiles) -> int:
     from ..inputs import load_input
     from ..egru.model import load_model
     from ..egru.simulate import simulate
-    from ._util import write_json
-
     from ..outputs import check_outputs
+    from ._util import format_sparsity, write_json
+
 
     if not args.input:
         raise EventsimError("--model needs --input (the run to cost)")
@@ -151,7 +151,8 @@ def _run_model(args, profiles) -> int:
         write_json(args.json, doc)
     if not args.quiet:
         print(f"model {args.model}: layers {model.sizes}; {counts['samples']} sample(s) x "
-              f"{counts['steps']} steps; activity sparsity {counts['total']['activity_sparsity']:.1%}")
+              f"{counts['steps']} steps; activity sparsity "
+              f"{format_sparsity(counts['total']['activity_sparsity'], counts['total']['events'])}")
         print(energy_table(ests))
         if tim:
             print()

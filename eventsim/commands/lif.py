@@ -75,6 +75,10 @@ def _random_model(args) -> int:
 
     check_outputs([("OUT", args.out)])
     check_seed(args.seed)
+    from ..inputs import check_memory
+    n_syn = max(args.inputs, 0) * max(args.fanout_in, 0) + max(args.units, 0) * max(args.fanout_rec, 0)
+    check_memory(64 * n_syn + 64 * max(args.units, 0) + 8 * max(args.inputs, 0),
+                 f"a LIF network of {n_syn:,} synapses")
     m = random_lif_model(args.inputs, args.units, fanout_in=args.fanout_in, fanout_rec=args.fanout_rec,
                          w_in=args.w_in, w_rec=args.w_rec, delay_in=args.delay_in, delay_rec=args.delay_rec,
                          tau=args.tau, thr=args.thr, bias=args.bias, v_reset=args.v_reset, dt=args.dt,
@@ -93,6 +97,11 @@ def _poisson(args) -> int:
     check_outputs([("OUT", args.out)])
     check_seed(args.seed)
     finite(args.rate, "--rate")
+    from ..inputs import check_memory
+    if args.channels >= 1 and args.steps >= 1 and args.samples >= 1 and 0 < args.dt and args.rate >= 0:
+        spikes = args.samples * args.channels * args.steps * min(1.0, args.rate * args.dt)
+        check_memory(int(64 * spikes + 64 * args.channels),
+                     f"Poisson input of about {spikes:,.0f} spikes on {args.channels:,} channels")
     s = poisson_stream(args.channels, args.steps, args.rate, args.dt, n_samples=args.samples, seed=args.seed)
     s.save(args.out)
     print(f"wrote {args.out}: {len(s)} spikes on {args.channels} channels, {args.samples} sample(s) "

@@ -130,7 +130,6 @@ def _run_model(args, profiles) -> int:
     from ..outputs import check_outputs
     from ._util import format_sparsity, write_json
 
-
     if not args.input:
         raise EventsimError("--model needs --input (the run to cost)")
     check_outputs([("--json", args.json)],

@@ -32,7 +32,7 @@ from .egru.init import DAMPENING, RESET, RESET_MODES, SUPPORT, THR_MEAN
 SCENARIO_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")
 
 TOP_KEYS = ("name", "description", "data", "train", "models", "measure")
-KINDS = ("egru", "gru", "lstm")
+KINDS = ("egru", "gru", "lstm", "deltagru")
 LR_SCHEDULES = ("constant", "cosine", "step")
 LOSSES = ("last", "all", "trace", "lm")  # = eventsim.train.losses.LOSSES (kept import-light)
 PATH_OPTIONS = ("path", "train", "valid", "test")   # data options naming files or folders
@@ -86,6 +86,9 @@ def _fields():
         "lr": (None, _FLOAT, (0.0, None, "open")),  # None: train.lr
         "embedding_dim": (None, _INT, (1, None)),  # token input only; None: trainer's choice
         "checkpoint": (None, _STR, None),
+        "theta_x": (None, _FLOAT, (0.0, None)),   # DeltaGRU: input delta threshold Θx (None: 0)
+        "theta_h": (None, _FLOAT, (0.0, None)),   # DeltaGRU: state delta threshold Θh (None: 0)
+        "delta_penalty": (None, _FLOAT, (0.0, None)),  # DeltaGRU: change penalty λ (None: 0)
     }
     measure = {
         "test_samples": (None, _INT, (1, None)),   # None: the whole test split
@@ -97,6 +100,7 @@ def _fields():
 TRAIN_FIELDS, MODEL_FIELDS, MEASURE_FIELDS = _fields()
 EGRU_ONLY = ("thr_mean", "train_thr", "dampening", "support", "reset", "activity_reg", "floor_reg",
              "floor_rate", "thr_jitter")
+DELTAGRU_ONLY = ("theta_x", "theta_h", "delta_penalty")
 
 
 @dataclass
@@ -109,7 +113,8 @@ class Scenario:
         filled: the loader fills them).
     train: every key of :data:`TRAIN_FIELDS` (``max_batches_per_epoch`` may be None).
     models: list of dicts with every key of :data:`MODEL_FIELDS` (EGRU-only keys are
-        None for GRU/LSTM; ``activity_reg`` / ``floor_reg`` / ``floor_rate`` None mean
+        None for GRU/LSTM; the DeltaGRU-only keys theta_x, theta_h, delta_penalty are
+        present for a DeltaGRU only, None meaning 0; ``activity_reg`` / ``floor_reg`` / ``floor_rate`` None mean
         the ``train`` section's,
         ``epochs`` / ``loss`` / ``lr`` None mean ``train.epochs`` / ``train.loss`` /
         ``train.lr``;
@@ -322,6 +327,13 @@ def _model(raw, i: int) -> dict:
                                 f"{name!r} is a {m['kind']}; remove it")
         for k in EGRU_ONLY:
             m[k] = None
+    if m["kind"] != "deltagru":
+        bad = [k for k in DELTAGRU_ONLY if k in raw]
+        if bad:
+            raise EventsimError(f"models.{name}.{bad[0]} applies only to DeltaGRU models, but "
+                                f"{name!r} is a {m['kind']}; remove it")
+        for k in DELTAGRU_ONLY:     # not filled in: other kinds' model dicts stay as they were
+            del m[k]
     if m["kind"] == "lstm" and m["update_bias"]:
         raise EventsimError(f"models.{name}.update_bias applies only to GRU-type models (egru, gru), but "
                             f"{name!r} is an lstm (it starts with forget-gate bias 1); remove it")
@@ -375,7 +387,7 @@ def scenario_from_dict(raw: dict, path: Optional[str] = None) -> Scenario:
     models_raw = raw.get("models")
     if not isinstance(models_raw, list) or not models_raw:
         raise EventsimError("the scenario needs at least one [[models]] table "
-                            "(name, kind = 'egru'|'gru'|'lstm', units)")
+                            "(name, kind = 'egru'|'gru'|'lstm'|'deltagru', units)")
     models = [_model(m, i) for i, m in enumerate(models_raw)]
     for m in models:
         if m["loss"] is not None and (m["loss"] == "lm") != (task == "lm"):

@@ -368,3 +368,37 @@ def test_theta_sweep_language_model_lower_is_better():
     pick = pick_theta(res, tolerance=0.0, metric="bpc")
     assert pick["metric"] <= res[0]["metric"]
     assert pick_theta(res, tolerance=100.0, metric="bpc")["theta_x"] == 5.0
+
+
+# ------------------------------------------------------------------------ studies
+def test_scenario_deltagru_model_studied_and_reloaded(tmp_path):
+    from eventsim.deltagru import load_any_model
+    from eventsim.study import run_study
+    sets = ["models.gru.kind=deltagru", "models.gru.theta_x=0.05", "models.gru.theta_h=0.1",
+            "models.gru.delta_penalty=0.001", "measure.raster_samples=1"]
+    s = run_study("tiny", out_dir=tmp_path / "a", overrides=sets, progress=False)
+    e = s["models"]["gru"]
+    assert e["kind"] == "deltagru" and e["engine_check"]["ok"]
+    assert e["effective_macs_per_step"] < e["dense_macs_per_step"]
+    m = load_any_model(tmp_path / "a" / "gru" / "model.npz")          # an engine model file
+    assert type(m).__name__ == "DeltaGRUModel" and float(m.layers[0].theta_h[0]) == pytest.approx(0.1)
+    # the model file (and a GRU's weights) load back as a scenario checkpoint, at the scenario's Θ
+    from eventsim.deltagru.model import deltagru_arrays
+    params = {k: v for k, v in deltagru_arrays(m).items() if not k.endswith(("theta_x", "theta_h"))}
+    gspec = NetSpec(kind="gru", n_in=m.n_in, units=m.sizes, n_out=m.n_out)
+    save_weights(gspec, params, tmp_path / "gru.npz")                  # a GRU's weights file
+    for ck in (tmp_path / "a" / "gru" / "model.npz", tmp_path / "gru.npz"):
+        s2 = run_study("tiny", out_dir=tmp_path / "b",
+                       overrides=sets + [f'models.gru.checkpoint="{ck}"'], progress=False)
+        assert s2["models"]["gru"]["metric"] == e["metric"]
+        assert s2["models"]["gru"]["effective_macs_per_step"] == e["effective_macs_per_step"]
+
+
+def test_scenario_deltagru_keys_refused_elsewhere():
+    from eventsim.scenario import load_scenario
+    with pytest.raises(EventsimError, match="applies only to DeltaGRU"):
+        load_scenario("tiny", ["models.gru.theta_h=0.1"])
+    with pytest.raises(EventsimError, match="theta_x"):
+        load_scenario("tiny", ["models.gru.kind=deltagru", "models.gru.theta_x=-1.0"])
+    sc = load_scenario("tiny", ["models.gru.kind=deltagru"])
+    assert "theta_x" not in sc.to_dict()["models"][1]       # unset keys stay out of scenario.toml

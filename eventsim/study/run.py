@@ -10,7 +10,8 @@
    trainer's own forward pass gives the metric, and for an EGRU the event engine
    (:func:`eventsim.simulate` with ``engine="event"``) runs the saved model again,
    gives the SPEC §4 counts and its own metric, which must agree with the trainer's
-   (a disagreement is logged as a warning and recorded in ``engine_check``); GRU and
+   (a disagreement is logged as a warning and recorded in ``engine_check``); a DeltaGRU
+   likewise through :func:`eventsim.deltagru.simulate_deltagru` (SPEC §5 counts); GRU and
    LSTM get the closed-form dense counts (:class:`eventsim.egru.counts.DenseCounts`);
 4. write the results folder of docs/architecture.md and the summary table.
 
@@ -110,20 +111,29 @@ def _engine_check(ds, ev, eng_metric, pred, metric, samples) -> dict:
     return check
 
 
+#: kinds the event engine runs in a study (the others get closed-form dense counts)
+ENGINE_KINDS = ("egru", "deltagru")
+
+
 def _run_event_engine(ds, spec, params, x, x_eng, y, ev, loss, metric, raster_n) -> tuple:
-    """An EGRU through the event engine: (metric, predictions or per-sequence losses,
-    engine check, counts, raster layers)."""
-    import eventsim
-    from ..train import to_model
-    model = to_model(spec, params)
+    """An EGRU or DeltaGRU through the event engine: (metric, predictions or per-sequence
+    losses, engine check, counts, raster layers)."""
+    if spec.kind == "deltagru":
+        from ..deltagru import simulate_deltagru as simulate
+        from ..train import to_deltagru
+        model = to_deltagru(spec, params)
+    else:
+        from eventsim import simulate
+        from ..train import to_model
+        model = to_model(spec, params)
     record = ("readout",) if (ds.task == "lm" or loss != "last") else ()
-    res = eventsim.simulate(model, x_eng, engine="event", record=record)
+    res = simulate(model, x_eng, engine="event", record=record)
     eng_metric, pred = _engine_metric(ds, res, y, metric, loss, params["readout.bias"])
     check = _engine_check(ds, ev, eng_metric, pred, metric, int(x.shape[0]))
     raster = {}
     if raster_n:
         rx = x_eng if not hasattr(x_eng, "sample") else x
-        rres = eventsim.simulate(model, rx[:raster_n], engine="event", record=("y",))
+        rres = simulate(model, rx[:raster_n], engine="event", record=("y",))
         raster = {f"layer{k}.y": np.asarray(a, np.float32) for k, a in enumerate(rres.y)}
     return eng_metric, pred, check, res.counts, raster
 
@@ -142,8 +152,8 @@ def _write_raster(spec, params, x, raster: dict, raster_n: int, mdir: str) -> No
 def evaluate_model(ds, spec, params, loss, metric, test_n, raster_n, mdir) -> dict:
     """Test metric (trainer and event engine), counts and raster of one model.
 
-    Returns ``metric`` (the engine's for an EGRU), ``trainer`` (the trainer's evaluation),
-    ``check`` (the engine check, EGRU only), ``counts`` (a :class:`~eventsim.egru.counts.Counts`)
+    Returns ``metric`` (the engine's for an EGRU or DeltaGRU), ``trainer`` (the trainer's
+    evaluation), ``check`` (the engine check, EGRU and DeltaGRU only), ``counts`` (a :class:`~eventsim.egru.counts.Counts`)
     and ``scores``: the per-sample scores behind the metric (correctness of each
     prediction; for a language model the mean cross-entropy per token of each sequence)."""
     from ..train import evaluate
@@ -151,7 +161,7 @@ def evaluate_model(ds, spec, params, loss, metric, test_n, raster_n, mdir) -> di
     x, x_eng, y = _test_inputs(ds, test_n)
     ev = evaluate(spec, params, x, y, loss, metric)
     samples, steps = int(x.shape[0]), int(x.shape[1])
-    if spec.kind == "egru":
+    if spec.kind in ENGINE_KINDS:
         metric_value, pred, check, counts, raster = _run_event_engine(ds, spec, params, x, x_eng, y, ev, loss,
                                                                       metric, raster_n)
     else:
@@ -163,9 +173,9 @@ def evaluate_model(ds, spec, params, loss, metric, test_n, raster_n, mdir) -> di
             raster = {f"layer{k}.y": c["Y"].astype(np.float32) for k, c in enumerate(ps.caches)}
     if raster_n:
         _write_raster(spec, params, x, raster, raster_n, mdir)
-    # the EGRU's per-sequence losses are the engine's (``pred`` holds its per-sequence sums)
+    # the engine's per-sequence losses (``pred`` holds its per-sequence sums)
     if ds.task == "lm":
-        seq = pred if spec.kind == "egru" else ev["sequence_nll"]
+        seq = pred if spec.kind in ENGINE_KINDS else ev["sequence_nll"]
         scores = None if seq is None else np.asarray(seq, np.float64) / steps
     else:
         scores = (np.asarray(pred) == np.asarray(y)) if pred is not None else None
@@ -211,14 +221,19 @@ def _train_or_load(sc, m, spec, cfg, ds, mdir: str, progress: bool) -> tuple:
 
 
 def _save_model(sc, name: str, spec, params, history: list, mdir: str) -> None:
-    """``history.json`` and ``model.npz`` (an EGRU as an engine model file)."""
+    """``history.json`` and ``model.npz`` (an EGRU or DeltaGRU as an engine model file)."""
+    from ..deltagru import save_deltagru
     from ..egru.model import save_model
-    from ..train import save_weights, to_model
+    from ..train import save_weights, to_deltagru, to_model
     with open(os.path.join(mdir, "history.json"), "w") as f:
         json.dump(history, f, indent=1)
     meta = {"scenario": sc.name, "model": name}
     if spec.kind == "egru":
         save_model(to_model(spec, params, {"training": meta}), os.path.join(mdir, "model.npz"))
+    elif spec.kind == "deltagru":
+        model = to_deltagru(spec, params)
+        model.meta = {"training": meta}
+        save_deltagru(model, os.path.join(mdir, "model.npz"))
     else:
         save_weights(spec, params, os.path.join(mdir, "model.npz"), meta)
 

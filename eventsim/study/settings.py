@@ -66,7 +66,9 @@ def model_settings(sc, m: dict, ds):
                    tokens=tokens, embed_dim=emb if tokens else 0,
                    reset=m.get("reset") or RESET,
                    dampening=m["dampening"] if egru and m.get("dampening") is not None else DAMPENING,
-                   support=m["support"] if egru and m.get("support") is not None else SUPPORT)
+                   support=m["support"] if egru and m.get("support") is not None else SUPPORT,
+                   **({"theta_x": float(m.get("theta_x") or 0.0), "theta_h": float(m.get("theta_h") or 0.0)}
+                      if m["kind"] == "deltagru" else {}))
     t = model_train_settings(sc, m)
     loss = t.pop("loss", None) or ("lm" if ds.task == "lm" else "last")
     if (loss == "lm") != (ds.task == "lm"):
@@ -82,6 +84,8 @@ def model_settings(sc, m: dict, ds):
         t["train_thr"] = bool(m.get("train_thr", True))
         t["thr_mean"] = float(m["thr_mean"]) if m.get("thr_mean") is not None else THR_MEAN
         t["thr_jitter"] = float(m.get("thr_jitter") or 0.0)
+    if m["kind"] == "deltagru":
+        t["delta_penalty"] = float(m.get("delta_penalty") or 0.0)
     for key in [k for k, v in t.items() if v is None]:
         del t[key]
     return spec, TrainConfig.from_dict(t)
@@ -96,7 +100,8 @@ def resolve_checkpoint(sc, path: str) -> str:
 
 
 def load_given_params(sc, m, spec) -> dict:
-    """Parameters from the checkpoint file a scenario model names."""
+    """Parameters from the checkpoint file a scenario model names (a DeltaGRU's: a DeltaGRU
+    or GRU weights file, or a DeltaGRU model file; its Θ are the scenario's)."""
     from ..egru.model import load_model
     from ..train import load_weights, params_from_model
     path = resolve_checkpoint(sc, m["checkpoint"])
@@ -106,13 +111,27 @@ def load_given_params(sc, m, spec) -> dict:
         if model.reset != spec.reset:
             raise EventsimError(f"model {m['name']!r}: checkpoint {path!r} uses reset mode {model.reset!r} "
                                 f"but the scenario says {spec.reset!r}")
+    elif spec.kind == "deltagru" and _is_deltagru_model_file(path):
+        from ..deltagru import load_deltagru
+        from ..deltagru.model import deltagru_arrays
+        params = {k: v for k, v in deltagru_arrays(load_deltagru(path, dtype="float32")).items()
+                  if k != "meta" and not k.endswith((".theta_x", ".theta_h"))}
     else:
         lspec, params, _ = load_weights(path)
-        if lspec.kind != spec.kind:
+        if lspec.kind != spec.kind and not (spec.kind == "deltagru" and lspec.kind == "gru"):
             raise EventsimError(f"model {m['name']!r}: checkpoint {path!r} holds a {lspec.kind}, "
                                 f"the scenario says {spec.kind}")
     _check_fits(m, path, spec, params)
     return {k: np.asarray(v, dtype=np.float32) for k, v in params.items()}
+
+
+def _is_deltagru_model_file(path) -> bool:
+    """Is ``path`` a DeltaGRU model file (``save_deltagru``: arrays ``layer{k}.theta_x``)?"""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return "layer0.theta_x" in z.files
+    except Exception:
+        return False     # load_weights names the problem
 
 
 def _check_fits(m, path, spec, params) -> None:

@@ -149,6 +149,23 @@ def test_unwritable_folder_and_read_only_file(files, no_simulation):
     assert (files / "keep.json").read_text() == "{}"
 
 
+def test_unwritable_places_as_the_os_reports_them(files, no_simulation, monkeypatch):
+    """The same refusals for any user (root included): os.access says what may be written."""
+    import eventsim.outputs as outputs
+
+    (files / "keep.json").write_text("{}")
+    denied = {str(files / "ro"), str(files / "keep.json")}
+    (files / "ro").mkdir()
+    monkeypatch.setattr(outputs.os, "access", lambda p, mode: os.fspath(p) not in denied)
+    refused(cli("count", "--model", files / "m.npz", "--input", files / "x.npy", "--json", files / "ro" / "c.json"),
+            "permission denied")
+    refused(cli("count", "--model", files / "m.npz", "--input", files / "x.npy", "--json",
+                files / "ro" / "new" / "c.json"), "permission denied")
+    refused(cli("count", "--model", files / "m.npz", "--input", files / "x.npy", "--json", files / "keep.json"),
+            "read-only")
+    assert (files / "keep.json").read_text() == "{}" and os.listdir(files / "ro") == []
+
+
 def test_report_twin_may_not_replace_a_study_file(tmp_path):
     d = tmp_path / "study"
     d.mkdir()

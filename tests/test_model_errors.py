@@ -127,3 +127,38 @@ def test_with_delays_validates():
     m = random_model(3, [4, 4], seed=0)
     with pytest.raises(EventsimError, match="ff_delays has 1 entries"):
         m.with_delays(ff_delays=(1,))
+
+
+@pytest.mark.parametrize("bad", [(0.5,), ("a",), (True,)])
+def test_fractional_or_odd_delays_are_refused_not_truncated(bad):
+    import dataclasses
+    m = eventsim.random_model(3, [4], seed=0)
+    with pytest.raises(EventsimError, match="whole numbers of steps"):
+        dataclasses.replace(m, ff_delays=bad)
+    assert dataclasses.replace(m, rec_delays=(2.0,)).rec_delays == (2,)
+
+
+def test_meta_pseudo_derivative_of_wrong_type(tmp_path):
+    import json
+    from eventsim.egru.model import model_arrays, model_from_arrays
+    a = model_arrays(eventsim.random_model(3, [4], seed=0))
+    a["meta"] = np.array(json.dumps({"pseudo_derivative": 3}))
+    with pytest.raises(EventsimError, match="pseudo_derivative"):
+        model_from_arrays(a)
+
+
+@pytest.mark.parametrize("fraction, events, text", [
+    (0.9999, 1, "99.99%"), (1 - 1e-7, 1, ">99.9999%"), (1.0, 0, "100.0%"), (0.5, 10, "50.0%"),
+    (0.0004, 5, "0.04%")])
+def test_sparsity_never_reads_100_percent_with_events(fraction, events, text):
+    from eventsim._fmt import format_sparsity
+    assert format_sparsity(fraction, events) == text
+
+
+def test_count_table_with_one_event_in_many_is_not_100_percent():
+    from eventsim.egru.counts import Counts
+    m = eventsim.random_model(2, [10], seed=0)
+    raw = np.zeros((1, 6), np.int64)
+    raw[0, 0] = 1  # one event over 10 units x 100000 steps: sparsity 1 - 1e-6 = 99.9999%
+    table = Counts.for_model(m, 1, 100000, raw).table()
+    assert "100.0%" not in table and "99.9999%" in table

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..errors import EventsimError
+from .._fmt import format_sparsity  # noqa: F401  (used by the commands)
 
 
 def at_least(value, low, option: str):
@@ -29,20 +30,6 @@ def finite(value, option: str):
 def check_seed(seed, option: str = "--seed"):
     """Seeds are integers >= 0 (numpy's generators take no negative seed)."""
     return at_least(seed, 0, option)
-
-
-def format_sparsity(fraction, events) -> str:
-    """Activity sparsity as a percentage that never reads 100.0% when there were events
-    (nor 0.0% when not every entry was one): more digits near the ends, then '>99.99%'."""
-    pct = 100.0 * float(fraction)
-    text = f"{pct:.1f}%"
-    if events and text == "100.0%" or (pct > 0 and text == "0.0%"):
-        for digits in (2, 3, 4):
-            text = f"{pct:.{digits}f}%"
-            if text not in (f"{100:.{digits}f}%", f"{0:.{digits}f}%"):
-                return text
-        return ">99.9999%" if pct > 50 else "<0.0001%"
-    return text
 
 
 def int_list(text: str, what: str) -> list:

@@ -29,6 +29,8 @@ from typing import Optional
 
 import numpy as np
 
+from .._fmt import format_sparsity
+
 #: order of the raw per-layer figures in the engines' count arrays
 RAW_FIELDS = ("events", "ff_macs", "rec_macs", "active_inputs", "active_recurrent",
               "event_driven_updates")
@@ -197,14 +199,14 @@ class Counts:
         rows = [("layer", "m→n", "events", "sparsity", "dense MACs", "effective", "savings")]
         for k, l in enumerate(d["layers"]):
             rows.append((str(k), f"{l['inputs']}→{l['units']}", f"{l['events']:,}",
-                         f"{l['activity_sparsity']:.1%}", f"{l['macs']['dense']:,}",
+                         format_sparsity(l['activity_sparsity'], l['events']), f"{l['macs']['dense']:,}",
                          f"{l['macs']['effective']:,}", _fmt_ratio(l["macs"]["dense"], l["macs"]["effective"])))
         if self.readout_out:
             ro = d["readout"]["macs"]
             rows.append(("readout", f"{self.units[-1]}→{self.readout_out}", "", "", f"{ro['dense']:,}",
                          f"{ro['effective']:,}", _fmt_ratio(ro["dense"], ro["effective"])))
         t = d["total"]
-        rows.append(("total", "", f"{t['events']:,}", f"{t['activity_sparsity']:.1%}",
+        rows.append(("total", "", f"{t['events']:,}", format_sparsity(t['activity_sparsity'], t['events']),
                      f"{t['macs']['dense']:,}", f"{t['macs']['effective']:,}",
                      _fmt_ratio(t["macs"]["dense"], t["macs"]["effective"])))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

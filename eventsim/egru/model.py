@@ -83,8 +83,8 @@ class Model:
             self.ff_delays = (0,) * len(self.layers)
         if not self.rec_delays:
             self.rec_delays = (0,) * len(self.layers)
-        self.ff_delays = tuple(int(d) for d in self.ff_delays)
-        self.rec_delays = tuple(int(d) for d in self.rec_delays)
+        self.ff_delays = _int_delays(self.ff_delays, "ff_delays")
+        self.rec_delays = _int_delays(self.rec_delays, "rec_delays")
 
     @property
     def n_layers(self) -> int:
@@ -132,6 +132,17 @@ class Model:
         d.update(reset=self.reset, ff_delays=list(self.ff_delays), rec_delays=list(self.rec_delays),
                  pseudo_derivative={"dampening": self.dampening, "support": self.support})
         return d
+
+
+def _int_delays(delays, name: str) -> tuple:
+    """Delays as ints; a fractional or non-numeric delay is refused, never truncated."""
+    out = []
+    for d in delays:
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, float, np.integer, np.floating)) \
+                or not float(d).is_integer():
+            raise EventsimError(f"{name} = {list(delays)}: delays are whole numbers of steps")
+        out.append(int(d))
+    return tuple(out)
 
 
 def _resolve_dtype(dtype):
@@ -284,6 +295,9 @@ def model_from_arrays(data: dict, source: str = "model", dtype=None) -> Model:
     if not layers:
         raise EventsimError(f"{source}: no layers found (expected keys layer0.kernel, ...)")
     pd = meta.pop("pseudo_derivative", {}) or {}
+    if not isinstance(pd, dict):
+        raise EventsimError(f"{source}: meta 'pseudo_derivative' must be an object "
+                            f"{{\"dampening\": ..., \"support\": ...}}, not {type(pd).__name__}")
     try:
         model = Model(layers=layers, readout_weight=readout_w, readout_bias=readout_b, embedding=emb,
                       reset=meta.pop("reset", RESET),

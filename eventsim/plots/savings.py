@@ -45,7 +45,7 @@ def _require(d, path, where):
     for key in path:
         if not isinstance(cur, Mapping) or key not in cur:
             raise EventsimError(f"{where} lacks '{'.'.join(path)}'; expected SPEC §4 counts JSON "
-                                "(as written by counts.to_dict() / eventsim run --counts)")
+                                "(as written by counts.to_dict() / eventsim count --json)")
         cur = cur[key]
     return cur
 

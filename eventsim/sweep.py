@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
 from .errors import EventsimError
+from .outputs import write_text
 
 log = logging.getLogger(__name__)
 
@@ -190,10 +191,9 @@ def _read_done(task_dir: str) -> Optional[dict]:
 
 
 def _write_json(path: str, obj) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1, default=str)
-    os.replace(tmp, path)  # a reader never sees half a file
+    """JSON written atomically (:mod:`eventsim.outputs`): a reader never sees half a file,
+    a failure leaves the previous file and no temporary file."""
+    write_text(path, json.dumps(obj, indent=1, default=str) + "\n")
 
 
 def _validate(scenario, tasks) -> None:
@@ -418,8 +418,7 @@ def write_table(rows, out: str) -> dict:
         w.writerow({k: (json.dumps(v) if isinstance(v, (list, dict)) else ("" if v is None else v))
                     for k, v in r.items()})
     paths = {"csv": os.path.join(out, "table.csv"), "json": os.path.join(out, "table.json")}
-    with open(paths["csv"], "w", newline="") as f:
-        f.write(buf.getvalue())
+    write_text(paths["csv"], buf.getvalue())
     _write_json(paths["json"], {"rows": rows})
     return paths
 

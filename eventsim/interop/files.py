@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import EventsimError
+from ..outputs import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,8 @@ def write_checkpoint(tensors: dict, path, meta: dict | None = None) -> None:
 
     ``meta`` (a JSON-serialisable dict) goes into the safetensors metadata, or
     into the torch state dict's ``_metadata`` (which ``load_state_dict`` ignores).
+    Written atomically (:func:`eventsim.outputs.atomic_path`): a failure leaves the previous
+    file whole and no temporary file; the new file gets the user's normal permissions.
     """
     path = os.fspath(path)
     suffix = _suffix(path)
@@ -149,7 +152,8 @@ def write_checkpoint(tensors: dict, path, meta: dict | None = None) -> None:
         except ImportError:  # pragma: no cover
             raise EventsimError("writing .safetensors needs the 'safetensors' package: "
                                 "pip install 'eventsim[interop]'") from None
-        save_file(arrays, path, metadata=None if meta_json is None else {META_KEY: meta_json})
+        with atomic_path(path) as tmp:
+            save_file(arrays, tmp, metadata=None if meta_json is None else {META_KEY: meta_json})
         return
     if suffix in TORCH_SUFFIXES:
         try:
@@ -160,6 +164,7 @@ def write_checkpoint(tensors: dict, path, meta: dict | None = None) -> None:
         sd = OrderedDict((k, torch.from_numpy(v.copy())) for k, v in arrays.items())
         if meta_json is not None:
             sd._metadata = {"": {META_KEY: meta_json}}
-        torch.save(sd, path)
+        with atomic_path(path) as tmp:
+            torch.save(sd, tmp)
         return
     raise EventsimError(f"output {path!r} has suffix {suffix!r}; use .safetensors or .pt/.pth")

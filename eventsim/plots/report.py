@@ -32,6 +32,7 @@ from typing import Mapping
 import numpy as np
 
 from ..errors import EventsimError
+from ..outputs import atomic_write, write_text
 from ..study.tables import silent_units_text, uncertainty_lines
 from . import style as st
 
@@ -296,14 +297,13 @@ def write_report(results_dir, out=None, progress: bool = False, dpi: int | None 
 
     figs = build_figures(results_dir, summary, progress=progress, dpi=dpi)
     content = _report_content(results_dir, summary)
-    with open(out, "w", encoding="utf-8") as fh:
-        fh.write(_report_html(content, figs))
-    os.makedirs(fig_dir, exist_ok=True)
+    # every file atomically (eventsim.outputs): a failure leaves the previous file whole; the
+    # figures first, so the pages never point at a missing one
     for f in figs:
-        with open(os.path.join(fig_dir, f.slug + ".png"), "wb") as fh:
+        with atomic_write(os.path.join(fig_dir, f.slug + ".png"), "wb") as fh:
             fh.write(f.png)
-    with open(md_path, "w", encoding="utf-8") as fh:
-        fh.write(_report_markdown(content, figs, os.path.basename(fig_dir)))
+    write_text(md_path, _report_markdown(content, figs, os.path.basename(fig_dir)))
+    write_text(out, _report_html(content, figs))
     log.info("wrote %s and %s (%d figures)", out, md_path, len(figs))
     return out
 

@@ -91,16 +91,17 @@ def new_figure(width: float, height: float) -> Figure:
 def save(fig: Figure, path, dpi: int | None = None) -> str:
     """Write ``fig`` as PNG to ``path`` (parent folders created); return the path.
 
+    Written atomically (:func:`eventsim.outputs.atomic_path`): a failure leaves the previous
+    file whole and no temporary file.
+
     The format is always PNG; a path with another extension is a user mistake.
     """
     path = os.fspath(path)
     if not path.lower().endswith(".png"):
         raise EventsimError(f"figure path {path!r} must end in .png (eventsim writes PNG figures only)")
-    parent = os.path.dirname(path)
-    if parent:
-        os.makedirs(parent, exist_ok=True)
-    with style():
-        fig.savefig(path, dpi=dpi or RC["savefig.dpi"], format="png")
+    from ..outputs import atomic_path
+    with style(), atomic_path(path) as tmp:  # parent folders created; renamed into place when whole
+        fig.savefig(tmp, dpi=dpi or RC["savefig.dpi"], format="png")
     return path
 
 

@@ -5,13 +5,13 @@ interval of the metric), the comparison of each model with the same-size GRU
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 
 import numpy as np
 
 from ..egru.counts import gru_baseline_per_step
+from ..outputs import write_json, write_text
 from ..stats import mean_interval, paired_comparison, paired_t, ratio_interval, wilson_interval
 from .tables import summary_csv, summary_markdown
 
@@ -138,10 +138,8 @@ def model_entry(spec, cfg, evaluation: dict, counts: dict, history: list, params
 
 
 def write_summary(out: str, summary: dict) -> None:
-    """``summary.json``, ``summary.md`` and ``summary.csv`` in the results folder ``out``."""
-    with open(os.path.join(out, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=1)
-    with open(os.path.join(out, "summary.md"), "w") as f:
-        f.write(summary_markdown(summary))
-    with open(os.path.join(out, "summary.csv"), "w", newline="") as f:
-        f.write(summary_csv(summary))
+    """``summary.json``, ``summary.md`` and ``summary.csv`` in the results folder ``out``, each
+    written atomically (:mod:`eventsim.outputs`): a failure leaves the previous file whole."""
+    write_json(os.path.join(out, "summary.json"), summary)
+    write_text(os.path.join(out, "summary.md"), summary_markdown(summary))
+    write_text(os.path.join(out, "summary.csv"), summary_csv(summary))

@@ -2,6 +2,7 @@
 no external asset; the Markdown twin's figure files exist; the CLI commands work."""
 import base64
 import json
+import os
 import re
 
 import numpy as np
@@ -190,3 +191,87 @@ def test_cli_report_and_plots(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--samples 'a,b'" in err and "START:STOP" in err and "not a raster.npz" in err
     assert "counts file" in err and "is a folder without raster.npz" in err
+
+
+# -- a failure in the middle of a write leaves the previous file whole (issue 17) -------------
+
+def _half_then_fail(path_arg_index=0):
+    """A stand-in serialiser that writes half a file to the path it is given, then fails."""
+    def boom(*args, **kwargs):
+        with open(args[path_arg_index], "wb") as f:
+            f.write(b"half a file")
+        raise RuntimeError("disk on fire")
+    return boom
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in folder.rglob(".*"))
+
+
+def test_a_figure_that_fails_half_written_leaves_the_old_one(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    from eventsim.plots import style
+    path = tmp_path / "fig.png"
+    path.write_bytes(b"old figure")
+    with style.style():
+        fig = style.new_figure(2, 2)
+    monkeypatch.setattr(Figure, "savefig", lambda self, fname, **kw: _half_then_fail()(fname))
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        style.save(fig, path)
+    assert path.read_bytes() == b"old figure" and _leftovers(tmp_path) == []
+
+
+def test_a_report_that_fails_while_writing_leaves_the_old_pages(tmp_path, monkeypatch):
+    import eventsim.outputs as outputs
+    d = make_study(tmp_path, with_cost=False)
+    (d / "report.html").write_text("old html")
+    (d / "report.md").write_text("old md")
+    calls = []
+
+    real = outputs.os.fsync
+
+    def fsync(fd):  # the page's data is in its temporary file: fail before the rename
+        name = os.readlink(f"/proc/self/fd/{fd}")
+        calls.append(os.path.basename(name))
+        if ".report.html." in name:
+            raise OSError(28, "No space left on device")
+        real(fd)
+    monkeypatch.setattr(outputs.os, "fsync", fsync)
+    with pytest.raises(OSError, match="No space"):
+        rep.write_report(d, dpi=DPI)
+    assert calls[-1].startswith(".report.html.") and (d / "report.html").read_text() == "old html"
+    assert _leftovers(d) == []
+    monkeypatch.undo()
+    rep.write_report(d, dpi=DPI)  # and a working run replaces them, with normal permissions
+    assert (d / "report.html").read_text().startswith("<!DOCTYPE html>")
+    assert (d / "report.html").stat().st_mode & 0o777 == 0o666 & ~_umask()
+    assert _leftovers(d) == []
+
+
+def _umask():
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+@pytest.mark.parametrize("suffix", [".safetensors", ".pt"])
+def test_a_checkpoint_that_fails_half_written_leaves_the_old_one(tmp_path, monkeypatch, suffix):
+    from eventsim.interop.files import read_checkpoint, write_checkpoint
+    path = tmp_path / f"ckpt{suffix}"
+    if suffix == ".safetensors":
+        pytest.importorskip("safetensors")
+        import safetensors.numpy as module
+        name, index = "save_file", 1
+    else:
+        module = pytest.importorskip("torch")
+        name, index = "save", 1
+    write_checkpoint({"w": np.ones(3, np.float32)}, path, meta={"kind": "old"})
+    old = path.read_bytes()
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    monkeypatch.setattr(module, name, _half_then_fail(index))
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        write_checkpoint({"w": np.zeros(3, np.float32)}, path, meta={"kind": "new"})
+    assert path.read_bytes() == old and _leftovers(tmp_path) == []
+    monkeypatch.undo()
+    assert read_checkpoint(path).meta == {"kind": "old"}

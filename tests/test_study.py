@@ -290,3 +290,29 @@ def test_lm_intervals_and_paired_test_agree_with_the_metrics(tmp_path, data, met
     lines = uncertainty_lines(s)
     assert len(lines) == 2 and "t interval" in lines[0] and "paired t-test" in lines[1]
     assert lines[1] in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_summary_files_survive_a_failed_write(tmp_path, monkeypatch):
+    """A failure while a summary file is written (issue 17) leaves the previous file whole
+    and no temporary file; the files before it are complete new ones."""
+    import os
+
+    import eventsim.outputs as outputs
+    from eventsim.study.summary import write_summary
+    from pathlib import Path
+    s = json.loads((Path(__file__).resolve().parents[1] / "docs/results/digits/summary.json").read_text())
+    for f in ("summary.json", "summary.md", "summary.csv"):
+        (tmp_path / f).write_text("old " + f)
+    real = outputs.os.fsync
+
+    def fsync(fd):
+        if ".summary.csv." in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(28, "No space left on device")
+        real(fd)
+    monkeypatch.setattr(outputs.os, "fsync", fsync)
+    with pytest.raises(OSError, match="No space"):
+        write_summary(str(tmp_path), s)
+    assert json.loads((tmp_path / "summary.json").read_text()) == s
+    assert (tmp_path / "summary.md").read_text().startswith("# Study digits")
+    assert (tmp_path / "summary.csv").read_text() == "old summary.csv"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.csv", "summary.json", "summary.md"]

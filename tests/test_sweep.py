@@ -167,3 +167,27 @@ def test_cli_sweep_runs_real_studies_inline(tmp_path, capsys):
     # a rerun skips it
     assert main(args) == 0
     assert "(1 skipped as already done)" in capsys.readouterr().out
+
+
+def test_sweep_table_survives_a_failed_write(tmp_path, monkeypatch):
+    """A failure while table.csv is written (issue 17) leaves the previous table whole and
+    no temporary file."""
+    import eventsim.outputs as outputs
+    from eventsim.sweep import write_table
+    rows = [{"task": "a", "status": "ok", "model": "egru", "metric": 0.5, "units": [4]}]
+    (tmp_path / "table.csv").write_text("old table")
+    real = outputs.os.fsync
+
+    def fsync(fd):
+        if ".table.csv." in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(28, "No space left on device")
+        real(fd)
+    monkeypatch.setattr(outputs.os, "fsync", fsync)
+    with pytest.raises(OSError, match="No space"):
+        write_table(rows, str(tmp_path))
+    assert (tmp_path / "table.csv").read_text() == "old table"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]
+    monkeypatch.undo()
+    paths = write_table(rows, str(tmp_path))
+    assert open(paths["csv"]).read().splitlines() == ["task,status,model,metric,units", "a,ok,egru,0.5,[4]"]
+    assert json.loads(open(paths["json"]).read()) == {"rows": rows}

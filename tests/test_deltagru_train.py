@@ -350,6 +350,11 @@ def test_theta_sweep_of_a_trained_gru(tmp_path):
     save_weights(gspec, r.params, tmp_path / "g.npz")
     grid = sweep_thetas(tmp_path / "g.npz", va.x, va.y, theta_x=[0.0, 0.1], theta_h=[0.05, 0.1])
     assert [(e["theta_x"], e["theta_h"]) for e in grid] == [(0, 0), (0, 0.05), (0, 0.1), (0.1, 0.05), (0.1, 0.1)]
+    fake = [{"theta_x": 0.0, "theta_h": 0.0, "metric": 0.5, "effective_macs": 9},
+            {"theta_x": 0.1, "theta_h": 0.1, "metric": 0.49, "effective_macs": 5},
+            {"theta_x": 0.2, "theta_h": 0.2, "metric": 0.48, "effective_macs": 3}]
+    assert pick_theta(fake, tolerance=0.01) is fake[1]          # exactly 1 point down: within
+    assert pick_theta(fake, tolerance=0.0) is fake[0]
     with pytest.raises(EventsimError, match="either thetas"):
         sweep_thetas(r.params, va.x, va.y, thetas=[0.1], theta_x=[0.1])
     with pytest.raises(EventsimError, match=">= 0"):

@@ -119,7 +119,8 @@ def pick_theta(results: list, tolerance: float = 0.01, metric: str = "accuracy",
         raise EventsimError("the sweep results hold no Θ = 0 entry to compare with")
     ref = base[0]["metric"]
     up = losses.higher_is_better(metric)
-    ok = [r for r in results if (r["metric"] >= ref - tolerance if up else r["metric"] <= ref + tolerance)]
+    slack = tolerance + 1e-12 * max(1.0, abs(ref))   # 0.5 − 0.01 must admit 0.49
+    ok = [r for r in results if (r["metric"] >= ref - slack if up else r["metric"] <= ref + slack)]
     size = lambda r: r["theta_x"] + r["theta_h"]
     if by == "theta":
         return max(ok, key=lambda r: (size(r), -r["effective_macs"]))

@@ -4,6 +4,9 @@ Each worker trains one model at a time into ``OUT/<name>/checkpoint/`` with exac
 settings of the one-after-the-other study and reports each finished epoch on a progress
 queue that it receives with its task (a manager's queue, which a task can carry); the
 study then resumes from the finished checkpoints, so the results are identical.
+
+Every worker and the queue's manager watch the study's main process and exit within about
+a second when it dies (a ``kill -9`` leaves no worker training on and writing checkpoints).
 """
 from __future__ import annotations
 
@@ -15,6 +18,55 @@ from threadpoolctl import threadpool_limits
 from .settings import load_data, model_epochs, model_settings
 
 
+#: How often (seconds) a worker looks whether the study's main process is still there.
+PARENT_POLL = 0.5
+#: Exit status of a worker whose study's main process died.
+ORPHAN_EXIT = 3
+
+
+def _parent_gone(parent, ppid: int) -> bool:
+    """Whether the process that started this one has died: its sentinel is ready (the pipe
+    it holds closed) or this process was re-parented (``os.getppid()`` changed)."""
+    if os.getppid() != ppid:
+        return True
+    if parent is not None:
+        from multiprocessing.connection import wait
+        try:
+            return bool(wait([parent.sentinel], timeout=0))
+        except (OSError, ValueError):
+            return True
+    return False
+
+
+def watch_parent(poll: float = PARENT_POLL) -> None:
+    """Exit this process (``os._exit``, no clean-up that could write a file) within about
+    ``poll`` seconds of its parent's death, e.g. a ``kill -9`` of the study's main process:
+    a daemon thread waits on the parent's sentinel and also checks ``os.getppid()``.
+
+    Without it a training worker whose study died would go on training and writing
+    checkpoints that no one reads (issue 17)."""
+    import multiprocessing as mp
+    import threading
+    import time
+
+    parent, ppid = mp.parent_process(), os.getppid()
+
+    def watch():
+        while True:
+            if parent is not None:
+                from multiprocessing.connection import wait
+                try:
+                    wait([parent.sentinel], timeout=poll)
+                except (OSError, ValueError):
+                    time.sleep(poll)
+            else:
+                time.sleep(poll)
+            if _parent_gone(parent, ppid):
+                os._exit(ORPHAN_EXIT)
+
+    threading.Thread(target=watch, name="eventsim-watch-parent", daemon=True).start()
+
+
 def _ignore_sigint() -> None:
     """Leave Ctrl-C to the main process (it stops the pool and the manager; the finished
     epochs stay checkpointed)."""
@@ -22,14 +74,21 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _manager_init() -> None:
+    """Initializer of the progress queue's manager process: no Ctrl-C, and gone with the study."""
+    _ignore_sigint()
+    watch_parent()
+
+
 def _worker_init() -> None:
-    """Initializer of a training worker: no Ctrl-C; a thread lock for tqdm (its default
-    multiprocessing lock is a named semaphore that a terminated worker could not
-    release: "leaked semaphore" warnings)."""
+    """Initializer of a training worker: no Ctrl-C; exit when the study's main process dies
+    (:func:`watch_parent`); a thread lock for tqdm (its default multiprocessing lock is a
+    named semaphore that a terminated worker could not release: "leaked semaphore" warnings)."""
     import threading
 
     from tqdm import tqdm
     _ignore_sigint()
+    watch_parent()
     tqdm.set_lock(threading.RLock())
 
 
@@ -62,7 +121,7 @@ def train_in_parallel(sc, out: str, names: list, jobs: int, progress: bool) -> N
     order = sorted(names, key=lambda n: -epochs[n] * sum(sc.model(n)["units"]))
     ctx = mp.get_context("spawn")
     manager = SyncManager(ctx=ctx)
-    manager.start(_ignore_sigint)
+    manager.start(_manager_init)
     bar = tqdm(total=sum(epochs.values()), desc=f"training {len(names)} models on {jobs} processes",
                unit="epoch", disable=not progress, dynamic_ncols=True)
     pool = None

@@ -417,7 +417,18 @@ def main():
                     "(issue18.json with --issue18)")
     ap.add_argument("--issue18", action="store_true", help="the figures of issue 18 (docs/performance.md)")
     ap.add_argument("--paper", action="store_true", help="with --issue18: the paper-size models too")
+    ap.add_argument("--paper-only", action="store_true",
+                    help="only the paper-size models (default out: benchmarks/results/paper.json)")
     args = ap.parse_args()
+    if args.paper_only:
+        args.out = args.out or "benchmarks/results/paper.json"
+        res = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "load_avg_1min_at_start": os.getloadavg()[0],
+               "paper": bench_paper(args.quick)}
+        res["load_avg_1min_at_end"] = os.getloadavg()[0]
+        with open(args.out, "w") as f:
+            json.dump(res, f, indent=1)
+        print(f"raw results written to {args.out}")
+        return
     if args.issue18:
         args.out = args.out or "benchmarks/results/issue18.json"
         return main_issue18(args)

@@ -423,6 +423,36 @@ def write_table(rows, out: str) -> dict:
     return paths
 
 
+def format_table(rows, keys: Sequence[str], width: Optional[int] = None) -> str:
+    """The sweep table ``eventsim sweep`` prints: one line per task and model, at most
+    ``width`` (default 100) columns, numbers as in the study table (metric as the study
+    prints it, sparsity '81.7%', MACs '50,816'); a failed task reads FAILED and its error
+    follows the table, wrapped. keys: the swept parameters (their columns come first)."""
+    import textwrap
+
+    from ._fmt import TABLE_WIDTH, format_fraction_sparsity, format_int, format_metric, format_ratio, text_table
+    width = width or TABLE_WIDTH
+    keys = list(keys)
+    header = keys + ["model", "metric", "sparsity", "eff. MACs/step", "vs GRU", "status"]
+    lines, errors = [], []
+    for r in rows:
+        ok = r.get("status") == "ok"
+        if not ok:
+            errors.append((r.get("task"), r.get("error")))
+        lines.append([str(r.get(f"param:{k}", "")) for k in keys] +
+                     [r.get("model") or "-", format_metric(r.get("metric"), r.get("metric_name")),
+                      format_fraction_sparsity(r.get("activity_sparsity")),
+                      format_int(r.get("effective_macs_per_step")), format_ratio(r.get("savings_vs_gru")),
+                      "ok" if ok else f"FAILED ({len(errors)})"])
+    n = len(keys)
+    text = text_table(header, lines, right=range(n + 1, n + 5), key=n + 1 if n + 1 < len(header) else 1,
+                      width=width)
+    for i, (task, error) in enumerate(errors, 1):
+        text += "\n" + textwrap.fill(f"({i}) task {task}: {error}", width=width, subsequent_indent="    ",
+                                     break_long_words=True, break_on_hyphens=False)
+    return text
+
+
 def write_plot(rows, out: str) -> tuple:
     """tradeoff.png with :func:`eventsim.plots.savings.tradeoff_figure`; (path | None, note)."""
     pts = []

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._fmt import format_int, format_sparsity
+
 
 @dataclass
 class LIFCounts:
@@ -54,3 +56,21 @@ class LIFCounts:
             "effective_acs": self.effective_acs, "effective_macs": self.effective_macs,
             "unit_updates": {"clocked": cells, "event_driven": self.event_driven_updates},
         }
+
+    def table(self) -> str:
+        """The counts as ``eventsim lif run`` prints them (at most 100 columns; counts with
+        thousands separators, sparsity as '81.7%')."""
+        d = self.to_dict()
+        counts = [("input events", d["input_events"]), ("unit events", d["events"])]
+        counts += [(f"synops {k}", d["synops"][k]) for k in ("dense", "weight_sparse", "activity_sparse", "effective")]
+        counts += [("effective ACs", d["effective_acs"]), ("effective MACs", d["effective_macs"]),
+                   ("unit updates", d["unit_updates"]["clocked"])]
+        w = max(len(format_int(v)) for _, v in counts)
+        sp = "-" if d["activity_sparsity"] is None else format_sparsity(d["activity_sparsity"], d["events"])
+        after = {"unit events": f"   activity sparsity {sp}",
+                 "unit updates": f" clocked, {format_int(d['unit_updates']['event_driven'])} event-driven"}
+        lines = [f"LIF run ({d['engine']} engine): {d['samples']:,} sample(s) x {d['steps']:,} steps, "
+                 f"{d['inputs']:,} inputs -> {d['units']:,} units"]
+        lw = max(len(name) for name, _ in counts) + 2
+        lines += [f"  {name:<{lw}s}{format_int(v):>{max(w, 12)}}{after.get(name, '')}" for name, v in counts]
+        return "\n".join(lines)

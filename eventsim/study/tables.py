@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 
+from .._fmt import (TABLE_WIDTH, format_fraction_sparsity, format_int, format_metric, format_ratio,
+                    text_table)
 from ..stats import wilson_interval
 
 
@@ -18,17 +20,17 @@ COLUMNS = ("model", "kind", "units", "metric", "activity sparsity", "silent unit
 
 
 def _rows(summary: dict) -> list:
+    """The table cells of every model, numbers formatted by the rule of :mod:`eventsim._fmt`."""
     rows = []
     for name, v in summary["models"].items():
-        metric = v["metric"]
-        mtxt = f"{metric:.2%}" if summary["metric"] == "accuracy" else f"{metric:.4f}"
         ec = v.get("engine_check")
-        rows.append((name, v["kind"], "x".join(str(u) for u in v["units"]), mtxt,
-                     "-" if v["activity_sparsity"] is None else f"{v['activity_sparsity']:.1%}",
+        rows.append((name, v["kind"], "x".join(str(u) for u in v["units"]),
+                     format_metric(v["metric"], summary["metric"]),
+                     format_fraction_sparsity(v["activity_sparsity"]),
                      silent_units_text(v.get("silent_units")),
-                     "-" if v["backward_sparsity"] is None else f"{v['backward_sparsity']:.1%}",
-                     f"{v['effective_macs_per_step']:,.0f}", f"{v['dense_macs_per_step']:,.0f}",
-                     f"{v['savings_vs_gru']:.2f}x", f"{v['savings_vs_lstm']:.2f}x",
+                     format_fraction_sparsity(v["backward_sparsity"]),
+                     format_int(v["effective_macs_per_step"]), format_int(v["dense_macs_per_step"]),
+                     format_ratio(v["savings_vs_gru"]), format_ratio(v["savings_vs_lstm"]),
                      "-" if ec is None else ("ok" if ec["ok"] else "MISMATCH")))
     return rows
 
@@ -41,15 +43,19 @@ def silent_units_text(silent, missing: str = "-") -> str:
     return f"{silent['silent']}/{silent['units']}" + ("" if silent.get("event_totals_match_engine", True) else "*")
 
 
-def summary_table(summary: dict) -> str:
-    """The summary as an aligned text table."""
+#: Columns of the printed table kept side by side when the table must be split to fit
+#: (indexes into COLUMNS; the model name is repeated in front of each block).
+_GROUPS = ((1, 2, 3), (4, 5, 6), (7, 8, 9, 10), (11,))
+
+
+def summary_table(summary: dict, width: int = TABLE_WIDTH) -> str:
+    """The summary as an aligned text table of at most ``width`` columns: one line per model,
+    or, when the columns do not fit side by side, two blocks (metric and sparsity, then
+    MACs and the engine check), each headed by the model names. Every column of
+    ``summary.md`` / ``summary.csv`` is there."""
     head = list(COLUMNS)
     head[3] = summary["metric"]
-    rows = [tuple(head)] + _rows(summary)
-    w = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w[i]) if i < 3 else c.rjust(w[i]) for i, c in enumerate(r)) for r in rows]
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
+    return text_table(head, _rows(summary), right=range(3, len(head)), key=1, groups=_GROUPS, width=width)
 
 
 def _samples(k: int) -> str:

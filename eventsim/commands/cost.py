@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import sys
 
+
 def register(sub) -> None:
     p = sub.add_parser(
         "cost", help="energy and latency of a run on hardware profiles (Loihi, SpiNNaker 2, GPU, 45 nm)",
         description="Estimate the energy of a run from its operation counts on one or more hardware "
                     "profiles, split into compute, memory, communication and static energy, for the EGRU "
-                    "(event-driven on event hardware, clocked on dense hardware) and for the dense GRU/LSTM "
+                    "(event-driven on event hardware, clocked on dense hardware) or the DeltaGRU (its "
+                    "sent deltas plus the delta encoding) and for the dense GRU/LSTM "
                     "baselines of the same shapes. Either give a study's results folder (writes "
                     "<model>/cost.json for every model plus cost.json and cost.md in the folder; a "
                     "selection of profiles or --event-op ac whose settings differ from the folder's "
@@ -18,7 +20,7 @@ def register(sub) -> None:
                     "See docs/hardware.md for every formula.")
     p.add_argument("results", nargs="?", metavar="RESULTS_DIR",
                    help="a study's results folder (results/<scenario>) holding <model>/counts.json")
-    p.add_argument("--model", help="model file (.npz, SPEC §4); needs --input")
+    p.add_argument("--model", help="model file (.npz, SPEC §4; an EGRU or a DeltaGRU, §5); needs --input")
     p.add_argument("--input", help="input .npy (dense or token ids) or event-stream .npz")
     p.add_argument("--hardware", action="append", metavar="NAME|FILE",
                    help="a shipped profile name or a .toml file; repeat for several "
@@ -26,7 +28,7 @@ def register(sub) -> None:
     p.add_argument("--json", metavar="OUT.json", help="write the estimates (and timing) as JSON")
     p.add_argument("--timing", action="store_true",
                    help="also run the many-core timing simulation (needs the run's events: --model "
-                        "mode, or raster.npz in a results folder)")
+                        "mode, or raster.npz in a results folder; EGRU models only)")
     p.add_argument("--placement", choices=("contiguous", "balanced"), default="contiguous",
                    help="how units are placed on cores for --timing (default contiguous)")
     p.add_argument("--cores", type=int, help="use this many cores of each profile for --timing "
@@ -125,7 +127,7 @@ def _run_model(args, profiles) -> int:
     from ..hardware.energy import energy_table
     from ..hardware.results import estimates
     from ..inputs import load_input
-    from ..egru.model import load_model
+    from ..deltagru.model import load_any_model
     from ..egru.simulate import simulate
     from ..outputs import check_outputs
     from ._util import format_sparsity, write_json
@@ -134,12 +136,19 @@ def _run_model(args, profiles) -> int:
         raise EventsimError("--model needs --input (the run to cost)")
     check_outputs([("--json", args.json)],
                   [("--model", args.model), ("--input", args.input)] + _profile_files(args.hardware))
-    model = load_model(args.model)
+    model = load_any_model(args.model)
+    kind = getattr(model, "kind", "egru")
+    if kind == "deltagru":
+        _check_deltagru_options(args, profiles)
     inputs = load_input(args.input)
-    res = simulate(model, inputs, engine="event", record=("y",) if args.timing else ())
+    if kind == "deltagru":
+        from ..deltagru.simulate import simulate_deltagru
+        res = simulate_deltagru(model, inputs, engine="event")
+    else:
+        res = simulate(model, inputs, engine="event", record=("y",) if args.timing else ())
     counts = res.counts.to_dict()
-    ests = estimates(counts, profiles, "egru", args.event_op, args.model)
-    doc = {"format": "eventsim-cost/1", "model": args.model, "kind": "egru", "input": args.input,
+    ests = estimates(counts, profiles, kind, args.event_op, args.model)
+    doc = {"format": "eventsim-cost/1", "model": args.model, "kind": kind, "input": args.input,
            "samples": counts["samples"], "steps": counts["steps"], "estimates": ests,
            "profiles": {p.name: p.to_dict() for p in profiles}}
     tim = None
@@ -159,6 +168,23 @@ def _run_model(args, profiles) -> int:
         if args.json:
             print(f"written to {args.json}")
     return 0
+
+
+def _check_deltagru_options(args, profiles) -> None:
+    """Refuse what does not apply to a DeltaGRU, before the run (docs/hardware.md says why)."""
+    from ..errors import EventsimError
+    if args.timing:
+        raise EventsimError("--timing replays EGRU runs only: a DeltaGRU unit sends its state delta "
+                            "(its own theta_h) to its layer but h_t to the next layer under that "
+                            "layer's theta_x, which the replay's one event per unit cannot express "
+                            "(docs/hardware.md); drop --timing")
+    if args.event_op == "ac":
+        raise EventsimError("--event-op ac prices binary events; a DeltaGRU sends graded deltas "
+                            "(always priced as MACs): drop --event-op")
+    missing = [p.name for p in profiles if "delta_check" not in p.energy]
+    if missing:
+        raise EventsimError(f"hardware profile(s) {', '.join(missing)} lack energy.delta_check (pJ per "
+                            f"delta-encoding check), needed to price a DeltaGRU: add it with its source")
 
 
 def run(args) -> int:

@@ -10,7 +10,8 @@ def register(sub) -> None:
         description="Run MODEL on INPUT with the event engine (or the dense reference), print "
                     "effective vs dense MACs, savings and activity sparsity per layer, and "
                     "optionally write the counts JSON (SPEC §4) and the per-step outputs.")
-    p.add_argument("--model", required=True, help="model file (.npz, SPEC §4)")
+    p.add_argument("--model", required=True,
+                   help="model file (.npz): an EGRU (SPEC §4) or a DeltaGRU (meta kind deltagru, §5)")
     p.add_argument("--input", required=True,
                    help="dense input .npy (T, m) or (B, T, m), token ids .npy (T,) or (B, T), "
                         "or an event stream .npz (sample, t, channel, value)")
@@ -18,10 +19,11 @@ def register(sub) -> None:
                    help="event engine (default) or the dense numpy reference")
     p.add_argument("--json", metavar="OUT.json", help="write the counts JSON here")
     p.add_argument("--save-outputs", metavar="OUT.npz",
-                   help="write layer{k}.y and layer{k}.c (B, T, n) and readout (B, T, n_out)")
+                   help="write layer{k}.y and layer{k}.c (B, T, n) and readout (B, T, n_out); "
+                        "for a DeltaGRU layer{k}.y = h_t and no layer{k}.c")
     p.add_argument("--delays", metavar="FF:REC,...",
                    help="integer delays per layer, feed-forward:recurrent (e.g. '0:1,2:0'); "
-                        "overrides the model file's")
+                        "overrides the model file's (EGRU only)")
     p.add_argument("--dtype", choices=("float32", "float64"), help="compute in this precision")
     p.add_argument("--steps", type=int, help="number of steps for an event stream (default: the stream's "
                                              "n_steps); refused for a .npy input, which has its own length")
@@ -52,7 +54,7 @@ def check_steps(steps, inputs, tokens: bool = False, option: str = "--steps"):
 def run(args) -> int:
     from ..errors import EventsimError
     from ..inputs import load_input
-    from ..egru.model import load_model
+    from ..deltagru.model import load_any_model
     from ..egru.simulate import simulate
     from .._npz import write_npz
     from ..outputs import check_outputs
@@ -64,15 +66,25 @@ def run(args) -> int:
         raise EventsimError(f"--threads {args.threads} must be >= 1")
     if args.steps is not None and args.steps < 1:
         raise EventsimError(f"--steps {args.steps} must be >= 1")
-    model = load_model(args.model, dtype=args.dtype)
+    model = load_any_model(args.model, dtype=args.dtype)
+    delta = getattr(model, "kind", "egru") == "deltagru"
+    if delta and args.delays:
+        raise EventsimError("--delays applies to an EGRU only: a DeltaGRU (SPEC §5) has no "
+                            "transmission delays; drop --delays")
     if args.delays:
         ff, rec = parse_delays(args.delays, model.n_layers)
         model = model.with_delays(ff, rec)
     inputs = load_input(args.input)
     check_steps(args.steps, inputs, tokens=model.embedding is not None)
-    record = ("y", "c", "readout") if args.save_outputs else ()
-    res = simulate(model, inputs, engine=args.engine, record=record, threads=args.threads,
-                   n_steps=args.steps, progress=not args.quiet)
+    if delta:
+        from ..deltagru.simulate import simulate_deltagru
+        record = ("y", "readout") if args.save_outputs else ()
+        res = simulate_deltagru(model, inputs, engine=args.engine, record=record, threads=args.threads,
+                                n_steps=args.steps, progress=not args.quiet)
+    else:
+        record = ("y", "c", "readout") if args.save_outputs else ()
+        res = simulate(model, inputs, engine=args.engine, record=record, threads=args.threads,
+                       n_steps=args.steps, progress=not args.quiet)
     counts = res.counts.to_dict()
     if args.json:
         write_json(args.json, counts)
@@ -80,13 +92,19 @@ def run(args) -> int:
         arrays = {}
         for k in range(model.n_layers):
             arrays[f"layer{k}.y"] = res.y[k]
-            arrays[f"layer{k}.c"] = res.c[k]
+            if res.c is not None:
+                arrays[f"layer{k}.c"] = res.c[k]
         if res.readout is not None:
             arrays["readout"] = res.readout
         write_npz(args.save_outputs, arrays)
     if not args.quiet:
-        print(f"model {args.model}: layers {model.sizes}, engine {args.engine}")
+        kind = "DeltaGRU, " if delta else ""
+        print(f"model {args.model}: {kind}layers {model.sizes}, engine {args.engine}")
         print(res.counts.table())
+        if delta:
+            t = counts["total"]
+            print(f"delta encoding: input deltas sent {t['input_events']:,}, state deltas sent "
+                  f"{t['events']:,}, delta checks {t['delta_checks']:,}")
         if args.json:
             print(f"counts written to {args.json}")
         if args.save_outputs:

@@ -1,6 +1,7 @@
 """``eventsim random-model`` and ``eventsim random-input``: files for tests and demos."""
 from __future__ import annotations
 
+from ..deltagru.model import THETA_H, THETA_X
 from ..egru.init import RESET, RESET_MODES, THR_MEAN
 
 
@@ -8,14 +9,23 @@ def register(sub) -> None:
     p = sub.add_parser(
         "random-model", help="write a randomly initialised model file",
         description="Write a random EGRU model (.npz, SPEC §4): Xavier-normal weights, zero biases, "
-                    "thresholds from a Beta distribution with the given mean.")
+                    "thresholds from a Beta distribution with the given mean; or, with --kind deltagru, "
+                    "a DeltaGRU (SPEC §5) with the same weights for the same seed and the delta "
+                    "thresholds --theta-x and --theta-h.")
+    p.add_argument("--kind", choices=("egru", "deltagru"), default="egru",
+                   help="unit model (default egru)")
     p.add_argument("--inputs", type=int, required=True, help="inputs per step of layer 0 (m)")
     p.add_argument("--layers", required=True, help="units per layer, comma-separated (e.g. 64,64)")
     p.add_argument("--outputs", type=int, help="add a linear readout with this many outputs")
     p.add_argument("--vocab", type=int, help="add an embedding of this vocabulary size (inputs are token ids)")
     p.add_argument("--density", type=float, default=1.0, help="fraction of nonzero weights (default 1.0)")
-    p.add_argument("--thr-mean", type=float, default=THR_MEAN, help=f"mean initial threshold (default {THR_MEAN})")
-    p.add_argument("--reset", choices=RESET_MODES, default=RESET, help="reset mode")
+    p.add_argument("--thr-mean", type=float,
+                   help=f"EGRU only: mean initial threshold (default {THR_MEAN})")
+    p.add_argument("--reset", choices=RESET_MODES, help=f"EGRU only: reset mode (default {RESET})")
+    p.add_argument("--theta-x", type=float,
+                   help=f"DeltaGRU only: input delta threshold of every layer (default {THETA_X})")
+    p.add_argument("--theta-h", type=float,
+                   help=f"DeltaGRU only: state delta threshold of every unit (default {THETA_H})")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="output .npz path")
@@ -34,12 +44,28 @@ def register(sub) -> None:
     q.set_defaults(func=run_input)
 
 
+def _check_kind_options(args) -> None:
+    """Refuse the options of the other unit model, in one line."""
+    from ..errors import EventsimError
+    other = ([("--thr-mean", args.thr_mean), ("--reset", args.reset)] if args.kind == "deltagru"
+             else [("--theta-x", args.theta_x), ("--theta-h", args.theta_h)])
+    given = [opt for opt, v in other if v is not None]
+    if given:
+        owner = "an EGRU" if args.kind == "deltagru" else "a DeltaGRU (--kind deltagru)"
+        raise EventsimError(f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to "
+                            f"{owner} only, not to --kind {args.kind}; drop {' and '.join(given)}")
+    for opt, v in (("--theta-x", args.theta_x), ("--theta-h", args.theta_h)):
+        if v is not None and not (v >= 0 and v != float("inf")):
+            raise EventsimError(f"{opt} {v} must be a finite number >= 0")
+
+
 def run_model(args) -> int:
     from ..egru.model import random_model, save_model
     from ..outputs import check_outputs
     from ._util import at_least, check_seed, finite, int_list
 
     check_outputs([("--out", args.out)])
+    _check_kind_options(args)
     at_least(args.inputs, 1, "--inputs")
     layers = int_list(args.layers, "--layers")
     if any(n < 1 for n in layers):
@@ -55,12 +81,24 @@ def run_model(args) -> int:
     n_weights = sum(3 * n * (a + n) for a, n in zip(sizes, layers)) + (args.outputs or 0) * layers[-1] \
         + (args.vocab or 0) * args.inputs
     check_memory(8 * 3 * n_weights, f"a model of {n_weights:,} weights")
-    m = random_model(args.inputs, layers, n_out=args.outputs, seed=args.seed,
-                     weight_density=args.density, thr_mean=args.thr_mean, vocab=args.vocab,
-                     dtype=args.dtype, reset=args.reset)
-    save_model(m, args.out)
-    print(f"wrote {args.out}: inputs {m.n_in}, layers {m.sizes}, outputs {m.n_out}, "
-          f"vocab {m.vocab}, weight density {args.density}")
+    if args.kind == "deltagru":
+        from ..deltagru.model import random_deltagru, save_deltagru
+        tx = THETA_X if args.theta_x is None else args.theta_x
+        th = THETA_H if args.theta_h is None else args.theta_h
+        m = random_deltagru(args.inputs, layers, n_out=args.outputs, theta_x=tx, theta_h=th,
+                            seed=args.seed, weight_density=args.density, vocab=args.vocab,
+                            dtype=args.dtype)
+        save_deltagru(m, args.out)
+        extra = f", theta_x {tx}, theta_h {th}"
+    else:
+        m = random_model(args.inputs, layers, n_out=args.outputs, seed=args.seed,
+                         weight_density=args.density,
+                         thr_mean=THR_MEAN if args.thr_mean is None else args.thr_mean,
+                         vocab=args.vocab, dtype=args.dtype, reset=args.reset or RESET)
+        save_model(m, args.out)
+        extra = ""
+    print(f"wrote {args.out}: {args.kind}, inputs {m.n_in}, layers {m.sizes}, outputs {m.n_out}, "
+          f"vocab {m.vocab}, weight density {args.density}{extra}")
     return 0
 
 
@@ -70,7 +108,7 @@ def run_input(args) -> int:
     from .._npz import write_npy
     from ..errors import EventsimError
     from ..inputs import EventStream
-    from ..egru.model import load_model
+    from ..deltagru.model import load_any_model as load_model
     from ..outputs import check_outputs
     from ._util import check_seed
 

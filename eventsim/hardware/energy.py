@@ -28,6 +28,21 @@ profile's kind (see :data:`WORKLOADS` and docs/hardware.md):
 
 The readout costs its MACs (effective for the EGRU on event hardware, dense
 otherwise) and their weight reads; it updates no units and sends nothing.
+
+A DeltaGRU run (counts with ``"kind": "deltagru"``, SPEC §5) is the workload
+``deltagru`` (its baselines ``gru`` and ``lstm`` as above). Per layer, over all
+samples and steps (executed as ``event`` on an event profile, ``clocked`` on a dense one):
+
+- macs = effective MACs (event) or dense MACs (clocked), always priced as MACs
+  (a delta is a graded value, so ``event_op="ac"`` does not apply);
+- unit_updates, elementwise, nonlinearities = the counts' (every unit updates every step);
+- values sent (event) = state deltas sent (``events``, to the layer itself) + the values
+  passed up (the next layer's ``input_events``; h_t of every unit and step to a readout),
+  one packet each; clocked: every unit sends every step, as the EGRU clocked;
+- delta encoding: ``delta_checks`` x ``energy.delta_check`` (compute), and the state
+  memories read and written each step, priced per value at ``memory.small_sram``:
+  state_reads = (m + n + 6n)·S (x̂ and ĥ for the checks, Mx and Mh for the gates),
+  state_writes = input_events + events + 6n·S (x̂ and ĥ where a delta was sent, Mx and Mh).
 """
 from __future__ import annotations
 
@@ -37,6 +52,8 @@ from ..errors import EventsimError
 from .profiles import HardwareProfile
 
 WORKLOADS = ("egru", "gru", "lstm")
+#: the workload of a DeltaGRU run (SPEC §5); its baselines are "gru" and "lstm"
+DELTAGRU = "deltagru"
 #: (MACs per step as a function of (m, n), elementwise per unit, nonlinearities per unit)
 _DENSE = {"gru": (lambda m, n: 3 * n * (m + n), 3, 3),
           "lstm": (lambda m, n: 4 * n * (m + n), 3, 5)}
@@ -101,34 +118,91 @@ def estimate_energy(counts: dict, profile: HardwareProfile, workload: str = "egr
     if hops_per_packet < 0:
         raise EventsimError(f"hops_per_packet = {hops_per_packet} must be >= 0")
 
-    event = workload == "egru" and profile.kind == "event"
-    executed_as = "event" if event else ("clocked" if workload == "egru" else "dense")
-    e_syn = profile.energy["ac" if (event and event_op == "ac") else "mac"]
+    run = workload in ("egru", DELTAGRU)
+    delta = workload == DELTAGRU
+    if delta:
+        _check_deltagru(counts, profile, where)
+    event = run and profile.kind == "event"
+    executed_as = "event" if event else ("clocked" if run else "dense")
+    e_syn = profile.energy["ac" if (event and event_op == "ac" and not delta) else "mac"]
     rows = []
     for k, layer in enumerate(layers):
+        w = f"{where}: layers[{k}]"
+        if delta:
+            up = _passed_up(layers, k, has_readout, S, where) if event else None
+            rows.append(_delta_row(f"layer{k}", layer, event, S, up, profile, spill_fraction[k],
+                                   hops_per_packet, has_next=k < L - 1 or has_readout, where=w))
+            continue
         dests = 1 + (1 if (k < L - 1 or has_readout) else 0)
-        rows.append(_row(f"layer{k}", *_layer_counts(layer, workload, event, S, f"{where}: layers[{k}]"),
+        rows.append(_row(f"layer{k}", *_layer_counts(layer, workload, event, S, w),
                          dests, profile, e_syn, spill_fraction[k], hops_per_packet))
     ro_row = None
     if has_readout:
         macs = _int(counts, "readout.macs.effective", where) if event else ro_dense
         ro_row = _row("readout", macs, 0, 0, 0, 0, 0, profile, e_syn, spill_fraction[L], hops_per_packet)
+        if delta:
+            ro_row.update(delta_checks=0, state_reads=0, state_writes=0)
     _check_baseline(counts, workload, sum(r["macs"] for r in rows) + ro_dense, where)
     total = _total(rows + ([ro_row] if ro_row else []), profile, S)
     return {"profile": profile.name, "kind": profile.kind, "workload": workload,
-            "executed_as": executed_as, "event_op": event_op if event else "mac",
+            "executed_as": executed_as, "event_op": event_op if (event and not delta) else "mac",
             "samples": samples, "steps": steps, "hops_per_packet": hops_per_packet,
             "layers": rows, "readout": ro_row, "total": total}
 
 
 def _check_options(counts, workload: str, event_op: str, where: str) -> None:
     """Refuse an unknown workload or event_op, and counts that are not a dict."""
-    if workload not in WORKLOADS:
-        raise EventsimError(f"workload {workload!r} is unknown; use one of {', '.join(WORKLOADS)}")
+    if workload not in WORKLOADS + (DELTAGRU,):
+        raise EventsimError(f"workload {workload!r} is unknown; use one of "
+                            f"{', '.join(WORKLOADS + (DELTAGRU,))}")
     if event_op not in ("mac", "ac"):
         raise EventsimError(f"event_op {event_op!r} is unknown; use 'mac' (graded events) or 'ac' (binary)")
     if not isinstance(counts, dict):
         raise EventsimError(f"{where}: counts must be a JSON object (SPEC §4), got {type(counts).__name__}")
+
+
+def _check_deltagru(counts: dict, profile: HardwareProfile, where: str) -> None:
+    """A DeltaGRU workload needs DeltaGRU counts and a profile with ``energy.delta_check``."""
+    if counts.get("kind") != DELTAGRU:
+        raise EventsimError(f"{where}: the deltagru workload needs the counts of a DeltaGRU run "
+                            f"(\"kind\": \"deltagru\"), these are of a {counts.get('kind', 'egru')!r} run")
+    if "delta_check" not in profile.energy:
+        raise EventsimError(f"hardware profile {profile.name!r} has no figure energy.delta_check "
+                            f"(pJ per delta-encoding check), needed to price a DeltaGRU; add it to "
+                            f"[energy] with its source (docs/hardware.md)")
+
+
+def _passed_up(layers: list, k: int, has_readout: bool, S: int, where: str) -> int:
+    """Values layer k passes up on event hardware: the next layer's sent input deltas, or
+    h_t of every unit and step to a readout (it reads h_t densely), or none."""
+    if k + 1 < len(layers):
+        return _int(layers[k + 1], "input_events", f"{where}: layers[{k + 1}]")
+    return _int(layers[k], "units", f"{where}: layers[{k}]") * S if has_readout else 0
+
+
+def _delta_row(name: str, layer: dict, event: bool, S: int, passed_up, profile: HardwareProfile,
+               spill: float, hops: float, has_next: bool, where: str) -> dict:
+    """One DeltaGRU layer: the run's counts plus the delta encoding (see the module docstring)."""
+    m, n = _int(layer, "inputs", where), _int(layer, "units", where)
+    mode = "event_driven" if event else "clocked"
+    macs = _int(layer, "macs.effective" if event else "macs.dense", where)
+    upd = _int(layer, f"unit_updates.{mode}", where)
+    ew, nl = _int(layer, f"elementwise.{mode}", where), _int(layer, f"nonlinearities.{mode}", where)
+    events, in_events = _int(layer, "events", where), _int(layer, "input_events", where)
+    checks = _int(layer, "delta_checks", where)
+    if event:
+        sent = events + passed_up
+        row = _row(name, macs, upd, ew, nl, sent, 1, profile, profile.energy["mac"], spill, hops)
+    else:
+        row = _row(name, macs, upd, ew, nl, n * S, 1 + (1 if has_next else 0), profile,
+                   profile.energy["mac"], spill, hops)
+    reads, writes = (m + 7 * n) * S, in_events + events + 6 * n * S
+    e_check = checks * profile.energy["delta_check"]
+    e_state = (reads + writes) * profile.read_pj("small_sram")
+    row.update(delta_checks=checks, state_reads=reads, state_writes=writes,
+               compute_pj=row["compute_pj"] + e_check, memory_pj=row["memory_pj"] + e_state)
+    row["dynamic_pj"] = row["compute_pj"] + row["memory_pj"] + row["communication_pj"]
+    return row
 
 
 def _spill_fractions(spill_fraction: Optional[Sequence[float]], n_pop: int) -> list:
@@ -170,9 +244,11 @@ def _check_baseline(counts: dict, workload: str, got: int, where: str) -> None:
 
 def _total(allrows: list, profile: HardwareProfile, S: int) -> dict:
     """The sums over all populations plus the ideal time, static and total energy."""
-    total = {key: sum(r[key] for r in allrows)
-             for key in ("macs", "unit_updates", "elementwise", "nonlinearities", "values_sent",
-                         "packets", "compute_pj", "memory_pj", "communication_pj", "dynamic_pj")}
+    keys = ("macs", "unit_updates", "elementwise", "nonlinearities", "values_sent",
+            "packets", "compute_pj", "memory_pj", "communication_pj", "dynamic_pj")
+    if allrows and "delta_checks" in allrows[0]:
+        keys += ("delta_checks", "state_reads", "state_writes")
+    total = {key: sum(r[key] for r in allrows) for key in keys}
     chip = profile.chip
     busy_ns = total["macs"] * profile.mac_ns + total["unit_updates"] * chip["unit_update_ns"]
     time_s = busy_ns * 1e-9 / chip["cores"]

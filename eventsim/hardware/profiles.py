@@ -39,6 +39,11 @@ ENERGY_KEYS = {
     "packet": "pJ per event packet sent (injection and delivery, no hops)",
     "hop": "pJ per router hop of one packet",
 }
+#: optional figures: a profile without them prices everything but the model that needs them
+OPTIONAL_KEYS = {
+    "energy": {"delta_check": "pJ per delta-encoding check of a DeltaGRU (subtract the last sent "
+                              "value, compare |change| with the threshold)"},
+}
 MEMORY_KEYS = {
     "weight_bits": "bits per stored weight",
     "small_sram": "pJ per weight read from a small (~8 KB) SRAM",
@@ -138,14 +143,14 @@ def load_profile(name_or_path) -> HardwareProfile:
     return profile_from_dict(data, source=str(path))
 
 
-def _number(data: dict, section: str, key: str, where: str) -> float:
+def _number(data: dict, section: str, key: str, where: str, meanings=None) -> float:
     sec = data.get(section)
     if not isinstance(sec, dict):
         raise EventsimError(f"{where}: section [{section}] is missing; it needs "
                             f"{', '.join(SECTIONS[section])}")
     if key not in sec:
         raise EventsimError(f"{where}: figure {section}.{key} is missing "
-                            f"({SECTIONS[section][key]}); add it to [{section}]")
+                            f"({(meanings or SECTIONS[section])[key]}); add it to [{section}]")
     v = sec[key]
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise EventsimError(f"{where}: figure {section}.{key} = {v!r} is not a number")
@@ -174,10 +179,13 @@ def profile_from_dict(data: dict, source: str = "profile") -> HardwareProfile:
     secs = {}
     for section, keys in SECTIONS.items():
         secs[section] = {k: _number(data, section, k, where) for k in keys}
-        unknown = set(data[section]) - set(keys) - {"weight_level", "spill_level"}
+        optional = OPTIONAL_KEYS.get(section, {})
+        secs[section].update({k: _number(data, section, k, where, optional) for k in optional
+                              if k in data[section]})
+        unknown = set(data[section]) - set(keys) - set(optional) - {"weight_level", "spill_level"}
         if unknown:
             raise EventsimError(f"{where}: unknown key(s) {sorted(unknown)} in [{section}]; "
-                                f"allowed are {', '.join(keys)}")
+                                f"allowed are {', '.join(list(keys) + list(optional))}")
     levels = {}
     for key, default in (("weight_level", None), ("spill_level", "dram")):
         v = data["memory"].get(key, default)
@@ -199,3 +207,8 @@ def profile_from_dict(data: dict, source: str = "profile") -> HardwareProfile:
 def required_figures() -> list:
     """Every numeric key as ``section.key`` (each shipped profile cites all of them)."""
     return [f"{s}.{k}" for s, keys in SECTIONS.items() for k in keys]
+
+
+def optional_figures() -> list:
+    """The optional numeric keys as ``section.key`` (each shipped profile has and cites them)."""
+    return [f"{s}.{k}" for s, keys in OPTIONAL_KEYS.items() for k in keys]

@@ -1,8 +1,9 @@
 """Cost tables for a study's results folder (``eventsim cost results/<scenario>``).
 
 :func:`cost_results` reads every ``<results>/<model>/counts.json``, estimates its
-energy on each profile (an EGRU model as ``egru``, ``gru`` and ``lstm``; a GRU
-or LSTM model as its own kind, the kind taken from ``summary.json``), optionally
+energy on each profile (an EGRU model as ``egru``, ``gru`` and ``lstm``; a DeltaGRU
+model, told by ``"kind": "deltagru"`` in its counts, as ``deltagru``, ``gru`` and ``lstm``;
+a GRU or LSTM model as its own kind, the kind taken from ``summary.json``), optionally
 runs the timing simulation on the model's ``raster.npz`` samples, and writes
 ``<model>/cost.json`` per model plus ``cost.json`` and ``cost.md`` (the combined
 table) in the folder. Formats: docs/hardware.md.
@@ -29,8 +30,9 @@ PARTS = ("compute_pj", "memory_pj", "communication_pj", "static_pj", "energy_pj"
 
 
 def workloads(kind: str) -> tuple:
-    """What a model of ``kind`` is costed as."""
-    return ("egru", "gru", "lstm") if kind == "egru" else (kind,)
+    """What a model of ``kind`` is costed as: an EGRU or DeltaGRU run beside the dense GRU
+    and LSTM baselines of its shapes; a GRU or LSTM as itself."""
+    return (kind, "gru", "lstm") if kind in ("egru", "deltagru") else (kind,)
 
 
 def estimates(counts: dict, profiles, kind: str = "egru", event_op: str = "mac", where: str = "counts") -> list:
@@ -56,6 +58,10 @@ def markdown_table(rows) -> str:
 
 
 def _kind_of(name, counts, summary) -> str:
+    """The unit model of a study's model: a DeltaGRU when its counts say so (``"kind":
+    "deltagru"``, SPEC §5), else the study summary's kind, else from the counts' engine."""
+    if counts.get("kind") == "deltagru":
+        return "deltagru"
     kind = ((summary or {}).get("models", {}).get(name) or {}).get("kind")
     if kind in ("egru", "gru", "lstm"):
         return kind
@@ -169,7 +175,9 @@ def cost_results(root, profiles=None, *, timing: bool = False, placement: str = 
         if timing:
             raster = os.path.join(root, name, "raster.npz")
             if kind != "egru":
-                notes.append(f"{name}: timing is simulated for EGRU models only (this is a {kind})")
+                why = (" (docs/hardware.md: a DeltaGRU unit sends different values up and to itself)"
+                       if kind == "deltagru" else "")
+                notes.append(f"{name}: timing is simulated for EGRU models only (this is a {kind}){why}")
             elif not os.path.isfile(raster):
                 notes.append(f"{name}: no raster.npz (set measure.raster_samples in the scenario): "
                              f"timing skipped")

@@ -158,7 +158,8 @@ def _run_model(args, profiles) -> int:
     if args.json:
         write_json(args.json, doc)
     if not args.quiet:
-        print(f"model {args.model}: layers {model.sizes}; {counts['samples']} sample(s) x "
+        print(f"model {args.model}: {'DeltaGRU, ' if kind == 'deltagru' else ''}layers {model.sizes}; "
+              f"{counts['samples']} sample(s) x "
               f"{counts['steps']} steps; activity sparsity "
               f"{format_sparsity(counts['total']['activity_sparsity'], counts['total']['events'])}")
         print(energy_table(ests))

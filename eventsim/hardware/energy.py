@@ -96,10 +96,12 @@ def estimate_energy(counts: dict, profile: HardwareProfile, workload: str = "egr
                     hops_per_packet: float = 0.0, where: str = "counts") -> dict:
     """Energy of ``workload`` with the layer shapes and activity of ``counts`` on ``profile``.
 
-    counts: SPEC §4 dict. workload: ``"egru"`` (this run), ``"gru"`` or ``"lstm"``
-    (dense baselines of the same shapes). event_op: ``"mac"`` (graded events,
-    the EGRU's) or ``"ac"`` (binary events: weight accumulate only), used for
-    the EGRU on event hardware. spill_fraction: per population (layers, then
+    counts: SPEC §4 dict. workload: ``"egru"`` (this run), ``"deltagru"`` (this run of a
+    DeltaGRU: counts with ``"kind": "deltagru"``, priced with its delta encoding; needs
+    the profile's ``energy.delta_check``), ``"gru"`` or ``"lstm"`` (dense baselines of the
+    same shapes). event_op: ``"mac"`` (graded events, the EGRU's) or ``"ac"`` (binary
+    events: weight accumulate only), used for the EGRU on event hardware (a DeltaGRU's
+    deltas are always MACs). spill_fraction: per population (layers, then
     readout) the fraction of weights read from the spill level.
     Returns a dict with per-population rows, ``readout`` and ``total`` (pJ, s).
     """

@@ -175,8 +175,8 @@ def cost_results(root, profiles=None, *, timing: bool = False, placement: str = 
         if timing:
             raster = os.path.join(root, name, "raster.npz")
             if kind != "egru":
-                why = (" (docs/hardware.md: a DeltaGRU unit sends different values up and to itself)"
-                       if kind == "deltagru" else "")
+                why = ("; a DeltaGRU unit sends different values to itself and to the next layer, "
+                       "which the replay cannot express (docs/hardware.md)" if kind == "deltagru" else "")
                 notes.append(f"{name}: timing is simulated for EGRU models only (this is a {kind}){why}")
             elif not os.path.isfile(raster):
                 notes.append(f"{name}: no raster.npz (set measure.raster_samples in the scenario): "

@@ -84,3 +84,61 @@ def test_watch_parent_notices_a_dead_parent():
     from eventsim.study.parallel import _parent_gone
     assert not _parent_gone(None, os.getppid())
     assert _parent_gone(None, os.getppid() + 1)
+
+
+ORPHAN = """
+import multiprocessing as mp
+import sys
+import time
+
+
+def child(path, flag):
+    from eventsim.outputs import atomic_write
+    from eventsim.study.parallel import watch_parent
+    watch_parent(poll=0.2)
+    with atomic_write(path, "w") as f:  # half a file in its temporary file when the parent dies
+        f.write("half a new file")
+        open(flag, "w").close()
+        while True:
+            time.sleep(0.05)
+
+
+if __name__ == "__main__":
+    p = mp.get_context("spawn").Process(target=child, args=(sys.argv[1], sys.argv[2]))
+    p.start()
+    print(p.pid, flush=True)
+    p.join()
+"""
+
+
+def test_an_orphaned_worker_leaves_no_half_written_file(tmp_path):
+    """A worker in the middle of an atomic write when its parent is killed unwinds: the old
+    file stays whole and the temporary file is removed."""
+    script = tmp_path / "orphan.py"
+    script.write_text(ORPHAN)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target, flag = folder / "table.csv", tmp_path / "writing"
+    target.write_text("old table")
+    parent = subprocess.Popen([sys.executable, str(script), str(target), str(flag)], stdout=subprocess.PIPE,
+                              start_new_session=True, text=True)
+    child = None
+    try:
+        child = psutil.Process(int(parent.stdout.readline()))
+        assert _wait(flag.exists, 60), "the child did not start writing"
+        assert len(list(folder.iterdir())) == 2  # the target and the temporary file
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        assert _wait(lambda: _gone(child), 10), "the orphaned child still runs"
+        assert target.read_text() == "old table"
+        assert [p.name for p in folder.iterdir()] == ["table.csv"]
+    finally:
+        if child is not None:
+            try:
+                child.kill()
+            except psutil.NoSuchProcess:
+                pass
+        if parent.poll() is None:
+            parent.kill()
+        parent.wait(10)
+        parent.stdout.close()

@@ -22,6 +22,34 @@ from .settings import load_data, model_epochs, model_settings
 PARENT_POLL = 0.5
 #: Exit status of a worker whose study's main process died.
 ORPHAN_EXIT = 3
+#: Seconds an orphaned worker is given to unwind (temporary files of atomic writes removed)
+#: before it is ended with ``os._exit``.
+ORPHAN_GRACE = 2.0
+
+
+class Orphaned(SystemExit):
+    """Raised in an orphaned worker's main thread: unwinds it (``finally`` blocks run, an
+    atomic write in progress removes its temporary file) and ends the process."""
+
+    def __init__(self, *args):
+        super().__init__(ORPHAN_EXIT)
+
+
+def _end_orphan(grace: float) -> None:
+    """End this process: :class:`Orphaned` in the main thread, then ``os._exit`` after
+    ``grace`` seconds if it is still there (blocked in a call that never returns)."""
+    import ctypes
+    import threading
+    import time
+
+    main = threading.main_thread()
+    if main is not threading.current_thread() and main.ident is not None:
+        try:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(main.ident), ctypes.py_object(Orphaned))
+        except (AttributeError, TypeError, ValueError):  # pragma: no cover - not CPython
+            pass
+        time.sleep(grace)
+    os._exit(ORPHAN_EXIT)
 
 
 def _parent_gone(parent, ppid: int) -> bool:
@@ -38,10 +66,12 @@ def _parent_gone(parent, ppid: int) -> bool:
     return False
 
 
-def watch_parent(poll: float = PARENT_POLL) -> None:
-    """Exit this process (``os._exit``, no clean-up that could write a file) within about
-    ``poll`` seconds of its parent's death, e.g. a ``kill -9`` of the study's main process:
-    a daemon thread waits on the parent's sentinel and also checks ``os.getppid()``.
+def watch_parent(poll: float = PARENT_POLL, grace: float = ORPHAN_GRACE) -> None:
+    """End this process within about ``poll`` seconds of its parent's death, e.g. a ``kill -9``
+    of the study's main process: a daemon thread waits on the parent's sentinel and also
+    checks ``os.getppid()``; then :func:`_end_orphan` unwinds the main thread (no file is
+    left half written: an atomic write removes its temporary file) and, at the latest after
+    ``grace`` seconds, calls ``os._exit``.
 
     Without it a training worker whose study died would go on training and writing
     checkpoints that no one reads (issue 17)."""
@@ -62,7 +92,7 @@ def watch_parent(poll: float = PARENT_POLL) -> None:
             else:
                 time.sleep(poll)
             if _parent_gone(parent, ppid):
-                os._exit(ORPHAN_EXIT)
+                _end_orphan(grace)
 
     threading.Thread(target=watch, name="eventsim-watch-parent", daemon=True).start()
 

@@ -70,6 +70,11 @@ def _load_json(path, what):
         raise EventsimError(f"{what} {path!r} is not valid JSON ({e}); re-run the study or fix the file") from None
 
 
+def _read_text(path) -> str:
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
 def _fmt(v, kind=""):
     if v is None:
         return "–"
@@ -343,7 +348,7 @@ def _report_content(results_dir: str, summary: Mapping) -> dict:
         "title": f"eventsim study: {summary.get('scenario', os.path.basename(os.path.abspath(results_dir)))}",
         "sub": sub, "desc": str(summary.get("description") or ""), "table": (header, rows),
         "uncertainty": uncertainty_lines(summary),   # metric intervals and the paired test, if recorded
-        "scenario": open(scen_path).read() if os.path.isfile(scen_path) else None,
+        "scenario": _read_text(scen_path) if os.path.isfile(scen_path) else None,
         "costs": cost_table(crows) if crows else None,
         "versions": (["package", "study run with", "report made with"],
                      [[k, str(study_versions.get(k, "–")), str(here.get(k, "–"))] for k in vkeys]),

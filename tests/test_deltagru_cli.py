@@ -123,3 +123,20 @@ def test_cost_deltagru_profile_without_delta_check(files, tmp_path, capsys):
     rc = main(["cost", "--model", mp, "--input", xp, "--hardware", str(user)])
     assert rc == 2
     assert "lack energy.delta_check" in capsys.readouterr().err
+
+
+def test_deltagru_with_embedding_and_event_stream(tmp_path, capsys):
+    """random-input reads a DeltaGRU too: token ids for an embedding model, an event stream."""
+    mp, tp = str(tmp_path / "e.npz"), str(tmp_path / "t.npy")
+    assert main(["random-model", "--kind", "deltagru", "--inputs", "4", "--layers", "5", "--vocab", "7",
+                 "--outputs", "2", "--out", mp]) == 0
+    assert main(["random-input", "--model", mp, "--samples", "2", "--steps", "6", "--out", tp]) == 0
+    jp = str(tmp_path / "c.json")
+    assert main(["count", "--model", mp, "--input", tp, "--json", jp, "--quiet"]) == 0
+    c = json.loads(open(jp).read())
+    assert c["kind"] == "deltagru" and c["samples"] == 2 and c["steps"] == 6
+    mp2, sp = str(tmp_path / "s.npz"), str(tmp_path / "stream.npz")
+    assert main(["random-model", "--kind", "deltagru", "--inputs", "3", "--layers", "4", "--out", mp2]) == 0
+    assert main(["random-input", "--model", mp2, "--steps", "9", "--out", sp]) == 0
+    assert main(["count", "--model", mp2, "--input", sp, "--steps", "12", "--json", jp, "--quiet"]) == 0
+    assert json.loads(open(jp).read())["steps"] == 12

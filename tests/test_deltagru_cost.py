@@ -192,3 +192,14 @@ def test_results_folder_prices_deltagru_as_deltagru(tmp_path, tiny_counts):
     assert [e["workload"] for e in doc["estimates"]] == ["deltagru", "gru", "lstm"]
     assert doc["estimates"][0]["total"]["energy_pj"] == pytest.approx(1103.7)
     assert "timing" not in doc and any("EGRU models only" in n for n in out["notes"])
+
+
+def test_results_folder_summary_deltagru_without_counts_kind(tmp_path, tiny_counts):
+    """Counts that lost their kind but belong to a DeltaGRU are refused, never priced as an EGRU."""
+    root = tmp_path / "res"
+    (root / "dg").mkdir(parents=True)
+    (root / "dg" / "counts.json").write_text(json.dumps({k: v for k, v in tiny_counts.items() if k != "kind"}))
+    (root / "summary.json").write_text(json.dumps({"models": {"dg": {"kind": "deltagru"}}}))
+    with pytest.raises(EventsimError, match="needs the counts of a DeltaGRU run"):
+        cost_results(root, ["loihi"])
+    assert not (root / "cost.json").exists()

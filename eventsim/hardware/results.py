@@ -63,7 +63,7 @@ def _kind_of(name, counts, summary) -> str:
     if counts.get("kind") == "deltagru":
         return "deltagru"
     kind = ((summary or {}).get("models", {}).get(name) or {}).get("kind")
-    if kind in ("egru", "gru", "lstm"):
+    if kind in ("egru", "gru", "lstm", "deltagru"):  # deltagru counts without kind: refused, not mispriced
         return kind
     engine = str(counts.get("engine", ""))
     for k in ("lstm", "gru"):

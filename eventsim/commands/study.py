@@ -100,8 +100,8 @@ def run(args) -> int:
     print(f"\nresults written to {out}/ (summary.json, summary.md, summary.csv, <model>/...)")
     from ..hardware.results import cost_results
     cost_results(out)  # energy on every shipped hardware profile, from the counts alone (milliseconds)
-    print(f"hardware cost estimates written to {out}/cost.md (a many-core timing simulation: "
-          f"eventsim cost {out} --timing)")
+    print(f"hardware cost estimates written to {out}/cost.md\n"
+          f"  (a many-core timing simulation: eventsim cost {out} --timing)")
     if args.report:
         path, reason = write_report_if_available(out)
         if path:

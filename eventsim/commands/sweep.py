@@ -42,18 +42,10 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _fmt(v, pct=False):
-    if v is None or v == "":
-        return "-"
-    if isinstance(v, float):
-        return f"{100 * v:.1f}%" if pct else f"{v:.4g}"
-    return str(v)
-
-
 def run(args) -> int:
     import logging
 
-    from ..sweep import parse_params, run_sweep
+    from ..sweep import format_table, parse_params, run_sweep
 
     logging.basicConfig(level=logging.WARNING, format="eventsim: %(levelname)s: %(message)s")
     if args.backend in ("auto", "dask"):
@@ -75,18 +67,7 @@ def run(args) -> int:
     res = run_sweep(args.scenario, params, out_dir=args.out, scheduler=args.scheduler,
                     workers=args.workers, backend=args.backend, progress=args.progress,
                     allowed_failures=args.allowed_failures, plot=args.plot)
-    keys = list(params)
-    header = keys + ["model", "metric", "sparsity", "eff. MACs/step", "status"]
-    lines = []
-    for r in res.rows:
-        lines.append([str(r.get(f"param:{k}", "")) for k in keys] +
-                     [_fmt(r.get("model")), _fmt(r.get("metric")), _fmt(r.get("activity_sparsity"), pct=True),
-                      _fmt(r.get("effective_macs_per_step")),
-                      r["status"] if r["status"] == "ok" else f"FAILED: {r.get('error')}"])
-    widths = [max(len(h), *(len(l[i]) for l in lines)) if lines else len(h) for i, h in enumerate(header)]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-    for l in lines:
-        print("  ".join(c.ljust(w) for c, w in zip(l, widths)))
+    print(format_table(res.rows, list(params)))
     n, nf, ns = len(res.tasks), len(res.failed), len(res.skipped)
     print(f"\n{n} task(s) on {res.backend}: {n - nf} ok ({ns} skipped as already done), {nf} failed")
     print(f"results in {res.out_dir}/ (table.csv, table.json"

@@ -22,6 +22,7 @@ import re
 import numpy as np
 
 from ..errors import EventsimError
+from ..outputs import atomic_write
 
 _NAME = re.compile(r"epoch(\d+)\.npz$")
 
@@ -37,10 +38,8 @@ def save_checkpoint(directory, epoch: int, params: dict, adam, masks: dict, rng_
              "history": history, "fingerprint": fingerprint}
     arrays["state"] = np.array(json.dumps(state))
     path = os.path.join(os.fspath(directory), f"epoch{epoch:04d}.npz")
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
+    with atomic_write(path) as f:  # a killed writer leaves the last whole checkpoint and no temporary
         np.savez(f, **arrays)
-    os.replace(tmp, path)
     return path
 
 

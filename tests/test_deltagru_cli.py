@@ -100,7 +100,6 @@ def test_cost_deltagru_model_mode(files, capsys):
 
 
 @pytest.mark.parametrize("extra, match", [
-    (["--timing"], "--timing replays EGRU runs only"),
     (["--event-op", "ac"], "--event-op ac prices binary events"),
 ])
 def test_cost_deltagru_refused_options(files, extra, match, capsys):
@@ -140,3 +139,17 @@ def test_deltagru_with_embedding_and_event_stream(tmp_path, capsys):
     assert main(["random-input", "--model", mp2, "--steps", "9", "--out", sp]) == 0
     assert main(["count", "--model", mp2, "--input", sp, "--steps", "12", "--json", jp, "--quiet"]) == 0
     assert json.loads(open(jp).read())["steps"] == 12
+
+
+def test_cost_deltagru_timing(files, capsys):
+    d, mp, xp = files
+    out = d / "timing.json"
+    assert main(["cost", "--model", mp, "--input", xp, "--hardware", "horowitz45nm", "--timing", "--cores", "4",
+                 "--json", str(out)]) == 0
+    assert "steps/s" in capsys.readouterr().out
+    doc = json.loads(out.read_text())
+    counts = simulate_deltagru(load_deltagru(mp), np.load(xp)).counts.to_dict()
+    tim = doc["timing"][0]
+    assert tim["macs"] == counts["total"]["macs"]["effective"] == doc["estimates"][0]["total"]["macs"]
+    assert tim["unit_updates"] == counts["total"]["unit_updates"]["clocked"]
+    assert tim["events"] == counts["total"]["events"]

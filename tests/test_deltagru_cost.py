@@ -15,6 +15,7 @@ from eventsim.hardware import estimate_energy, load_profile
 from eventsim.hardware.profiles import (available_profiles, optional_figures, profile_from_dict,
                                         PROFILE_DIR)
 from eventsim.hardware.results import cost_results, estimates
+from eventsim.hardware.timing import simulate_timing
 
 try:
     import tomllib
@@ -191,7 +192,7 @@ def test_results_folder_prices_deltagru_as_deltagru(tmp_path, tiny_counts):
     assert doc["kind"] == "deltagru"
     assert [e["workload"] for e in doc["estimates"]] == ["deltagru", "gru", "lstm"]
     assert doc["estimates"][0]["total"]["energy_pj"] == pytest.approx(1103.7)
-    assert "timing" not in doc and any("EGRU models only" in n for n in out["notes"])
+    assert "timing" not in doc and any("no raster.npz" in n for n in out["notes"])
 
 
 def test_results_folder_summary_deltagru_without_counts_kind(tmp_path, tiny_counts):
@@ -203,3 +204,38 @@ def test_results_folder_summary_deltagru_without_counts_kind(tmp_path, tiny_coun
     with pytest.raises(EventsimError, match="needs the counts of a DeltaGRU run"):
         cost_results(root, ["loihi"])
     assert not (root / "cost.json").exists()
+
+
+@pytest.mark.parametrize("profile", ["loihi", "horowitz45nm", "gpu-dense"])
+@pytest.mark.parametrize("placement", ["contiguous", "balanced"])
+def test_timing_replay_of_a_deltagru(profile, placement):
+    """The replay of a DeltaGRU run does exactly its MACs (effective on event hardware, dense
+    when clocked) and unit updates (every unit every step); its compute and memory energy equal
+    the counts-only estimate's (same delta encoding); the Numba kernel equals the Python loop."""
+    model = random_deltagru(4, [12, 8], n_out=3, theta_x=0.2, theta_h=0.05, seed=2)
+    x = np.random.default_rng(0).normal(size=(2, 15, 4)).astype(np.float32)
+    res = simulate_deltagru(model, x, record=("deltas",))
+    c = res.counts.to_dict()
+    p = load_profile(profile)
+    fast = simulate_timing(model, x, (res.dx, res.dh), p, placement, n_cores=4)
+    slow = simulate_timing(model, x, (res.dx, res.dh), p, placement, n_cores=4, fast=False, check=True)
+    fast._check()
+    assert fast.to_dict()["per_core"] == slow.to_dict()["per_core"]
+    assert np.array_equal(fast.step_latency_s, slow.step_latency_s)
+    d = fast.to_dict()
+    est = estimate_energy(c, p, "deltagru")["total"]
+    assert d["macs"] == est["macs"] == c["total"]["macs"]["effective" if p.kind == "event" else "dense"]
+    assert d["unit_updates"] == c["total"]["unit_updates"]["clocked"]
+    if p.kind == "event":
+        assert d["events"] == c["total"]["events"]
+        assert d["input_events"] == c["layers"][0]["input_events"]
+    assert d["energy"]["compute_pj"] == pytest.approx(est["compute_pj"], rel=1e-12)
+    assert d["energy"]["memory_pj"] == pytest.approx(est["memory_pj"], rel=1e-12)
+
+
+def test_timing_of_a_deltagru_needs_its_deltas():
+    model = random_deltagru(3, [4], seed=1)
+    x = np.ones((1, 5, 3), np.float32)
+    for bad in (None, [np.ones((1, 5, 4))]):
+        with pytest.raises(EventsimError, match="needs its sent deltas"):
+            simulate_timing(model, x, bad, load_profile("loihi"))

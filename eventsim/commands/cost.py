@@ -28,7 +28,7 @@ def register(sub) -> None:
     p.add_argument("--json", metavar="OUT.json", help="write the estimates (and timing) as JSON")
     p.add_argument("--timing", action="store_true",
                    help="also run the many-core timing simulation (needs the run's events: --model "
-                        "mode, or raster.npz in a results folder; EGRU models only)")
+                        "mode, or raster.npz in a results folder)")
     p.add_argument("--placement", choices=("contiguous", "balanced"), default="contiguous",
                    help="how units are placed on cores for --timing (default contiguous)")
     p.add_argument("--cores", type=int, help="use this many cores of each profile for --timing "
@@ -143,7 +143,7 @@ def _run_model(args, profiles) -> int:
     inputs = load_input(args.input)
     if kind == "deltagru":
         from ..deltagru.simulate import simulate_deltagru
-        res = simulate_deltagru(model, inputs, engine="event")
+        res = simulate_deltagru(model, inputs, engine="event", record=("deltas",) if args.timing else ())
     else:
         res = simulate(model, inputs, engine="event", record=("y",) if args.timing else ())
     counts = res.counts.to_dict()
@@ -153,7 +153,8 @@ def _run_model(args, profiles) -> int:
            "profiles": {p.name: p.to_dict() for p in profiles}}
     tim = None
     if args.timing:
-        tim = _timings(model, inputs, res.y, profiles, args, args.model)
+        events = (res.dx, res.dh) if kind == "deltagru" else res.y
+        tim = _timings(model, inputs, events, profiles, args, args.model)
         doc["timing"] = [t.to_dict() for t in tim]
     if args.json:
         write_json(args.json, doc)
@@ -174,11 +175,6 @@ def _run_model(args, profiles) -> int:
 def _check_deltagru_options(args, profiles) -> None:
     """Refuse what does not apply to a DeltaGRU, before the run (docs/hardware.md says why)."""
     from ..errors import EventsimError
-    if args.timing:
-        raise EventsimError("--timing replays EGRU runs only: a DeltaGRU unit sends its state delta "
-                            "(its own theta_h) to its layer but h_t to the next layer under that "
-                            "layer's theta_x, which the replay's one event per unit cannot express "
-                            "(docs/hardware.md); drop --timing")
     if args.event_op == "ac":
         raise EventsimError("--event-op ac prices binary events; a DeltaGRU sends graded deltas "
                             "(always priced as MACs): drop --event-op")

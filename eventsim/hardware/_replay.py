@@ -36,9 +36,11 @@ holding each population."""
 ReplayChip = namedtuple("ReplayChip", "Hm H_host mac_ns upd_ns pkt_ns hop_ns bar_ns dense")
 ReplayChip.__doc__ = """Hops between cores (C, C) and from the host (C,), ns per MAC per core (C,),
 per unit update, per packet, per hop, per barrier; ``dense``: a clocked (dense) profile."""
-ReplayActivity = namedtuple("ReplayActivity", "B T x_act y_all wake")
-ReplayActivity.__doc__ = """x_act (B*T, m) bool active inputs; y_all (B*T, N) bool events of all
-units (readout units never emit); wake (L, B*T, C) units to update per core."""
+ReplayActivity = namedtuple("ReplayActivity", "B T x_act y_all y_rec wake")
+ReplayActivity.__doc__ = """x_act (B*T, m) bool active inputs; y_all (B*T, N) bool units that send
+to the next population at (b, t) (readout units never emit); y_rec (B*T, N) bool units that send
+to their own layer (for step t + 1): the same array for an EGRU, a DeltaGRU's state deltas;
+wake (L, B*T, C) units to update per core."""
 # columns of the integer payload of a queue entry, and of the per-core integer tallies
 E_KIND, E_CORE, E_POP, E_MACS, E_NPK, E_FF = range(6)
 K_MACS, K_UPD, K_SENT, K_RECV = range(4)
@@ -243,6 +245,18 @@ def _on_barrier(hp, et, ei, n, s, e, net, pending, ff_done, barrier):
 
 
 @njit(cache=True, inline="always")
+def _emitters(net, y, bt, p, c, emit):
+    """Write the units of population p on core c with y[bt, u] into emit; returns how many."""
+    ne = 0
+    for q in range(net.unit_ptr[p, c], net.unit_ptr[p, c + 1]):
+        u = net.units[q]
+        if y[bt, u]:
+            emit[ne] = u
+            ne += 1
+    return ne
+
+
+@njit(cache=True, inline="always")
 def _on_ready(hp, et, ei, n, s, e, net, chip, act, bt, t, cf, ci, totals, pops):
     """Core c updates its waking units of population p, then sends the emitters' packets;
     the last core of p passes the barrier of p + 1. ``pops`` = (pending, done, last_update,
@@ -254,17 +268,14 @@ def _on_ready(hp, et, ei, n, s, e, net, chip, act, bt, t, cf, ci, totals, pops):
     if n_upd > 0:
         fin = _serve(cf, c, now, n_upd * chip.upd_ns)
     ci[K_UPD, c] += n_upd
-    ne = 0
-    for q in range(net.unit_ptr[p, c], net.unit_ptr[p, c + 1]):
-        u = net.units[q]
-        if act.y_all[bt, u]:
-            emit[ne] = u
-            ne += 1
-    if ne > 0:
-        t_out = fin + chip.pkt_ns
-        if p + 1 < net.P:
+    t_out = fin + chip.pkt_ns
+    if p + 1 < net.P:
+        ne = _emitters(net, act.y_all, bt, p, c, emit)
+        if ne > 0:
             n, s = _send(hp, et, ei, n, s, c, t_out, net.FF, emit, ne, p + 1, True, chip, (pending, ci, totals))
-        if t + 1 < act.T or chip.dense:
+    if t + 1 < act.T or chip.dense:
+        ne = _emitters(net, act.y_rec, bt, p, c, emit)
+        if ne > 0:
             n, s = _send(hp, et, ei, n, s, c, t_out, net.REC, emit, ne, p, False, chip, (pending, ci, totals))
     done[p] += 1
     if fin > last_update[p]:

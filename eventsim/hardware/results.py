@@ -20,6 +20,8 @@ import json
 import os
 import re
 
+import numpy as np
+
 from ..errors import EventsimError
 from .energy import estimate_energy, format_energy
 from .profiles import available_profiles, load_profile
@@ -70,6 +72,30 @@ def _kind_of(name, counts, summary) -> str:
         if engine.startswith("closed-form") and k in engine:
             return k
     return "egru"
+
+
+def _timing_run(model_path, raster, kind):
+    """(model, raster inputs, events) for the timing replay: an EGRU's recorded ``layer{k}.y``;
+    a DeltaGRU is run again on the raster inputs for its sent deltas (``(dx, dh)``)."""
+    from .._npz import read_npz
+    z = read_npz(raster, "raster file")
+    key = "tokens" if "tokens" in z else "input"
+    if kind == "deltagru":
+        from ..deltagru import load_deltagru, simulate_deltagru
+        model = load_deltagru(model_path)
+        if key not in z:
+            raise EventsimError(f"raster file {raster!r} lacks key {key!r} (written by the study with "
+                                f"measure.raster_samples > 0)")
+        res = simulate_deltagru(model, z[key], record=("deltas",))
+        return model, z[key], (res.dx, res.dh)
+    from ..egru.model import load_model
+    model = load_model(model_path)
+    need = [key] + [f"layer{k}.y" for k in range(model.n_layers)]
+    missing = [k for k in need if k not in z]
+    if missing:
+        raise EventsimError(f"raster file {raster!r} lacks key(s) {missing} (written by the study "
+                            f"with measure.raster_samples > 0)")
+    return model, z[key], [z[k] for k in need[1:]]
 
 
 def _write_json(path, data):
@@ -174,29 +200,19 @@ def cost_results(root, profiles=None, *, timing: bool = False, placement: str = 
                "profiles": {p.name: p.to_dict() for p in profiles}}
         if timing:
             raster = os.path.join(root, name, "raster.npz")
-            if kind != "egru":
-                why = ("; a DeltaGRU unit sends different values to itself and to the next layer, "
-                       "which the replay cannot express (docs/hardware.md)" if kind == "deltagru" else "")
-                notes.append(f"{name}: timing is simulated for EGRU models only (this is a {kind}){why}")
+            if kind not in ("egru", "deltagru"):
+                notes.append(f"{name}: timing is simulated for EGRU models only (and DeltaGRUs), "
+                             f"not for a {kind}")
             elif not os.path.isfile(raster):
                 notes.append(f"{name}: no raster.npz (set measure.raster_samples in the scenario): "
                              f"timing skipped")
             else:
-                from ..egru.model import load_model
                 from .timing import simulate_timing
-                model = load_model(os.path.join(root, name, "model.npz"))
-                from .._npz import read_npz
-                z = read_npz(raster, "raster file")
-                need = ["tokens" if "tokens" in z else "input"] + [f"layer{k}.y" for k in range(model.n_layers)]
-                missing = [k for k in need if k not in z]
-                if missing:
-                    raise EventsimError(f"raster file {raster!r} lacks key(s) {missing} (written by the study "
-                                        f"with measure.raster_samples > 0)")
-                inputs, ys = z[need[0]], [z[k] for k in need[1:]]
+                model, inputs, ys = _timing_run(os.path.join(root, name, "model.npz"), raster, kind)
                 doc["timing"] = [simulate_timing(model, inputs, ys, prof, placement, n_cores=n_cores,
                                                  spill=spill, event_op=event_op).to_dict()
                                  for prof in profiles]
-                doc["timing_samples"] = int(ys[0].shape[0])
+                doc["timing_samples"] = int(np.asarray(inputs).shape[0])
         docs[name] = doc
         rows += summary_rows(name, ests)
     table = {"format": TABLE_FORMAT, "results": os.path.abspath(root),

@@ -35,6 +35,14 @@ Order of work inside one step t (steps of all samples run one after another):
 
 Delays (SPEC §3) other than zero are not modelled (they raise an error).
 
+A DeltaGRU (SPEC §5) replays the same way with its own senders: the host injects layer
+0's sent input deltas; after the update at step t a unit of layer k sends to layer k + 1
+when that layer sent an input delta of it at t (the sender holds the next layer's x̂ and
+Θx), to a readout always (it reads h_t densely), and to its own layer when its state
+delta carrying h_t was sent (at step t + 1 in SPEC §5's indexing); every unit updates
+every step. ``ys`` is then ``(dx, dh)`` of ``simulate_deltagru(..., record=("deltas",))``.
+The energy adds the delta encoding as :mod:`eventsim.hardware.energy` prices it.
+
 This module's loop (``fast=False``, :class:`_PythonReplay`) is the readable
 reference; the default path runs the same model in a Numba kernel
 (:mod:`eventsim.hardware._replay`), checked bit for bit against it in the tests.
@@ -189,6 +197,37 @@ class ChipState:
             assert self.heap[(i - 1) // 2][:2] <= self.heap[i][:2]
 
 
+def _is_delta(model) -> bool:
+    return getattr(model, "kind", "egru") == "deltagru"
+
+
+def _delta_masks(model, inputs, ys, dense: bool):
+    """(x_act, ff senders per layer, recurrent senders per layer) of a DeltaGRU run."""
+    from ..inputs import prepare_input
+    table = prepare_input(model, inputs)
+    B, T = table.n_samples, table.n_steps
+    L = model.n_layers
+    if dense:
+        ones = [np.ones((B, T, n), bool) for n in model.sizes]
+        return np.ones((B, T, model.n_in), bool), ones, ones
+    if not (isinstance(ys, (tuple, list)) and len(ys) == 2 and all(len(d) == L for d in ys)):
+        raise EventsimError(f"the timing simulation of a DeltaGRU needs its sent deltas: pass (res.dx, "
+                            f"res.dh) of simulate_deltagru(model, x, record=('deltas',)) ({L} arrays each)")
+    dx, dh = [[np.asarray(a) != 0 for a in d] for d in ys]
+    for k in range(L):
+        m, n = model.layers[k].n_in, model.sizes[k]
+        if dx[k].shape != (B, T, m) or dh[k].shape != (B, T, n):
+            raise EventsimError(f"deltas of layer {k} have shapes {dx[k].shape}, {dh[k].shape} but the "
+                                f"inputs and model give {(B, T, m)}, {(B, T, n)}")
+    ff = [dx[k + 1] if k + 1 < L else np.ones((B, T, model.sizes[k]), bool) for k in range(L)]
+    rec = []
+    for k in range(L):
+        r = np.zeros_like(dh[k])
+        r[:, :-1] = dh[k][:, 1:]  # the state delta sent at t + 1 carries h_t: sent after step t
+        rec.append(r)
+    return dx[0], ff, rec
+
+
 def _active_masks(model, inputs, ys, dense: bool):
     from ..inputs import prepare_input
     table = prepare_input(model, inputs)
@@ -216,7 +255,8 @@ def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous"
 
     model, inputs: as given to :func:`eventsim.simulate`; ys: its recorded ``y``
     (list of (B, T, n) arrays; ignored on a dense profile, where every unit
-    sends every step). placement: ``"contiguous"``, ``"balanced"`` or a
+    sends every step). For a DeltaGRU: ``(res.dx, res.dh)`` of
+    ``simulate_deltagru(model, inputs, record=("deltas",))``. placement: ``"contiguous"``, ``"balanced"`` or a
     :class:`Placement`. spill: read weights that overflow a core's SRAM from
     the spill level instead of raising. check: assert the queue's invariants
     (:meth:`ChipState._check`) after every entry (slow; for tests). fast: run
@@ -241,7 +281,8 @@ def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous"
                         step_latency_s=latency, core_busy_s=np.asarray(busy_total) * 1e-9, core_macs=macs_c,
                         core_updates=upd_c, packets_sent=sent_c, packets_received=recv_c,
                         host_packets=host_packets, hops=hops_total,
-                        events=int(sum(y.sum() for y in r.y_act)), input_events=int(r.x_act.sum()),
+                        events=int(sum(y.sum() for y in r.y_rec)) if r.delta is not None
+                        else int(sum(y.sum() for y in r.y_act)), input_events=int(r.x_act.sum()),
                         energy=energy, memory=r.mem.to_dict(), wall_s=_time.perf_counter() - t_wall,
                         used_cores=used)
 
@@ -271,18 +312,30 @@ class _Replay:
     T: int
     P: int
     L: int
+    y_rec: list = None
+    delta: dict = None
 
 
 def _prepare(model, inputs, ys, profile, placement, n_cores, spill) -> _Replay:
     """Check the run, place the model, and build the replay's tables."""
-    if any(model.ff_delays) or any(model.rec_delays):
+    ffd, recd = getattr(model, "ff_delays", ()), getattr(model, "rec_delays", ())
+    if any(ffd) or any(recd):
         raise EventsimError("the timing simulation supports zero delays only; this model has "
-                            f"ff_delays={list(model.ff_delays)}, rec_delays={list(model.rec_delays)}")
+                            f"ff_delays={list(ffd)}, rec_delays={list(recd)}")
     dense = profile.kind == "dense"
-    x_act, y_act = _active_masks(model, inputs, ys, dense)
+    delta = None
+    if _is_delta(model):
+        x_act, y_act, y_rec = _delta_masks(model, inputs, ys, dense)
+        delta = _delta_tallies(model, x_act, y_rec, ys, dense)
+    else:
+        x_act, y_act = _active_masks(model, inputs, ys, dense)
+        y_rec = y_act
     B, T = x_act.shape[:2]
     if not isinstance(placement, Placement):
         activity = source_activity(model, x_act, y_act) if placement == "balanced" else None
+        if activity is not None and delta is not None:
+            for k, y in enumerate(y_rec):
+                activity[("rec", k)] = y.reshape(-1, y.shape[-1]).sum(0).astype(float)
         placement = place(model, profile, placement, n_cores, activity)
     placement._check()
     C = placement.n_cores
@@ -297,11 +350,32 @@ def _prepare(model, inputs, ys, profile, placement, n_cores, spill) -> _Replay:
     # (float matmul: BLAS; the integer results are exact far below 2**53)
     to_core = {key: np.rint(f @ onehot[key[1]]).astype(np.int64) for key, f in fan.items()}
     H, H_host = mesh_hops(profile, C)
+    if delta is not None:  # every unit updates every step
+        wake = [np.repeat(np.rint(onehot[k].sum(0)).astype(np.int64)[None], B * T, axis=0) for k in range(L)]
+    else:
+        wake = _wake_counts(x_act, y_act, fan, onehot)
     return _Replay(profile=profile, placement=placement, mem=mem, dense=dense, x_act=x_act, y_act=y_act,
                    to_core=to_core, ff_next={p: to_core[("ff", p + 1)] for p in range(P - 1)},
                    rec={p: to_core[("rec", p)] for p in range(L)},
-                   wake=_wake_counts(x_act, y_act, fan, onehot), H=H, H_host=H_host,
-                   cores_of=[placement.cores_of(p) for p in range(P)], B=B, T=T, P=P, L=L)
+                   wake=wake, H=H, H_host=H_host,
+                   cores_of=[placement.cores_of(p) for p in range(P)], B=B, T=T, P=P, L=L,
+                   y_rec=y_rec, delta=delta)
+
+
+def _delta_tallies(model, x_act, y_rec, ys, dense) -> dict:
+    """A DeltaGRU run's delta encoding over all samples and steps (as energy.py prices it):
+    checks (m + n)·S, state reads (m + 7n)·S, writes input deltas + state deltas + 6n·S."""
+    if ys is None:
+        raise EventsimError("the timing simulation of a DeltaGRU needs its sent deltas (also on a dense "
+                            "profile, for the delta encoding): pass (res.dx, res.dh) of "
+                            "simulate_deltagru(model, x, record=('deltas',))")
+    B, T = x_act.shape[:2]
+    S = B * T
+    dx, dh = ([np.asarray(a) != 0 for a in d] for d in ys)
+    m, n = [l.n_in for l in model.layers], model.sizes
+    return {"delta_checks": sum((a + b) * S for a, b in zip(m, n)),
+            "state_reads": sum((a + 7 * b) * S for a, b in zip(m, n)),
+            "state_writes": sum(int(x.sum()) + int(h.sum()) + 6 * b * S for x, h, b in zip(dx, dh, n))}
 
 
 def _wake_counts(x_act, y_act, fan, onehot) -> list:
@@ -328,8 +402,13 @@ def _energy(r: _Replay, event_op, macs_c, upd_c, n_packets, hops_total, total_s)
     read = ((1 - mem.spill_fraction) * profile.read_pj(profile.weight_level)
             + mem.spill_fraction * profile.read_pj(profile.spill_level))
     per_update = e["unit_update"] + 3 * e["elementwise"] + 3 * e["nonlinearity"]
-    energy = {"compute_pj": float(macs_c.sum() * e_syn + upd_c.sum() * per_update),
-              "memory_pj": float((macs_c * read).sum()),
+    d = r.delta or {"delta_checks": 0, "state_reads": 0, "state_writes": 0}
+    if r.delta is not None:
+        e_syn = e["mac"]  # a delta is a graded value
+    enc_c = d["delta_checks"] * e.get("delta_check", 0.0)
+    enc_m = (d["state_reads"] + d["state_writes"]) * profile.read_pj("small_sram")
+    energy = {"compute_pj": float(macs_c.sum() * e_syn + upd_c.sum() * per_update + enc_c),
+              "memory_pj": float((macs_c * read).sum() + enc_m),
               "communication_pj": float(n_packets * e["packet"] + hops_total * e["hop"]),
               "static_pj": float(profile.chip["static_power_w"] * total_s * 1e12)}
     energy["dynamic_pj"] = energy["compute_pj"] + energy["memory_pj"] + energy["communication_pj"]
@@ -350,8 +429,10 @@ def _run_kernel(r: _Replay):
     y_all = np.zeros((B * T, N), np.bool_)
     FF = np.zeros((N, C), np.int64)
     REC = np.zeros((N, C), np.int64)
+    y_rec = np.zeros((B * T, N), np.bool_)
     for p in range(L):
         y_all[:, off[p]:off[p + 1]] = r.y_act[p].reshape(B * T, -1)
+        y_rec[:, off[p]:off[p + 1]] = r.y_rec[p].reshape(B * T, -1)
         REC[off[p]:off[p + 1]] = r.rec[p]
     for p in range(P - 1):
         FF[off[p]:off[p + 1]] = r.ff_next[p]
@@ -371,7 +452,7 @@ def _run_kernel(r: _Replay):
     net = ReplayNet(P, L, C, np.ascontiguousarray(r.to_core[("ff", 0)]), FF, REC, unit_ptr, units, n_cores_pop)
     chip = ReplayChip(r.H, r.H_host, mac_ns.astype(np.float64), float(ch["unit_update_ns"]),
                       float(ch["packet_ns"]), float(ch["hop_ns"]), float(ch["barrier_ns"]), bool(r.dense))
-    act = ReplayActivity(B, T, np.ascontiguousarray(r.x_act.reshape(B * T, -1)), y_all,
+    act = ReplayActivity(B, T, np.ascontiguousarray(r.x_act.reshape(B * T, -1)), y_all, y_rec,
                          np.ascontiguousarray(wake_a))
     return _replay(net, chip, act)
 
@@ -422,7 +503,8 @@ class _PythonReplay:
         st.new_step(t0)
         bt = b * self.r.T + t
         self.wake_bt = [w[bt].tolist() for w in self.r.wake]
-        self.emit = self.emitters(b, t)
+        self.emit = self.emitters(b, t, self.r.y_act)
+        self.emit_rec = self.emit if self.r.y_rec is self.r.y_act else self.emitters(b, t, self.r.y_rec)
         self.inject(b, t, t0)
         st.push(t0, BARRIER, -1, 0)
         end = t0
@@ -443,12 +525,12 @@ class _PythonReplay:
                 end = fin
         return end
 
-    def emitters(self, b, t):
-        """Per population: core -> its emitting units at (b, t)."""
+    def emitters(self, b, t, y):
+        """Per population: core -> its emitting units at (b, t) (``y``: per layer (B, T, n) masks)."""
         emit = []
         for p in range(self.r.L):
             core_of = self.r.placement.core_of[p]
-            em = np.flatnonzero(self.r.y_act[p][b, t])
+            em = np.flatnonzero(y[p][b, t])
             groups = {}
             if em.size:
                 cs = core_of[em]
@@ -529,11 +611,11 @@ class _PythonReplay:
         fin = st.serve(c, now, n_upd * self.upd_ns) if n_upd else now
         self.upd_c[c] += n_upd
         emitters = self.emit[p].get(c)
-        if emitters is not None:
-            if p + 1 < r.P:
-                self.send(c, fin, r.ff_next[p], emitters, p + 1, True)
-            if t + 1 < r.T or r.dense:
-                self.send(c, fin, r.rec[p], emitters, p, False)
+        if emitters is not None and p + 1 < r.P:
+            self.send(c, fin, r.ff_next[p], emitters, p + 1, True)
+        emitters = self.emit_rec[p].get(c)
+        if emitters is not None and (t + 1 < r.T or r.dense):
+            self.send(c, fin, r.rec[p], emitters, p, False)
         st.done[p] += 1
         if fin > st.last_update[p]:
             st.last_update[p] = fin

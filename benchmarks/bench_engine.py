@@ -319,8 +319,10 @@ def bench_threads(n, m, B, T, thr, repeats):
                                2: lambda: simulate(model, x, threads=2)}, repeats)
     t1, t2 = med[1], med[2]
     c1, c2 = _control_scaling(repeats)
+    l1, l2 = _control_libm_scaling(repeats)
     return {"n": n, "m": m, "samples": B, "steps": T, "one_thread_seconds": t1, "two_threads_seconds": t2,
-            "speedup": t1 / t2, "control_speedup": c1 / c2, "load_avg_1min": os.getloadavg()[0]}
+            "speedup": t1 / t2, "control_speedup": c1 / c2, "control_libm_speedup": l1 / l2,
+            "load_avg_1min": os.getloadavg()[0]}
 
 
 def _control_scaling(repeats):
@@ -345,6 +347,40 @@ def _control_scaling(repeats):
         for k in (1, 2):
             numba.set_num_threads(k)
             times[k] = median_time(lambda: spin(out, 2_000_000), repeats)
+    finally:
+        numba.set_num_threads(old)
+    return times[1], times[2]
+
+
+def _control_libm_scaling(repeats):
+    """Like :func:`_control_scaling` but each chunk does the engine's unit update arithmetic
+    (two expf and one tanhf per unit over 1024 float32 units, 400 times): throughput-bound libm
+    calls instead of a latency-bound chain."""
+    import numba
+    from numba import njit, prange
+
+    @njit(parallel=True)
+    def upd(v, out, reps):
+        n = v.shape[1] // 3
+        one = np.float32(1)
+        for b in prange(v.shape[0]):
+            acc = np.float32(0)
+            for _ in range(reps):
+                for j in range(n):
+                    zz = one / (one + np.exp(-v[b, j]))
+                    rr = one / (one + np.exp(-v[b, n + j]))
+                    acc += zz * np.tanh(v[b, 2 * n + j] + rr * acc * np.float32(1e-9))
+            out[b] = acc
+
+    v = np.random.default_rng(0).normal(size=(64, 3072)).astype(np.float32)
+    out = np.zeros(64, np.float32)
+    upd(v, out, 1)
+    old = numba.get_num_threads()
+    times = {}
+    try:
+        for k in (1, 2):
+            numba.set_num_threads(k)
+            times[k] = median_time(lambda: upd(v, out, 400), repeats)
     finally:
         numba.set_num_threads(old)
     return times[1], times[2]
@@ -447,9 +483,23 @@ def main():
                     "(issue18.json with --issue18)")
     ap.add_argument("--issue18", action="store_true", help="the figures of issue 18 (docs/performance.md)")
     ap.add_argument("--paper", action="store_true", help="with --issue18: the paper-size models too")
+    ap.add_argument("--threads-only", action="store_true",
+                    help="only the 2-thread figures, three times (default out: benchmarks/results/threads.json)")
     ap.add_argument("--paper-only", action="store_true",
                     help="only the paper-size models (default out: benchmarks/results/paper.json)")
     args = ap.parse_args()
+    if args.threads_only:
+        args.out = args.out or "benchmarks/results/threads.json"
+        runs = []
+        for _ in range(3):
+            r = bench_threads(1024, 16, 64, 400, 0.02, 5)
+            runs.append(r)
+            print(f"[threads] engine {r['speedup']:.2f}x, control (arithmetic chain) {r['control_speedup']:.2f}x, "
+                  f"control (libm update) {r['control_libm_speedup']:.2f}x, load {r['load_avg_1min']:.1f}")
+        with open(args.out, "w") as f:
+            json.dump({"date": time.strftime("%Y-%m-%d %H:%M:%S"), "runs": runs}, f, indent=1)
+        print(f"raw results written to {args.out}")
+        return
     if args.paper_only:
         args.out = args.out or "benchmarks/results/paper.json"
         res = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "load_avg_1min_at_start": os.getloadavg()[0],

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -29,7 +30,7 @@ from ..errors import EventsimError
 from ..egru.init import THR_MEAN
 from . import losses
 from .backward_counts import BackwardCounter
-from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import KEEP_POLICIES, prune_checkpoints, resumable_checkpoint, save_checkpoint
 from .network import NetSpec, init_params, loss_and_grads, predict_batches
 from .optim import SCHEDULES, Adam, clip_grads, lr_at
 from .pruning import density_at, prune, weight_density
@@ -57,7 +58,10 @@ class TrainConfig:
     train_thr: thresholds trainable (clamped to [0, 1]) or frozen. thr_mean: initial
     mean threshold. update_bias: initial update-gate bias of GRU-type layers
     (:func:`eventsim.train.network.init_params`). max_valid_samples: cap on the
-    validation set evaluated per epoch.
+    validation set evaluated per epoch. keep_checkpoints: which checkpoints stay,
+    "latest_best" (the latest, the one before it and the best by validation metric) or
+    "all" (every epoch); it does not change the training, so it is not part of the
+    fingerprint a resume checks.
     """
 
     epochs: int = 10
@@ -85,6 +89,7 @@ class TrainConfig:
     update_bias: float = 0.0
     max_valid_samples: Optional[int] = None
     eval_batch_size: int = 256
+    keep_checkpoints: str = "latest_best"
 
     def validate(self) -> None:
         def bad(name, why):
@@ -122,6 +127,8 @@ class TrainConfig:
             bad("update_bias", "must be a finite number")
         if self.max_batches_per_epoch is not None and self.max_batches_per_epoch < 1:
             bad("max_batches_per_epoch", "must be a positive integer or absent")
+        if self.keep_checkpoints not in KEEP_POLICIES:
+            bad("keep_checkpoints", f"is unknown; use one of {list(KEEP_POLICIES)}")
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -197,12 +204,15 @@ def evaluate(spec: NetSpec, params: dict, x, y, loss: str, metric: str, batch_si
 # an older checkpoint still resumes (it trained exactly so)
 LATER_FIELDS = {"update_bias": 0.0, "floor_reg": 0.0, "floor_rate": 0.02, "thr_jitter": 0.0,
                 "delta_penalty": 0.0}
+#: TrainConfig fields that do not change the training (never part of a fingerprint)
+NOT_TRAINING = ("keep_checkpoints",)
 
 
 def _comparable(cfg: dict) -> dict:
     """A training config (as a dict) without the :data:`LATER_FIELDS` that hold their
     earlier value, and without ``floor_rate`` when there is no floor (it has no effect)."""
-    out = {k: v for k, v in cfg.items() if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
+    out = {k: v for k, v in cfg.items()
+           if not (k in LATER_FIELDS and v == LATER_FIELDS[k]) and k not in NOT_TRAINING}
     if not out.get("floor_reg"):
         out.pop("floor_rate", None)
     return out
@@ -219,6 +229,42 @@ def _same_run(saved: dict, fp: dict) -> bool:
     if not isinstance(saved, dict) or not isinstance(saved.get("config"), dict):
         return False
     return dict(saved, config=_comparable(saved["config"])) == fp
+
+
+def _differences(saved, fp: dict) -> str:
+    """The settings in which a checkpoint's fingerprint differs from ``fp``, e.g.
+    "config.lr 0.01 -> 0.02, spec.units [16] -> [8]" (at most 4)."""
+    if not isinstance(saved, dict) or not isinstance(saved.get("config"), dict):
+        return "no readable settings"
+    saved = dict(saved, config=_comparable(saved["config"]))
+    diffs = []
+    for part in ("spec", "config"):
+        a, b = saved.get(part) or {}, fp.get(part) or {}
+        for k in sorted(set(a) | set(b)):
+            if a.get(k) != b.get(k):
+                diffs.append(f"{part}.{k} {a.get(k, 'absent')!r} -> {b.get(k, 'absent')!r}")
+    return ", ".join(diffs[:4]) + (", ..." if len(diffs) > 4 else "")
+
+
+def check_resume(spec: NetSpec, config: TrainConfig, ckpt_dir, desc: str = "") -> int:
+    """The epochs a :func:`train` with ``ckpt_dir`` would resume from (0: none readable),
+    reading without a warning and writing nothing; raises the error :func:`train` would
+    raise when the checkpoint was written with other settings (a study calls it for
+    every model before it writes anything)."""
+    config.validate()
+    path, ck = resumable_checkpoint(ckpt_dir, warn=False) if ckpt_dir else (None, None)
+    if path is None:
+        return 0
+    _check_same(ck["state"], path, fingerprint(spec, config), desc)
+    return int(ck["state"]["epoch"])
+
+
+def _check_same(state: dict, path, fp: dict, desc: str = "") -> None:
+    if not _same_run(state.get("fingerprint"), fp):
+        who = f"model {desc!r}: " if desc else ""
+        raise EventsimError(f"{who}checkpoint {os.fspath(path)!r} was written with other model or training "
+                            f"settings ({_differences(state.get('fingerprint'), fp)}); resume only the same "
+                            f"run, or start over with --fresh (or another --out)")
 
 
 @dataclass
@@ -263,9 +309,9 @@ def train(spec: NetSpec, train_split, valid_split, config: TrainConfig, ckpt_dir
     fp = fingerprint(spec, config)
     dtype = np.float32
     run = _fresh_run(spec, config, params, dtype)
-    path = latest_checkpoint(ckpt_dir) if (ckpt_dir and resume) else None
+    path, ck = resumable_checkpoint(ckpt_dir) if (ckpt_dir and resume) else (None, None)
     if path:
-        _restore(run, path, fp)
+        _restore(run, path, ck, fp, desc)
         log.info("resuming %s from %s (epoch %d of %d)", desc or spec.kind, path, run.start, config.epochs)
     plan = _plan(spec, config, run.params, train_split, valid_split, dtype)
     for epoch in range(run.start, config.epochs):
@@ -280,6 +326,8 @@ def train(spec: NetSpec, train_split, valid_split, config: TrainConfig, ckpt_dir
         if ckpt_dir:
             save_checkpoint(ckpt_dir, epoch + 1, run.params, run.adam, run.masks, run.rng.bit_generator.state,
                             run.history, fp)
+            # only once the new file is whole: the policy's older files go
+            prune_checkpoints(ckpt_dir, epoch + 1, run.history, config.metric, config.keep_checkpoints)
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, run.history)
     return TrainResult(params=run.params, history=run.history, masks=run.masks, resumed_from=run.start)
@@ -296,13 +344,10 @@ def _fresh_run(spec: NetSpec, config: TrainConfig, params: Optional[dict], dtype
                 history=[])
 
 
-def _restore(run: _Run, path, fp: dict) -> None:
-    """Load the checkpoint at ``path`` into ``run``, refusing one of another run."""
-    ck = load_checkpoint(path)
+def _restore(run: _Run, path, ck: dict, fp: dict, desc: str = "") -> None:
+    """Load checkpoint ``ck`` (read from ``path``) into ``run``, refusing one of another run."""
     st = ck["state"]
-    if not _same_run(st.get("fingerprint"), fp):
-        raise EventsimError(f"checkpoint {path!r} was written with other model or training settings; "
-                            f"resume only the same run, or start over with --fresh (or another --out)")
+    _check_same(st, path, fp, desc)
     run.params = ck["params"]
     run.adam = Adam(m=ck["adam_m"], v=ck["adam_v"], step=int(st["adam_step"]))
     run.masks = ck["masks"]

@@ -65,6 +65,8 @@ def _fields():
         "seed": (0, _INT, (0, None)),
         "loss": (None, _STR, LOSSES),            # default: "last" (classify) or "lm"
         "max_batches_per_epoch": (None, _INT, (1, None)),
+        # which checkpoints a study keeps (None: "latest_best"); not a training setting
+        "keep_checkpoints": (None, _STR, ("latest_best", "all")),
     }
     model = {
         "name": (None, _STR, None),
@@ -111,7 +113,8 @@ class Scenario:
     path: the file it was read from (None when built from a dict).
     data: ``{"name": data set, **loader options}`` (options as given, defaults not
         filled: the loader fills them).
-    train: every key of :data:`TRAIN_FIELDS` (``max_batches_per_epoch`` may be None).
+    train: every key of :data:`TRAIN_FIELDS` (``max_batches_per_epoch`` may be None;
+        ``keep_checkpoints`` only when the scenario gives it).
     models: list of dicts with every key of :data:`MODEL_FIELDS` (EGRU-only keys are
         None for GRU/LSTM; the DeltaGRU-only keys theta_x, theta_h, delta_penalty are
         present for a DeltaGRU only, None meaning 0; ``activity_reg`` / ``floor_reg`` / ``floor_rate`` None mean
@@ -378,6 +381,8 @@ def scenario_from_dict(raw: dict, path: Optional[str] = None) -> Scenario:
     task = DATASET_TASKS[dname]
 
     train = _section(raw.get("train"), "train", TRAIN_FIELDS, "[train]")
+    if train["keep_checkpoints"] is None:   # present only when given (a study's default otherwise)
+        del train["keep_checkpoints"]
     if train["loss"] is None:
         train["loss"] = "lm" if task == "lm" else "last"
     if (train["loss"] == "lm") != (task == "lm"):

@@ -32,7 +32,8 @@ def register(sub) -> None:
                     "checkpoints; re-running a finished one only re-evaluates (docs/training.md).",
         epilog="examples:\n  eventsim study                       # default scenario (sequential digits)\n"
                "  eventsim study char-lm --set train.epochs=2 --set models.egru.units=[128]\n"
-               "  eventsim study my.toml --out runs/my --fresh",
+               "  eventsim study my.toml --out runs/my --fresh\n"
+               "  eventsim study --keep-checkpoints all   # keep every epoch's checkpoint",
         formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
     p.add_argument("scenario", nargs="?", default="digits",
                    help="scenario TOML file or built-in name (default: digits; see docs/scenarios.md)")
@@ -45,6 +46,10 @@ def register(sub) -> None:
                    help="continue from checkpoints in the results folder (default)")
     g.add_argument("--fresh", dest="resume", action="store_false",
                    help="delete the results folder's checkpoints and train from scratch")
+    p.add_argument("--keep-checkpoints", choices=("latest_best", "all"), default=None,
+                   help="which per-epoch checkpoints each model keeps: latest_best (the latest, the "
+                        "one before it and the best by validation metric; the default, or the "
+                        "scenario's train.keep_checkpoints) or all")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
                    help="train up to N models side by side in worker processes (default: the number "
@@ -74,6 +79,7 @@ def write_report_if_available(results_dir):
 
 def run(args) -> int:
     from ..study import run_study, summary_table, uncertainty_lines
+    from ..study.run import disk_usage_line
 
     logging.basicConfig(level=logging.WARNING, format="eventsim: %(levelname)s: %(message)s")
     if args.out is not None and os.path.exists(args.out) and not os.path.isdir(args.out):
@@ -83,7 +89,8 @@ def run(args) -> int:
                                                        if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     try:
         summary = run_study(args.scenario, out_dir=args.out, overrides=args.overrides,
-                            progress=args.progress, resume=args.resume, jobs=jobs)
+                            progress=args.progress, resume=args.resume, jobs=jobs,
+                            keep_checkpoints=args.keep_checkpoints)
     except KeyboardInterrupt:
         print("eventsim: interrupted; the finished epochs are checkpointed: run the same command "
               "again (without --fresh) to resume", file=sys.stderr)
@@ -110,4 +117,5 @@ def run(args) -> int:
             print(f"eventsim: {reason}", file=sys.stderr)
     else:
         print("report step skipped: --no-report was given", file=sys.stderr)
+    print(disk_usage_line(out))
     return 1 if bad else 0

@@ -114,12 +114,15 @@ def _worker_init() -> None:
     """Initializer of a training worker: no Ctrl-C; exit when the study's main process dies
     (:func:`watch_parent`); a thread lock for tqdm (its default multiprocessing lock is a
     named semaphore that a terminated worker could not release: "leaked semaphore" warnings)."""
+    import logging
     import threading
 
     from tqdm import tqdm
     _ignore_sigint()
     watch_parent()
     tqdm.set_lock(threading.RLock())
+    # warnings (e.g. a damaged checkpoint passed over) in the study's one-line form
+    logging.basicConfig(level=logging.WARNING, format="eventsim: %(levelname)s: %(message)s")
 
 
 def train_one(task) -> str:
@@ -138,28 +141,38 @@ def train_one(task) -> str:
     return name
 
 
-def train_in_parallel(sc, out: str, names: list, jobs: int, progress: bool) -> None:
+def train_in_parallel(sc, out: str, names: list, jobs: int, progress: bool, done: dict = None) -> None:
     """Train the models ``names`` side by side in ``jobs`` processes, longest first,
     each into ``OUT/<name>/checkpoint/`` with exactly the settings the sequential
     study uses; the study then resumes from the finished checkpoints (identical
-    results: every training run is seeded and single-threaded)."""
+    results: every training run is seeded and single-threaded).
+
+    done: ``{name: epochs already checkpointed}`` (a resumed study): the progress bar
+    starts there, with the true total; models already finished get no worker."""
     import multiprocessing as mp
     from multiprocessing.managers import SyncManager
 
     from tqdm import tqdm
     epochs = {n: model_epochs(sc, sc.model(n)) for n in names}
+    done = {n: min(int((done or {}).get(n, 0)), epochs[n]) for n in names}
     order = sorted(names, key=lambda n: -epochs[n] * sum(sc.model(n)["units"]))
+    todo = [n for n in order if done[n] < epochs[n]]
+    if not todo:
+        return
+    jobs = min(jobs, len(todo))
     ctx = mp.get_context("spawn")
     manager = SyncManager(ctx=ctx)
     manager.start(_manager_init)
-    bar = tqdm(total=sum(epochs.values()), desc=f"training {len(names)} models on {jobs} processes",
+    bar = tqdm(total=sum(epochs.values()), initial=sum(done.values()),
+               desc=f"training {len(todo)} models on {jobs} processes",
                unit="epoch", disable=not progress, dynamic_ncols=True)
+    bar.set_postfix_str(_postfix(done, epochs, order))
     pool = None
     try:
         q = manager.Queue()
         pool = ctx.Pool(jobs, initializer=_worker_init)
-        pending = pool.map_async(train_one, [(sc, n, out, q) for n in order], chunksize=1)
-        _follow(q, pending, bar, epochs, order)
+        pending = pool.map_async(train_one, [(sc, n, out, q) for n in todo], chunksize=1)
+        _follow(q, pending, bar, epochs, order, done)
         pending.get()  # re-raises a worker's error
         pool.close()
     finally:  # also on Ctrl-C or a worker's error: stop the workers and the queue's manager
@@ -170,15 +183,20 @@ def train_in_parallel(sc, out: str, names: list, jobs: int, progress: bool) -> N
     bar.close()
 
 
-def _follow(q, pending, bar, epochs: dict, order: list) -> None:
-    """Move the progress bar with the workers' finished epochs until every task is done."""
-    done = {n: 0 for n in epochs}
+def _postfix(done: dict, epochs: dict, order: list) -> str:
+    return " ".join(f"{n} {done[n]}/{epochs[n]}" for n in order)
+
+
+def _follow(q, pending, bar, epochs: dict, order: list, done: dict = None) -> None:
+    """Move the progress bar with the workers' finished epochs until every task is done
+    (``done``: the epochs each model had before, where the bar started)."""
+    done = dict(done) if done else {n: 0 for n in epochs}
     while True:
         try:
             name, finished = q.get(timeout=0.2)
             bar.update(finished - done[name])
             done[name] = finished
-            bar.set_postfix_str(" ".join(f"{n} {done[n]}/{epochs[n]}" for n in order))
+            bar.set_postfix_str(_postfix(done, epochs, order))
         except queue_mod.Empty:
             if pending.ready():
                 break

@@ -19,7 +19,6 @@ Nothing here prints; the command (:mod:`eventsim.commands.study`) prints the tab
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import platform
@@ -30,6 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from ..egru.counts import DenseCounts
 from ..errors import EventsimError
+from ..outputs import atomic_write, write_json, write_text
 from .settings import (default_out_dir, load_data, load_given_params, load_study_scenario, model_settings,
                        resolve_checkpoint)
 from .summary import compare_to_gru, model_entry, write_summary
@@ -145,7 +145,7 @@ def _write_raster(spec, params, x, raster: dict, raster_n: int, mdir: str) -> No
     raster["input"] = np.asarray(inp, np.float32)
     if spec.tokens:
         raster["tokens"] = np.asarray(x[:raster_n], np.int64)
-    with open(os.path.join(mdir, "raster.npz"), "wb") as f:
+    with atomic_write(os.path.join(mdir, "raster.npz")) as f:
         np.savez(f, **raster)
 
 
@@ -182,19 +182,62 @@ def evaluate_model(ds, spec, params, loss, metric, test_n, raster_n, mdir) -> di
     return {"metric": metric_value, "trainer": ev, "check": check, "counts": counts, "scores": scores}
 
 
-def _prepare(sc, out: str, resume: bool, jobs: int, progress: bool) -> None:
-    """Check ``jobs``, clear the checkpoints (``resume=False``), train in parallel (``jobs`` > 1)."""
+def check_resumes(sc, ds, out: str, resume: bool) -> dict:
+    """``{model name: epochs already done}`` of the models to train, read from their
+    checkpoints (nothing written); raises the trainer's error when a checkpoint was
+    written with other settings, so that a refused resume changes nothing on disk."""
+    from ..train.trainer import check_resume
+    done = {}
+    for m in sc.models:
+        if m.get("checkpoint"):
+            continue
+        spec, cfg = model_settings(sc, m, ds)   # also refuses bad settings before any write
+        ck = os.path.join(out, m["name"], "checkpoint")
+        done[m["name"]] = check_resume(spec, cfg, ck, m["name"]) if resume else 0
+    return done
+
+
+def _prepare(sc, out: str, resume: bool, jobs: int, progress: bool, done: dict) -> None:
+    """Clear the checkpoints (``resume=False``), train in parallel (``jobs`` > 1)."""
     from ..train.checkpoint import clear_checkpoints
-    if not isinstance(jobs, int) or jobs < 1:
-        raise EventsimError(f"jobs must be a positive integer, not {jobs!r}")
-    to_train = [m["name"] for m in sc.models if not m.get("checkpoint")]
+    to_train = list(done)
     if not resume:
         for n in to_train:
             ck = os.path.join(out, n, "checkpoint")
             clear_checkpoints(ck) if os.path.isdir(ck) else None
     if jobs > 1 and len(to_train) > 1:
         from .parallel import train_in_parallel
-        train_in_parallel(sc, out, to_train, min(jobs, len(to_train)), progress)
+        train_in_parallel(sc, out, to_train, min(jobs, len(to_train)), progress, done=done)
+
+
+def disk_usage(out: str) -> tuple:
+    """``(bytes of every file under out, bytes of the files in <model>/checkpoint/ folders)``."""
+    total = ckpt = 0
+    for root, _, files in os.walk(out):
+        inside = os.path.basename(root) == "checkpoint"
+        for fn in files:
+            try:
+                size = os.lstat(os.path.join(root, fn)).st_size
+            except OSError:
+                continue
+            total += size
+            ckpt += size if inside else 0
+    return total, ckpt
+
+
+def format_bytes(n: int) -> str:
+    """``1234567`` -> ``"1.2 MB"`` (decimal units)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
+
+
+def disk_usage_line(out: str) -> str:
+    """The line a study prints at its end, e.g. "results: 3.2 MB in results/digits
+    (checkpoints 1.1 MB)"."""
+    total, ckpt = disk_usage(out)
+    return f"results: {format_bytes(total)} in {out} (checkpoints {format_bytes(ckpt)})"
 
 
 def _train_or_load(sc, m, spec, cfg, ds, mdir: str, progress: bool) -> tuple:
@@ -225,8 +268,7 @@ def _save_model(sc, name: str, spec, params, history: list, mdir: str) -> None:
     from ..deltagru import save_deltagru
     from ..egru.model import save_model
     from ..train import save_weights, to_deltagru, to_model
-    with open(os.path.join(mdir, "history.json"), "w") as f:
-        json.dump(history, f, indent=1)
+    write_json(os.path.join(mdir, "history.json"), history)
     meta = {"scenario": sc.name, "model": name}
     if spec.kind == "egru":
         save_model(to_model(spec, params, {"training": meta}), os.path.join(mdir, "model.npz"))
@@ -252,14 +294,13 @@ def _study_model(sc, m, ds, out: str, test_n: int, raster_n: int, progress: bool
     if spec.kind == "egru" and history and history[-1].get("backward"):
         counts.backward = history[-1]["backward"]
     cd = counts.to_dict()
-    with open(os.path.join(mdir, "counts.json"), "w") as f:
-        json.dump(cd, f, indent=1)
+    write_json(os.path.join(mdir, "counts.json"), cd)
     entry = model_entry(spec, cfg, evaluation, cd, history, params, ds.metric, train_seconds, source)
     return entry, evaluation["scores"]
 
 
 def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, resume: bool = True,
-              jobs: int = 1) -> dict:
+              jobs: int = 1, keep_checkpoints: str = None) -> dict:
     """Run a study; returns the summary dict (also written to ``summary.json``).
 
     scenario: a path, a built-in scenario name (default "digits") or a Scenario.
@@ -268,18 +309,27 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
     progress: show tqdm bars (stderr). resume: continue from checkpoints found in
     the results folder (False: delete them and train from scratch). jobs: models
     trained side by side in worker processes (1: one after the other; the results
-    are the same either way).
+    are the same either way). keep_checkpoints: "latest_best" or "all" (None: the
+    scenario's ``train.keep_checkpoints``, by default "latest_best"; docs/training.md).
+
+    Everything is checked before the first file is written: the settings, and whether
+    every model's checkpoints were written with them (a refused resume leaves the results
+    folder as it was, ``scenario.toml`` included).
     """
     t_start = time.perf_counter()
+    if keep_checkpoints is not None:
+        overrides = list(overrides) + [f'train.keep_checkpoints="{keep_checkpoints}"']
     sc = load_study_scenario(scenario, overrides)
+    if not isinstance(jobs, int) or jobs < 1:
+        raise EventsimError(f"jobs must be a positive integer, not {jobs!r}")
     out = os.fspath(out_dir) if out_dir else default_out_dir(sc.name)
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "scenario.toml"), "w") as f:
-        f.write(sc.to_toml())
     ds = load_data(sc)
+    done = check_resumes(sc, ds, out, resume)
+    os.makedirs(out, exist_ok=True)
+    write_text(os.path.join(out, "scenario.toml"), sc.to_toml())
     test_n = min(sc.measure.get("test_samples") or len(ds.test.y), len(ds.test.y))
     raster_n = min(sc.measure.get("raster_samples") or 0, test_n)
-    _prepare(sc, out, resume, jobs, progress)
+    _prepare(sc, out, resume, jobs, progress, done)
     models, scores = {}, {}
     for m in sc.models:
         models[m["name"]], s = _study_model(sc, m, ds, out, test_n, raster_n, progress)

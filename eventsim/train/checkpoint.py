@@ -77,14 +77,14 @@ def resumable_checkpoint(directory, warn: bool = True):
     starts from scratch (a resume from an earlier epoch, or from none, recomputes the same
     epochs: the result is the same, only the time is lost)."""
     found = list_checkpoints(directory)
-    for epoch, path in found:
+    for i, (epoch, path) in enumerate(found):
         try:
             return path, load_checkpoint(path)
         except EventsimError as e:
-            if warn:
-                log.warning("%s; falling back to the checkpoint before it", e)
-    if found and warn:
-        log.warning("no readable checkpoint in %s: training starts from scratch", os.fspath(directory))
+            if warn and i + 1 < len(found):
+                log.warning("%s; falling back to %s", e, os.path.basename(found[i + 1][1]))
+            elif warn:
+                log.warning("%s, and no other checkpoint reads: training starts from scratch", e)
     return None, None
 
 

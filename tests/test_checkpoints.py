@@ -187,6 +187,11 @@ def test_refused_resume_changes_nothing_on_disk(tmp_path, capsys):
     s = run_study("tiny", out_dir=out, overrides=FAST, progress=False, keep_checkpoints="all")
     assert s["models"]["egru"]["source"] == {"trained_epochs": 2, "resumed_from_epoch": 2}
     assert 'keep_checkpoints = "all"' in (out / "scenario.toml").read_text()
+    # a given checkpoint file that does not fit is refused before the folder is made
+    bad = FAST + ["models.egru.units=[8]", f"models.egru.checkpoint={out / 'egru' / 'model.npz'}"]
+    with pytest.raises(EventsimError, match="does not fit the scenario"):
+        run_study("tiny", out_dir=tmp_path / "new", overrides=bad, progress=False)
+    assert not (tmp_path / "new").exists()
 
 
 def test_study_prints_its_disk_use(tmp_path, capsys):

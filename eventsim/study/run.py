@@ -3,7 +3,8 @@
 :func:`run_study` is the whole pipeline behind ``eventsim study``:
 
 1. read the scenario (path, built-in name or :class:`~eventsim.scenario.Scenario`,
-   plus ``key=value`` overrides) and the data set it names;
+   plus ``key=value`` overrides) and the data set it names, and check every model's
+   settings against its checkpoints (:func:`check_resumes`) before writing anything;
 2. for every model: train it (resuming from ``<model>/checkpoint/`` unless
    ``resume=False``), or load the checkpoint file the scenario gives;
 3. evaluate it on the test split (the first ``measure.test_samples`` samples): the
@@ -185,13 +186,15 @@ def evaluate_model(ds, spec, params, loss, metric, test_n, raster_n, mdir) -> di
 def check_resumes(sc, ds, out: str, resume: bool) -> dict:
     """``{model name: epochs already done}`` of the models to train, read from their
     checkpoints (nothing written); raises the trainer's error when a checkpoint was
-    written with other settings, so that a refused resume changes nothing on disk."""
+    written with other settings (and the error of a given checkpoint file that does not
+    fit), so that a refused study changes nothing on disk."""
     from ..train.trainer import check_resume
     done = {}
     for m in sc.models:
-        if m.get("checkpoint"):
-            continue
         spec, cfg = model_settings(sc, m, ds)   # also refuses bad settings before any write
+        if m.get("checkpoint"):
+            load_given_params(sc, m, spec)      # a file that does not fit is refused now, too
+            continue
         ck = os.path.join(out, m["name"], "checkpoint")
         done[m["name"]] = check_resume(spec, cfg, ck, m["name"]) if resume else 0
     return done

@@ -43,6 +43,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..engine.core import pack_matrices, walk_list
+from ..engine.runner import BatchRunner
 from ..engine.queue import EventQueue, copy_queue, queue_drain, queue_empty, queue_push, ring_layout
 from ..egru.counts import RAW_FIELDS
 
@@ -240,7 +241,7 @@ def _finish(b, st, out, kept):
         kept.due[b, :] = st.queue.due
 
 
-class CompiledDeltaGRU:
+class CompiledDeltaGRU(BatchRunner):
     """A DeltaGRU's parameters laid out for the event engine (build once, run many times).
 
     Holds a private copy of the model, so editing the original afterwards has no effect.
@@ -273,30 +274,9 @@ class CompiledDeltaGRU:
                             np.ascontiguousarray(ro_w), np.ascontiguousarray(ro_b), qmeta, q_src, q_cnt,
                             model.n_in, self.n_out, self.has_readout, dt.type(1))
 
-    def run(self, table, record=(), progress=False, chunk=None):
-        """Run on an :class:`~eventsim.inputs.InputTable`; returns a dict of arrays.
-
-        With ``progress`` the samples run in chunks (``chunk`` samples each, default about
-        1/20 of the batch) under a progress bar; results are the same.
-        """
-        B = table.row_of.shape[0]
-        if not progress or B < 2:
-            return self._run_rows(table, table.row_of, record)
-        from tqdm.auto import tqdm
-
-        import numba
-        chunk = chunk or max(numba.get_num_threads(), -(-B // 20))
-        parts = []
-        with tqdm(total=B, unit="sample", desc="simulate", leave=False) as bar:
-            for b0 in range(0, B, chunk):
-                parts.append(self._run_rows(table, table.row_of[b0:b0 + chunk], record))
-                bar.update(min(chunk, B - b0))
+    @staticmethod
+    def _merge(parts):
         return _merge(parts)
-
-    def final_queues(self, table):
-        """The event queue of each sample of ``table`` after its last step (a list of
-        :class:`~eventsim.engine.queue.EventQueue`; for checking the queue's invariants)."""
-        return self._run_rows(table, table.row_of, (), keep_queue=True)["queues"]
 
     def _records(self, B, T, record):
         dt = self.model.dtype

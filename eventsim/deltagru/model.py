@@ -24,7 +24,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .._npz import read_npz, write_npz
-from ..egru.model import _check_array, _resolve_dtype
+from ..egru.model import LayerStack, _check_array, _resolve_dtype
 from ..errors import EventsimError
 
 KIND = "deltagru"
@@ -65,7 +65,7 @@ class DeltaGRULayer:
 
 
 @dataclass
-class DeltaGRUModel:
+class DeltaGRUModel(LayerStack):
     """A stack of DeltaGRU layers with an optional embedding and linear readout.
 
     layers: the DeltaGRU layers, layer k's input size equal to layer k-1's units
@@ -84,39 +84,6 @@ class DeltaGRUModel:
     meta: dict = field(default_factory=dict)
 
     kind = KIND
-
-    @property
-    def n_layers(self) -> int:
-        return len(self.layers)
-
-    @property
-    def n_in(self) -> int:
-        return self.layers[0].n_in
-
-    @property
-    def sizes(self) -> list:
-        return [layer.n_units for layer in self.layers]
-
-    @property
-    def n_out(self) -> Optional[int]:
-        return None if self.readout_weight is None else int(self.readout_weight.shape[0])
-
-    @property
-    def vocab(self) -> Optional[int]:
-        return None if self.embedding is None else int(self.embedding.shape[0])
-
-    @property
-    def dtype(self):
-        return self.layers[0].kernel.dtype
-
-    def astype(self, dtype) -> "DeltaGRUModel":
-        """A copy with every array cast to ``dtype`` (float32 or float64)."""
-        dt = _resolve_dtype(dtype)
-        cast = lambda a: None if a is None else np.ascontiguousarray(a, dtype=dt)
-        layers = [DeltaGRULayer(**{k: cast(v) for k, v in l.arrays().items()}) for l in self.layers]
-        return replace(self, layers=layers, readout_weight=cast(self.readout_weight),
-                       readout_bias=cast(self.readout_bias), embedding=cast(self.embedding),
-                       meta=dict(self.meta))
 
     def with_thetas(self, theta_x=None, theta_h=None) -> "DeltaGRUModel":
         """A copy sharing the weights, with other delta thresholds (see :func:`expand_theta`

@@ -7,7 +7,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..egru.simulate import SimResult, _threads
+from ..egru.simulate import SimResult, _parse_record, _threads
 from ..errors import EventsimError
 from ..inputs import prepare_input
 from .counts import DeltaCounts
@@ -40,18 +40,6 @@ class DeltaSimResult(SimResult):
     dh: Optional[list] = None
 
 
-def _parse_record(record) -> tuple:
-    if record is None:
-        return ()
-    if isinstance(record, str):
-        record = [r for r in record.replace(",", " ").split() if r]
-    record = tuple(record)
-    bad = [r for r in record if r not in RECORDS]
-    if bad:
-        raise EventsimError(f"cannot record {bad} for a DeltaGRU; choose from {list(RECORDS)}")
-    return record
-
-
 def compile_deltagru(model: DeltaGRUModel):
     """Validate ``model`` and lay it out for the event engine once (pass the result to
     :func:`simulate_deltagru` in place of the model). It holds its own copy of the parameters."""
@@ -77,7 +65,7 @@ def simulate_deltagru(model, inputs, engine: str = "event", record=(), threads: 
     """
     from .engine import CompiledDeltaGRU
 
-    record = _parse_record(record)
+    record = _parse_record(record, RECORDS, " for a DeltaGRU")
     compiled = model if isinstance(model, CompiledDeltaGRU) else None
     if compiled is not None:
         model = compiled.model

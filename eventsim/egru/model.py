@@ -52,8 +52,48 @@ class EGRULayer:
         return {k: getattr(self, k) for k in LAYER_KEYS}
 
 
+class LayerStack:
+    """What every unit model's network shares: a list of ``layers`` (each with ``n_in``,
+    ``n_units``, ``kernel`` and ``arrays()``), an optional ``readout_weight``/``readout_bias``
+    and ``embedding``, and ``meta``. Mixed into the dataclasses :class:`Model` (EGRU) and
+    :class:`eventsim.deltagru.model.DeltaGRUModel`."""
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers)
+
+    @property
+    def n_in(self) -> int:
+        return self.layers[0].n_in
+
+    @property
+    def sizes(self) -> list:
+        return [layer.n_units for layer in self.layers]
+
+    @property
+    def n_out(self) -> Optional[int]:
+        return None if self.readout_weight is None else int(self.readout_weight.shape[0])
+
+    @property
+    def vocab(self) -> Optional[int]:
+        return None if self.embedding is None else int(self.embedding.shape[0])
+
+    @property
+    def dtype(self):
+        return self.layers[0].kernel.dtype
+
+    def astype(self, dtype):
+        """A copy with every array cast to ``dtype`` (float32 or float64)."""
+        dt = _resolve_dtype(dtype)
+        cast = lambda a: None if a is None else np.ascontiguousarray(a, dtype=dt)
+        layers = [type(l)(**{k: cast(v) for k, v in l.arrays().items()}) for l in self.layers]
+        return replace(self, layers=layers, readout_weight=cast(self.readout_weight),
+                       readout_bias=cast(self.readout_bias), embedding=cast(self.embedding),
+                       meta=dict(self.meta))
+
+
 @dataclass
-class Model:
+class Model(LayerStack):
     """A stack of EGRU layers with an optional embedding and linear readout.
 
     layers: the EGRU layers, layer k's input size equal to layer k-1's units.
@@ -85,39 +125,6 @@ class Model:
             self.rec_delays = (0,) * len(self.layers)
         self.ff_delays = _int_delays(self.ff_delays, "ff_delays")
         self.rec_delays = _int_delays(self.rec_delays, "rec_delays")
-
-    @property
-    def n_layers(self) -> int:
-        return len(self.layers)
-
-    @property
-    def n_in(self) -> int:
-        return self.layers[0].n_in
-
-    @property
-    def sizes(self) -> list:
-        return [layer.n_units for layer in self.layers]
-
-    @property
-    def n_out(self) -> Optional[int]:
-        return None if self.readout_weight is None else int(self.readout_weight.shape[0])
-
-    @property
-    def vocab(self) -> Optional[int]:
-        return None if self.embedding is None else int(self.embedding.shape[0])
-
-    @property
-    def dtype(self):
-        return self.layers[0].kernel.dtype
-
-    def astype(self, dtype) -> "Model":
-        """A copy with every array cast to ``dtype`` (float32 or float64)."""
-        dt = _resolve_dtype(dtype)
-        cast = lambda a: None if a is None else np.ascontiguousarray(a, dtype=dt)
-        layers = [EGRULayer(**{k: cast(v) for k, v in l.arrays().items()}) for l in self.layers]
-        return replace(self, layers=layers, readout_weight=cast(self.readout_weight),
-                       readout_bias=cast(self.readout_bias), embedding=cast(self.embedding),
-                       meta=dict(self.meta))
 
     def with_delays(self, ff_delays=None, rec_delays=None) -> "Model":
         """A copy sharing the arrays but with other delays (validated)."""

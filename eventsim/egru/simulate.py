@@ -45,15 +45,17 @@ class SimResult:
     single: bool = False
 
 
-def _parse_record(record) -> tuple:
+def _parse_record(record, records=RECORDS, what: str = "") -> tuple:
+    """``record`` (None, a comma/space-separated string or a sequence) as a tuple of names
+    from ``records``; ``what`` names the unit model in the error (e.g. " for a DeltaGRU")."""
     if record is None:
         return ()
     if isinstance(record, str):
         record = [r for r in record.replace(",", " ").split() if r]
     record = tuple(record)
-    bad = [r for r in record if r not in RECORDS]
+    bad = [r for r in record if r not in records]
     if bad:
-        raise EventsimError(f"cannot record {bad}; choose from {list(RECORDS)}")
+        raise EventsimError(f"cannot record {bad}{what}; choose from {list(records)}")
     return record
 
 

@@ -218,16 +218,7 @@ def validate_deltagru(model) -> None:
 
 def deltagru_arrays(model: DeltaGRUModel) -> dict:
     """The model's arrays under their SPEC §4/§5 keys (without ``meta``)."""
-    arrays = {}
-    for k, layer in enumerate(model.layers):
-        for key, a in layer.arrays().items():
-            arrays[f"layer{k}.{key}"] = a
-    if model.readout_weight is not None:
-        arrays["readout.weight"] = model.readout_weight
-        arrays["readout.bias"] = model.readout_bias
-    if model.embedding is not None:
-        arrays["embedding.weight"] = model.embedding
-    return arrays
+    return model.file_arrays()
 
 
 def save_deltagru(model: DeltaGRUModel, path) -> None:

@@ -82,6 +82,20 @@ class LayerStack:
     def dtype(self):
         return self.layers[0].kernel.dtype
 
+    def file_arrays(self) -> dict:
+        """The arrays under their file keys (``layer{k}.<name>``, ``readout.*``,
+        ``embedding.weight``), without ``meta``."""
+        arrays = {}
+        for k, layer in enumerate(self.layers):
+            for key, a in layer.arrays().items():
+                arrays[f"layer{k}.{key}"] = a
+        if self.readout_weight is not None:
+            arrays["readout.weight"] = self.readout_weight
+            arrays["readout.bias"] = self.readout_bias
+        if self.embedding is not None:
+            arrays["embedding.weight"] = self.embedding
+        return arrays
+
     def astype(self, dtype):
         """A copy with every array cast to ``dtype`` (float32 or float64)."""
         dt = _resolve_dtype(dtype)
@@ -241,16 +255,7 @@ def validate_model(model: Model) -> None:
 
 def model_arrays(model: Model) -> dict:
     """The model's arrays under their SPEC §4 keys (without ``meta``)."""
-    arrays = {}
-    for k, layer in enumerate(model.layers):
-        for key, a in layer.arrays().items():
-            arrays[f"layer{k}.{key}"] = a
-    if model.readout_weight is not None:
-        arrays["readout.weight"] = model.readout_weight
-        arrays["readout.bias"] = model.readout_bias
-    if model.embedding is not None:
-        arrays["embedding.weight"] = model.embedding
-    return arrays
+    return model.file_arrays()
 
 
 def save_model(model: Model, path) -> None:

@@ -24,12 +24,11 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .._npz import read_npz, write_npz
-from ..egru.model import LayerStack, _check_array, _resolve_dtype
+from ..egru.model import LayerStack, _check_array, check_head, parse_meta, read_stack
 from ..errors import EventsimError
 
 KIND = "deltagru"
 LAYER_KEYS = ("kernel", "recurrent_kernel", "bias", "recurrent_bias", "theta_x", "theta_h")
-OPTIONAL_KEYS = ("readout.weight", "readout.bias", "embedding.weight", "meta")
 THETA_X = 0.1   # default input delta threshold of random_deltagru
 THETA_H = 0.1   # default state delta threshold of random_deltagru
 
@@ -170,31 +169,6 @@ def _check_layer(k: int, layer, prev_n, dtype) -> int:
     return n
 
 
-def _check_head(model, n_last: int, m0: int, dtype) -> None:
-    """Check the readout and the embedding."""
-    if (model.readout_weight is None) != (model.readout_bias is None):
-        raise EventsimError("readout.weight and readout.bias must be given together")
-    named = []
-    if model.readout_weight is not None:
-        W = model.readout_weight
-        if not isinstance(W, np.ndarray) or W.ndim != 2:
-            raise EventsimError("readout.weight must be a 2-D array (n_out, n_last)")
-        _check_array("readout.weight", W, (W.shape[0], n_last),
-                     f" (n_out, {n_last}): the last layer has {n_last} units")
-        _check_array("readout.bias", model.readout_bias, (W.shape[0],))
-        named += [("readout.weight", W), ("readout.bias", model.readout_bias)]
-    if model.embedding is not None:
-        E = model.embedding
-        if not isinstance(E, np.ndarray) or E.ndim != 2:
-            raise EventsimError("embedding.weight must be a 2-D array (V, m)")
-        _check_array("embedding.weight", E, (E.shape[0], m0), f" (V, {m0}): layer0 has {m0} inputs")
-        named.append(("embedding.weight", E))
-    for name, a in named:
-        if a.dtype != dtype:
-            raise EventsimError(f"{name} has dtype {a.dtype} but the model uses {dtype}; all "
-                                f"arrays must share one dtype")
-
-
 def validate_deltagru(model) -> None:
     """Check every shape, value and setting; raise :class:`EventsimError` naming the culprit."""
     if not isinstance(model, DeltaGRUModel):
@@ -209,7 +183,7 @@ def validate_deltagru(model) -> None:
     prev_n = None
     for k, layer in enumerate(model.layers):
         prev_n = _check_layer(k, layer, prev_n, dtype)
-    _check_head(model, prev_n, model.layers[0].n_in, dtype)
+    check_head(model, prev_n, model.layers[0].n_in, dtype)
     if not isinstance(model.meta, dict):
         raise EventsimError(f"meta must be a dict, got {type(model.meta).__name__}")
 
@@ -237,22 +211,9 @@ def load_deltagru(path, dtype=None) -> DeltaGRUModel:
     return deltagru_from_arrays(read_npz(path, "model file"), source=os.fspath(path), dtype=dtype)
 
 
-def _parse_meta(data: dict, source: str) -> dict:
-    if "meta" not in data:
-        return {}
-    raw = data.pop("meta")
-    try:
-        meta = json.loads(str(raw))
-        if not isinstance(meta, dict):
-            raise ValueError("not an object")
-    except ValueError as e:
-        raise EventsimError(f"{source}: 'meta' is not a JSON object ({e})") from None
-    return meta
-
-
 def file_kind(data: dict, source: str = "model") -> str:
     """The unit model of a model file's arrays: ``meta["kind"]``, ``"egru"`` without one."""
-    meta = _parse_meta(dict(data), source)
+    meta = parse_meta(dict(data), source)
     kind = meta.get("kind", "egru")
     if not isinstance(kind, str):
         raise EventsimError(f"{source}: meta 'kind' must be a string, got {kind!r}")
@@ -275,31 +236,13 @@ def _check_meta(meta: dict, source: str) -> None:
 def deltagru_from_arrays(data: dict, source: str = "model", dtype=None) -> DeltaGRUModel:
     """Build a validated :class:`DeltaGRUModel` from a dict of SPEC §5 keys (with ``meta``)."""
     data = dict(data)
-    meta = _parse_meta(data, source)
+    meta = parse_meta(data, source)
     _check_meta(meta, source)
-    layers = []
-    k = 0
-    while any(f"layer{k}.{key}" in data for key in LAYER_KEYS + ("thr",)):
-        if f"layer{k}.thr" in data:
-            raise EventsimError(f"{source}: layer{k}.thr is an EGRU threshold; a DeltaGRU layer has "
-                                f"theta_x and theta_h instead (SPEC §5)")
-        arrs = {}
-        for key in LAYER_KEYS:
-            name = f"layer{k}.{key}"
-            if name not in data:
-                raise EventsimError(f"{source}: key {name!r} is missing (layer {k} needs "
-                                    f"{', '.join(LAYER_KEYS)})")
-            arrs[key] = np.asarray(data.pop(name))
-        layers.append(DeltaGRULayer(**arrs))
-        k += 1
-    readout_w = data.pop("readout.weight", None)
-    readout_b = data.pop("readout.bias", None)
-    emb = data.pop("embedding.weight", None)
-    if data:
-        raise EventsimError(f"{source}: unknown key(s) {sorted(data)}; allowed are layer{{k}}."
-                            f"{{{','.join(LAYER_KEYS)}}}, {', '.join(OPTIONAL_KEYS)}")
-    if not layers:
-        raise EventsimError(f"{source}: no layers found (expected keys layer0.kernel, ...)")
+    thr = sorted((int(key[5:-4]), key) for key in data if re.fullmatch(r"layer\d+\.thr", key))
+    if thr:
+        raise EventsimError(f"{source}: {thr[0][1]} is an EGRU threshold; a DeltaGRU layer has "
+                            f"theta_x and theta_h instead (SPEC §5)")
+    layers, _, readout_w, readout_b, emb = read_stack(data, DeltaGRULayer, LAYER_KEYS, source)
     model = DeltaGRUModel(layers=layers, readout_weight=readout_w, readout_bias=readout_b,
                           embedding=emb, meta=meta)
     validate_deltagru(model)
@@ -401,7 +344,7 @@ def _gru_tensors(source):
         path = os.fspath(source)
         if path.endswith(".npz"):
             data = read_npz(path, "weights file")
-            meta = _parse_meta(data, path)
+            meta = parse_meta(data, path)
             return data, path, meta
         from ..interop.files import read_checkpoint
         ck = read_checkpoint(path)

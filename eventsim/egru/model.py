@@ -189,6 +189,32 @@ def _check_array(name: str, a, shape: tuple, hint: str = "") -> None:
         raise EventsimError(f"{name} holds a NaN or infinite value at index {tuple(int(i) for i in bad)}")
 
 
+def check_head(model, n_last: int, m0: int, dtype=None) -> None:
+    """Check a layer stack's readout (against the last layer's ``n_last`` units) and embedding
+    (against layer 0's ``m0`` inputs); with ``dtype``, also that they share the model's dtype."""
+    if (model.readout_weight is None) != (model.readout_bias is None):
+        raise EventsimError("readout.weight and readout.bias must be given together")
+    named = []
+    if model.readout_weight is not None:
+        W = model.readout_weight
+        if not isinstance(W, np.ndarray) or W.ndim != 2:
+            raise EventsimError("readout.weight must be a 2-D array (n_out, n_last)")
+        _check_array("readout.weight", W, (W.shape[0], n_last),
+                     f" (n_out, {n_last}): the last layer has {n_last} units")
+        _check_array("readout.bias", model.readout_bias, (W.shape[0],))
+        named += [("readout.weight", W), ("readout.bias", model.readout_bias)]
+    if model.embedding is not None:
+        E = model.embedding
+        if not isinstance(E, np.ndarray) or E.ndim != 2:
+            raise EventsimError("embedding.weight must be a 2-D array (V, m)")
+        _check_array("embedding.weight", E, (E.shape[0], m0), f" (V, {m0}): layer0 has {m0} inputs")
+        named.append(("embedding.weight", E))
+    for name, a in named if dtype is not None else ():
+        if a.dtype != dtype:
+            raise EventsimError(f"{name} has dtype {a.dtype} but the model uses {dtype}; all "
+                                f"arrays must share one dtype")
+
+
 def validate_model(model: Model) -> None:
     """Check every shape, value and setting; raise :class:`EventsimError` naming the culprit."""
     if not model.layers:
@@ -225,21 +251,7 @@ def validate_model(model: Model) -> None:
                 raise EventsimError(f"{p}.{key} has dtype {getattr(layer, key).dtype} but the model "
                                     f"uses {dtype}; all arrays must share one dtype")
         prev_n = n
-    if (model.readout_weight is None) != (model.readout_bias is None):
-        raise EventsimError("readout.weight and readout.bias must be given together")
-    if model.readout_weight is not None:
-        W = model.readout_weight
-        if not isinstance(W, np.ndarray) or W.ndim != 2:
-            raise EventsimError("readout.weight must be a 2-D array (n_out, n_last)")
-        _check_array("readout.weight", W, (W.shape[0], prev_n),
-                     f" (n_out, {prev_n}): the last layer has {prev_n} units")
-        _check_array("readout.bias", model.readout_bias, (W.shape[0],))
-    if model.embedding is not None:
-        E = model.embedding
-        if not isinstance(E, np.ndarray) or E.ndim != 2:
-            raise EventsimError("embedding.weight must be a 2-D array (V, m)")
-        _check_array("embedding.weight", E, (E.shape[0], model.layers[0].n_in),
-                     f" (V, {model.layers[0].n_in}): layer0 has {model.layers[0].n_in} inputs")
+    check_head(model, prev_n, model.layers[0].n_in)
     L = len(model.layers)
     for name in ("ff_delays", "rec_delays"):
         d = getattr(model, name)
@@ -271,41 +283,56 @@ def load_model(path, dtype=None) -> Model:
     return model_from_arrays(read_npz(path, "model file"), source=os.fspath(path), dtype=dtype)
 
 
+def parse_meta(data: dict, source: str) -> dict:
+    """Pop ``meta`` from a file's arrays and parse it as a JSON object (``{}`` without one)."""
+    if "meta" not in data:
+        return {}
+    raw = data.pop("meta")
+    try:
+        meta = json.loads(str(raw))
+        if not isinstance(meta, dict):
+            raise ValueError("not an object")
+    except ValueError as e:
+        raise EventsimError(f"{source}: 'meta' is not a JSON object ({e})") from None
+    return meta
+
+
+def read_stack(data: dict, layer_cls, layer_keys: tuple, source: str) -> tuple:
+    """Pop a layer stack's arrays from a model file's ``data`` (consumed): layers
+    ``layer{k}.<key>`` for ``layer_keys`` built with ``layer_cls``, ``meta``, the readout and
+    the embedding. Refuses a missing layer key, an unknown key and a file without layers.
+    Returns (layers, meta, readout weight, readout bias, embedding)."""
+    layers = []
+    k = 0
+    while any(f"layer{k}.{key}" in data for key in layer_keys):
+        arrs = {}
+        for key in layer_keys:
+            name = f"layer{k}.{key}"
+            if name not in data:
+                raise EventsimError(f"{source}: key {name!r} is missing (layer {k} needs "
+                                    f"{', '.join(layer_keys)})")
+            arrs[key] = np.asarray(data.pop(name))
+        layers.append(layer_cls(**arrs))
+        k += 1
+    meta = parse_meta(data, source)
+    readout_w = data.pop("readout.weight", None)
+    readout_b = data.pop("readout.bias", None)
+    emb = data.pop("embedding.weight", None)
+    if data:
+        raise EventsimError(f"{source}: unknown key(s) {sorted(data)}; allowed are layer{{k}}."
+                            f"{{{','.join(layer_keys)}}}, {', '.join(OPTIONAL_KEYS)}")
+    if not layers:
+        raise EventsimError(f"{source}: no layers found (expected keys layer0.kernel, ...)")
+    return layers, meta, readout_w, readout_b, emb
+
+
 def model_from_arrays(data: dict, source: str = "model", dtype=None) -> Model:
     """Build a validated :class:`Model` from a dict of SPEC §4 keys."""
     data = dict(data)
     if any(k.endswith((".theta_x", ".theta_h")) for k in data):
         raise EventsimError(f"{source} holds a DeltaGRU (delta thresholds theta_x/theta_h), not an EGRU; "
                             f"load it with eventsim.deltagru.load_deltagru (or load_any_model)")
-    layers = []
-    k = 0
-    while any(f"layer{k}.{key}" in data for key in LAYER_KEYS):
-        arrs = {}
-        for key in LAYER_KEYS:
-            name = f"layer{k}.{key}"
-            if name not in data:
-                raise EventsimError(f"{source}: key {name!r} is missing (layer {k} needs "
-                                    f"{', '.join(LAYER_KEYS)})")
-            arrs[key] = np.asarray(data.pop(name))
-        layers.append(EGRULayer(**arrs))
-        k += 1
-    meta = {}
-    if "meta" in data:
-        raw = data.pop("meta")
-        try:
-            meta = json.loads(str(raw))
-            if not isinstance(meta, dict):
-                raise ValueError("not an object")
-        except ValueError as e:
-            raise EventsimError(f"{source}: 'meta' is not a JSON object ({e})") from None
-    readout_w = data.pop("readout.weight", None)
-    readout_b = data.pop("readout.bias", None)
-    emb = data.pop("embedding.weight", None)
-    if data:
-        raise EventsimError(f"{source}: unknown key(s) {sorted(data)}; allowed are layer{{k}}."
-                            f"{{{','.join(LAYER_KEYS)}}}, {', '.join(OPTIONAL_KEYS)}")
-    if not layers:
-        raise EventsimError(f"{source}: no layers found (expected keys layer0.kernel, ...)")
+    layers, meta, readout_w, readout_b, emb = read_stack(data, EGRULayer, LAYER_KEYS, source)
     pd = meta.pop("pseudo_derivative", {}) or {}
     if not isinstance(pd, dict):
         raise EventsimError(f"{source}: meta 'pseudo_derivative' must be an object "

@@ -81,22 +81,14 @@ class DeltaCounts(Counts):
         d = self.to_dict()
         st = self.samples * self.steps
         for k, l in enumerate(d["layers"]):
-            mac = l["macs"]
-            assert 0 <= mac["effective"] <= mac["weight_sparse"] <= mac["dense"], (k, mac)
-            assert mac["effective"] <= mac["activity_sparse"] <= mac["dense"], (k, mac)
-            assert 0 <= l["events"] <= l["units"] * st
+            self._check_layer(k, l, st)
             assert 0 <= l["input_events"] <= l["inputs"] * st
             assert l["active_sources"] == {"inputs": l["input_events"], "recurrent": l["events"]}
             assert l["unit_updates"]["event_driven"] == l["unit_updates"]["clocked"] == l["units"] * st
             assert l["delta_checks"] == (l["inputs"] + l["units"]) * st
-            assert sum(l["macs_effective_split"].values()) == mac["effective"]
         ro = d["readout"]["macs"]
         n_ro = self.units[-1] * self.readout_out * st
         assert ro["effective"] == ro["dense"] == ro["activity_sparse"] == n_ro
+        self._check_per_step()
         if self.per_step is not None:
-            ps = self.per_step
-            assert np.array_equal(ps["events"].sum(0), self.raw[:, 0])
-            assert np.array_equal(ps["input_events"].sum(0), self.raw[:, 3])
-            assert ps["effective_macs"][:, :-1].sum() == self.raw[:, 1:3].sum()
-            assert ps["effective_macs"][:, -1].sum() == self.readout_macs
-            assert np.array_equal(ps["event_driven_updates"].sum(0), self.raw[:, 5])
+            assert np.array_equal(self.per_step["input_events"].sum(0), self.raw[:, 3])

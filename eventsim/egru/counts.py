@@ -177,20 +177,30 @@ class Counts:
         d = self.to_dict()
         st = self.samples * self.steps
         for k, l in enumerate(d["layers"]):
-            mac = l["macs"]
-            assert 0 <= mac["effective"] <= mac["weight_sparse"] <= mac["dense"], (k, mac)
-            assert mac["effective"] <= mac["activity_sparse"] <= mac["dense"], (k, mac)
-            assert 0 <= l["events"] <= l["units"] * st
+            self._check_layer(k, l, st)
             assert l["unit_updates"]["event_driven"] <= l["unit_updates"]["clocked"]
             assert l["events"] <= l["unit_updates"]["event_driven"]
-            assert sum(l["macs_effective_split"].values()) == mac["effective"]
         ro = d["readout"]["macs"]
         assert 0 <= ro["effective"] <= min(ro["weight_sparse"], ro["activity_sparse"]) <= ro["dense"]
-        if self.per_step is not None:
-            assert np.array_equal(self.per_step["events"].sum(0), self.raw[:, 0])
-            assert self.per_step["effective_macs"][:, :-1].sum() == self.raw[:, 1:3].sum()
-            assert self.per_step["effective_macs"][:, -1].sum() == self.readout_macs
-            assert np.array_equal(self.per_step["event_driven_updates"].sum(0), self.raw[:, 5])
+        self._check_per_step()
+
+    @staticmethod
+    def _check_layer(k: int, l: dict, st: int) -> None:
+        """A layer's MAC figures within their bounds, its events within units x steps."""
+        mac = l["macs"]
+        assert 0 <= mac["effective"] <= mac["weight_sparse"] <= mac["dense"], (k, mac)
+        assert mac["effective"] <= mac["activity_sparse"] <= mac["dense"], (k, mac)
+        assert 0 <= l["events"] <= l["units"] * st
+        assert sum(l["macs_effective_split"].values()) == mac["effective"]
+
+    def _check_per_step(self) -> None:
+        """Per-step records, when kept, add up to the run's totals."""
+        if self.per_step is None:
+            return
+        assert np.array_equal(self.per_step["events"].sum(0), self.raw[:, 0])
+        assert self.per_step["effective_macs"][:, :-1].sum() == self.raw[:, 1:3].sum()
+        assert self.per_step["effective_macs"][:, -1].sum() == self.readout_macs
+        assert np.array_equal(self.per_step["event_driven_updates"].sum(0), self.raw[:, 5])
 
     # -- presentation --------------------------------------------------------
     def table(self) -> str:

@@ -11,7 +11,8 @@ Before any work, :func:`check_outputs` checks every output path a command was gi
 
 Then every writer goes through :func:`atomic_write` (a file object) or :func:`atomic_path`
 (a path for writers that take a file name, e.g. matplotlib, safetensors): the data goes to
-a temporary file ``.NAME.XXXX.tmp`` in the target's folder and is renamed onto the target
+a hidden temporary file ``.<name>.<random>.tmp`` (for :func:`atomic_path`, ending in
+the target's extension) in the target's folder and is renamed onto the target
 only once complete, so a failure or Ctrl-C leaves either the old file or the new one, never
 half a file and no temporary file. The new file gets the user's normal permissions
 (``0o666`` minus the umask; an existing file keeps its mode) instead of ``mkstemp``'s 0600.

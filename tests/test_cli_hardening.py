@@ -18,7 +18,7 @@ import pytest
 
 import eventsim
 from eventsim.cli import main
-from eventsim.commands._util import format_sparsity
+from eventsim._fmt import format_sparsity
 from eventsim.outputs import atomic_write, check_outputs, normal_mode
 from eventsim.errors import EventsimError
 

@@ -6,7 +6,6 @@ A changed setting in ``eventsim/scenarios/<name>.toml`` fails here until
 docs/results/<name>``, then commit what the other folders commit and drop
 ``summary.json``'s ``results_dir``)."""
 import json
-import os
 import re
 import shutil
 from pathlib import Path

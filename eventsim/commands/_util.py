@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from ..errors import EventsimError
-from .._fmt import format_sparsity  # noqa: F401  (used by the commands)
 
 
 def at_least(value, low, option: str):

@@ -130,7 +130,8 @@ def _run_model(args, profiles) -> int:
     from ..deltagru.model import load_any_model
     from ..egru.simulate import simulate
     from ..outputs import check_outputs
-    from ._util import format_sparsity, write_json
+    from .._fmt import format_sparsity
+    from ._util import write_json
 
     if not args.input:
         raise EventsimError("--model needs --input (the run to cost)")

@@ -114,7 +114,7 @@ def _run(args) -> int:
     from ..lif import load_lif, simulate_lif
     from ..outputs import check_outputs, write_json
     from .count import check_steps
-    from ._util import format_sparsity
+    from .._fmt import format_sparsity
 
     check_outputs([("--json", args.json), ("--spikes", args.spikes)],
                   [("--model", args.model), ("--input", args.input)])

@@ -5,8 +5,6 @@ from collections import namedtuple
 from dataclasses import dataclass
 from typing import Optional
 
-import numpy as np
-
 from ..egru.simulate import SimResult, _parse_record, _threads
 from ..errors import EventsimError
 from ..inputs import prepare_input

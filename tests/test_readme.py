@@ -35,7 +35,7 @@ def commands():
 def test_readme_has_the_two_command_quick_start():
     quick = blocks("bash")[0].strip().splitlines()
     assert quick == ["pip install -e '.[data]' && eventsim study",
-                     "pip install -e '.[test,all,neurobench]' && python -m pytest -q"]
+                     "pip install -e '.[test,all,neurobench,nir,eventax]' && python -m pytest -q"]
     ci = (README.parent / ".ci" / "run").read_text()
     assert quick[1] in ci
 

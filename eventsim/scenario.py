@@ -63,6 +63,8 @@ def _fields():
         "floor_reg": (0.0, _FLOAT, (0.0, None)),          # rate floor λ_f (EGRU; 0 = off)
         "floor_rate": (0.02, _FLOAT, (0.0, 1.0, "both_open")),  # its r_min
         "seed": (0, _INT, (0, None)),
+        # a study over several seeds (None: the one seed above); checked in _seeds
+        "seeds": (None, "a non-empty list of distinct integers >= 0", None),
         "loss": (None, _STR, LOSSES),            # default: "last" (classify) or "lm"
         "max_batches_per_epoch": (None, _INT, (1, None)),
         # which checkpoints a study keeps (None: "latest_best"); not a training setting
@@ -91,6 +93,10 @@ def _fields():
         "theta_x": (None, _FLOAT, (0.0, None)),   # DeltaGRU: input delta threshold Θx (None: 0)
         "theta_h": (None, _FLOAT, (0.0, None)),   # DeltaGRU: state delta threshold Θh (None: 0)
         "delta_penalty": (None, _FLOAT, (0.0, None)),  # DeltaGRU: change penalty λ (None: 0)
+        # DeltaGRU converted from a trained GRU of the scenario, Θ picked on validation (_delta_from)
+        "from": (None, _STR, None),
+        "thetas": (None, "a non-empty list of numbers >= 0", None),
+        "tolerance": (None, _FLOAT, (0.0, None)),
     }
     measure = {
         "test_samples": (None, _INT, (1, None)),   # None: the whole test split
@@ -102,7 +108,14 @@ def _fields():
 TRAIN_FIELDS, MODEL_FIELDS, MEASURE_FIELDS = _fields()
 EGRU_ONLY = ("thr_mean", "train_thr", "dampening", "support", "reset", "activity_reg", "floor_reg",
              "floor_rate", "thr_jitter")
-DELTAGRU_ONLY = ("theta_x", "theta_h", "delta_penalty")
+DELTAGRU_ONLY = ("theta_x", "theta_h", "delta_penalty", "from", "thetas", "tolerance")
+#: the Θ grid (Θx = Θh) of a DeltaGRU converted from a GRU when the scenario gives none
+DEFAULT_THETAS = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5)
+#: what a converted DeltaGRU may lose against its GRU on the validation split (1 accuracy point)
+DEFAULT_TOLERANCE = 0.01
+#: keys that mean nothing for a DeltaGRU converted from a GRU (it is not trained)
+_NOT_WITH_FROM = ("theta_x", "theta_h", "delta_penalty", "checkpoint", "epochs", "loss", "lr",
+                  "weight_density", "update_bias", "embedding_dim")
 
 
 @dataclass
@@ -114,10 +127,11 @@ class Scenario:
     data: ``{"name": data set, **loader options}`` (options as given, defaults not
         filled: the loader fills them).
     train: every key of :data:`TRAIN_FIELDS` (``max_batches_per_epoch`` may be None;
-        ``keep_checkpoints`` only when the scenario gives it).
+        ``keep_checkpoints`` and ``seeds`` only when the scenario gives them).
     models: list of dicts with every key of :data:`MODEL_FIELDS` (EGRU-only keys are
         None for GRU/LSTM; the DeltaGRU-only keys theta_x, theta_h, delta_penalty are
-        present for a DeltaGRU only, None meaning 0; ``activity_reg`` / ``floor_reg`` / ``floor_rate`` None mean
+        present for a DeltaGRU only, None meaning 0, and so are ``from``, ``thetas`` and
+        ``tolerance`` (a DeltaGRU converted from the GRU ``from``, Θ picked on validation); ``activity_reg`` / ``floor_reg`` / ``floor_rate`` None mean
         the ``train`` section's,
         ``epochs`` / ``loss`` / ``lr`` None mean ``train.epochs`` / ``train.loss`` /
         ``train.lr``;
@@ -337,10 +351,51 @@ def _model(raw, i: int) -> dict:
                                 f"{name!r} is a {m['kind']}; remove it")
         for k in DELTAGRU_ONLY:     # not filled in: other kinds' model dicts stay as they were
             del m[k]
+    elif m["from"] is None:
+        bad = [k for k in ("thetas", "tolerance") if k in raw]
+        if bad:
+            raise EventsimError(f"models.{name}.{bad[0]} applies only to a DeltaGRU converted from a GRU "
+                                f"(with from = \"<gru model name>\"); add from or remove it")
+    else:
+        bad = [k for k in _NOT_WITH_FROM if k in raw]
+        if bad:
+            raise EventsimError(f"models.{name}.{bad[0]} does not apply to a DeltaGRU converted from a GRU "
+                                f"(from = {m['from']!r}: it is not trained, its Θ is picked from thetas); "
+                                f"remove it")
+        th = m["thetas"]
+        if th is not None and (not isinstance(th, list) or not th or not all(
+                isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t) and t >= 0
+                for t in th)):
+            raise EventsimError(f"models.{name}.thetas = {th!r} must be a non-empty list of numbers >= 0 "
+                                f"(the delta thresholds Θx = Θh to try), e.g. [0.05, 0.1, 0.2]")
+        m["thetas"] = [float(t) for t in th] if th is not None else None
+        m["weight_density"] = m["update_bias"] = None   # the GRU's; left out of to_toml()
     if m["kind"] == "lstm" and m["update_bias"]:
         raise EventsimError(f"models.{name}.update_bias applies only to GRU-type models (egru, gru), but "
                             f"{name!r} is an lstm (it starts with forget-gate bias 1); remove it")
     return m
+
+
+def _seeds(seeds) -> None:
+    """Refuse a ``train.seeds`` that is not a non-empty list of distinct integers >= 0."""
+    if (not isinstance(seeds, list) or not seeds
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)):
+        raise EventsimError(f"train.seeds = {seeds!r} must be a non-empty list of integers >= 0, "
+                            f"e.g. [0, 1, 2]")
+    if len(set(seeds)) != len(seeds):
+        raise EventsimError(f"train.seeds = {seeds!r} names a seed twice; give each seed once")
+
+
+def _delta_from(m: dict, models: list) -> None:
+    """Refuse a DeltaGRU ``from`` that does not name a GRU of the scenario with its units."""
+    src = [g for g in models if g["name"] == m["from"]]
+    if not src or src[0]["kind"] != "gru":
+        grus = ", ".join(g["name"] for g in models if g["kind"] == "gru") or "none"
+        raise EventsimError(f"models.{m['name']}.from = {m['from']!r} must name a GRU model of the scenario "
+                            f"(GRU models: {grus})")
+    if src[0]["units"] != m["units"]:
+        raise EventsimError(f"models.{m['name']}.units = {m['units']!r} must equal those of its GRU "
+                            f"{m['from']!r} ({src[0]['units']!r}): the DeltaGRU is that GRU converted")
 
 
 def scenario_from_dict(raw: dict, path: Optional[str] = None) -> Scenario:
@@ -383,6 +438,10 @@ def scenario_from_dict(raw: dict, path: Optional[str] = None) -> Scenario:
     train = _section(raw.get("train"), "train", TRAIN_FIELDS, "[train]")
     if train["keep_checkpoints"] is None:   # present only when given (a study's default otherwise)
         del train["keep_checkpoints"]
+    if train["seeds"] is None:   # present only when given (a one-seed study otherwise)
+        del train["seeds"]
+    else:
+        _seeds(train["seeds"])
     if train["loss"] is None:
         train["loss"] = "lm" if task == "lm" else "last"
     if (train["loss"] == "lm") != (task == "lm"):
@@ -406,6 +465,9 @@ def scenario_from_dict(raw: dict, path: Optional[str] = None) -> Scenario:
         if m["name"] in seen:
             raise EventsimError(f"model name {m['name']!r} appears twice; model names must be unique")
         seen.add(m["name"])
+    for m in models:
+        if m.get("from") is not None:
+            _delta_from(m, models)
 
     measure = _section(raw.get("measure"), "measure", MEASURE_FIELDS, "[measure]")
     return Scenario(name=name, description=desc, path=path, data=data, train=train,

@@ -79,6 +79,7 @@ def write_report_if_available(results_dir):
 
 def run(args) -> int:
     from ..study import run_study, summary_table, uncertainty_lines
+    from ..study.tables import delta_lines
     from ..study.run import disk_usage_line
 
     logging.basicConfig(level=logging.WARNING, format="eventsim: %(levelname)s: %(message)s")
@@ -96,7 +97,7 @@ def run(args) -> int:
               "again (without --fresh) to resume", file=sys.stderr)
         return 130
     print(summary_table(summary))
-    for line in uncertainty_lines(summary):
+    for line in uncertainty_lines(summary) + delta_lines(summary):
         print(textwrap.fill(line, width=100))
     out = summary["results_dir"]
     bad = [n for n, v in summary["models"].items() if v.get("engine_check") and not v["engine_check"]["ok"]]

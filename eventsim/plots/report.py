@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import EventsimError
 from ..outputs import atomic_write, write_text
-from ..study.tables import silent_units_text, uncertainty_lines
+from ..study.tables import delta_lines, silent_units_text, uncertainty_lines
 from . import style as st
 
 log = logging.getLogger(__name__)
@@ -347,7 +347,8 @@ def _report_content(results_dir: str, summary: Mapping) -> dict:
     return {
         "title": f"eventsim study: {summary.get('scenario', os.path.basename(os.path.abspath(results_dir)))}",
         "sub": sub, "desc": str(summary.get("description") or ""), "table": (header, rows),
-        "uncertainty": uncertainty_lines(summary),   # metric intervals and the paired test, if recorded
+        # metric intervals and the paired test, if recorded; how a converted DeltaGRU's Θ was picked
+        "uncertainty": uncertainty_lines(summary) + delta_lines(summary),
         "scenario": _read_text(scen_path) if os.path.isfile(scen_path) else None,
         "costs": cost_table(crows) if crows else None,
         "versions": (["package", "study run with", "report made with"],

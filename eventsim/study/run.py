@@ -192,6 +192,8 @@ def check_resumes(sc, ds, out: str, resume: bool) -> dict:
     done = {}
     for m in sc.models:
         spec, cfg = model_settings(sc, m, ds)   # also refuses bad settings before any write
+        if m.get("from"):                       # a converted GRU: nothing trained
+            continue
         if m.get("checkpoint"):
             load_given_params(sc, m, spec)      # a file that does not fit is refused now, too
             continue
@@ -283,14 +285,22 @@ def _save_model(sc, name: str, spec, params, history: list, mdir: str) -> None:
         save_weights(spec, params, os.path.join(mdir, "model.npz"), meta)
 
 
-def _study_model(sc, m, ds, out: str, test_n: int, raster_n: int, progress: bool) -> tuple:
-    """Train (or load), save and evaluate one model; writes its folder. Returns
-    (summary entry, per-sample scores)."""
+def _study_model(sc, m, ds, out: str, test_n: int, raster_n: int, progress: bool, trained: dict) -> tuple:
+    """Train (or load), save and evaluate one model; writes its folder. A DeltaGRU ``from`` a
+    GRU is that GRU's parameters (``trained``: parameters by model name) at a Θ picked on
+    validation (:mod:`.delta`). Returns (summary entry, per-sample scores, parameters)."""
     name = m["name"]
     mdir = os.path.join(out, name)
     os.makedirs(mdir, exist_ok=True)
-    spec, cfg = model_settings(sc, m, ds)
-    params, history, source, train_seconds = _train_or_load(sc, m, spec, cfg, ds, mdir, progress)
+    if m.get("from"):
+        from .delta import delta_from_gru
+        t0 = time.perf_counter()
+        params = trained[m["from"]]
+        spec, cfg, source = delta_from_gru(sc, m, ds, params, test_n, mdir, progress)
+        history, train_seconds = [], time.perf_counter() - t0
+    else:
+        spec, cfg = model_settings(sc, m, ds)
+        params, history, source, train_seconds = _train_or_load(sc, m, spec, cfg, ds, mdir, progress)
     _save_model(sc, name, spec, params, history, mdir)
     evaluation = evaluate_model(ds, spec, params, cfg.loss, cfg.metric, test_n, raster_n, mdir)
     counts = evaluation["counts"]
@@ -299,7 +309,7 @@ def _study_model(sc, m, ds, out: str, test_n: int, raster_n: int, progress: bool
     cd = counts.to_dict()
     write_json(os.path.join(mdir, "counts.json"), cd)
     entry = model_entry(spec, cfg, evaluation, cd, history, params, ds.metric, train_seconds, source)
-    return entry, evaluation["scores"]
+    return entry, evaluation["scores"], params
 
 
 def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, resume: bool = True,
@@ -333,9 +343,11 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
     test_n = min(sc.measure.get("test_samples") or len(ds.test.y), len(ds.test.y))
     raster_n = min(sc.measure.get("raster_samples") or 0, test_n)
     _prepare(sc, out, resume, jobs, progress, done)
-    models, scores = {}, {}
-    for m in sc.models:
-        models[m["name"]], s = _study_model(sc, m, ds, out, test_n, raster_n, progress)
+    models, scores, trained = {m["name"]: None for m in sc.models}, {}, {}
+    # converted DeltaGRUs after the GRUs they come from; the table keeps the scenario's order
+    for m in sorted(sc.models, key=lambda m: bool(m.get("from"))):
+        models[m["name"]], s, trained[m["name"]] = _study_model(sc, m, ds, out, test_n, raster_n, progress,
+                                                                trained)
         if s is not None:
             scores[m["name"]] = s
     compare_to_gru(models, scores, ds.metric)

@@ -123,6 +123,36 @@ def _accuracy_uncertainty(summary: dict) -> list:
     return out
 
 
+def _metric_text(value, metric: str) -> str:
+    return f"{value:.2%}" if metric == "accuracy" else f"{value:.4f}"
+
+
+def _tolerance_text(tol: float, metric: str) -> str:
+    if metric == "accuracy":
+        return f"{tol * 100:g} point" + ("" if tol * 100 == 1 else "s")
+    return f"{tol:g} {metric}"
+
+
+def delta_lines(summary: dict) -> list:
+    """One sentence per DeltaGRU converted from a GRU of the study: its Θ and how it was
+    picked on the validation split (the ``source`` of its summary entry)."""
+    out = []
+    metric = summary.get("metric", "accuracy")
+    for name, v in summary["models"].items():
+        src = v.get("source") or {}
+        if not src.get("from"):
+            continue
+        theta = (f"Θx = Θh = {src['theta_x']:g}" if src["theta_x"] == src["theta_h"]
+                 else f"Θx = {src['theta_x']:g}, Θh = {src['theta_h']:g}")
+        out.append(f"{name} is the trained GRU {src['from']!r} converted to a DeltaGRU (SPEC §5) at {theta}, "
+                   f"the largest Θ whose validation {metric} "
+                   f"({_metric_text(src['validation_metric'], metric)}) is within "
+                   f"{_tolerance_text(src['tolerance'], metric)} of the GRU's "
+                   f"({_metric_text(src['gru_validation_metric'], metric)}); measured on the test split "
+                   f"like the other rows (Θ sweep: {name}/delta_sweep.json).")
+    return out
+
+
 def summary_markdown(summary: dict) -> str:
     head = list(COLUMNS)
     head[3] = summary["metric"]
@@ -133,7 +163,7 @@ def summary_markdown(summary: dict) -> str:
            f"are units that emit no event on the test split.", "",
            "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(r) + " |" for r in _rows(summary)]
-    extra = uncertainty_lines(summary)
+    extra = uncertainty_lines(summary) + delta_lines(summary)
     if extra:
         out += [""] + extra
     return "\n".join(out) + "\n"

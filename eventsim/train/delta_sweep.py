@@ -60,7 +60,7 @@ def _score(model, params: dict, x, y, loss: str, metric: str, engine: str):
 
 def sweep_thetas(source, x, y, thetas: Optional[Sequence[float]] = None, theta_x=None, theta_h=None,
                  loss: str = "last", metric: str = "accuracy", engine: str = "event",
-                 dtype=np.float32) -> list:
+                 dtype=np.float32, progress: bool = False, desc: str = "Θ sweep") -> list:
     """Run the DeltaGRU of a trained GRU at each Θ on the split (x, y).
 
     source: what :func:`eventsim.deltagru.from_gru` takes: eventsim's GRU parameters (the
@@ -70,6 +70,7 @@ def sweep_thetas(source, x, y, thetas: Optional[Sequence[float]] = None, theta_x
         grid (a missing one stays 0). Θ = (0, 0) is always run first (the GRU).
     loss, metric: as in :class:`eventsim.train.TrainConfig` (how the readout is scored).
     engine: "event" (Numba) or "dense" (the numpy reference).
+    progress: a tqdm bar (stderr) over the Θ pairs, labelled ``desc``.
 
     Returns one dict per Θ pair, Θ = 0 first: ``theta_x``, ``theta_h``, ``metric``, ``loss``
     (mean cross-entropy), ``effective_macs`` (the whole network's effective MACs, readout
@@ -88,8 +89,9 @@ def sweep_thetas(source, x, y, thetas: Optional[Sequence[float]] = None, theta_x
     params = {"readout.weight": base.readout_weight, "readout.bias": base.readout_bias}
     x = np.asarray(x, np.int64) if base.embedding is not None else np.asarray(x, dtype)
     y = np.asarray(y)
+    from tqdm import tqdm
     out = []
-    for tx, th in pairs:
+    for tx, th in tqdm(pairs, desc=desc, unit="Θ", disable=not progress, dynamic_ncols=True):
         model = base.with_thetas(theta_x=tx, theta_h=th)
         if engine == "event":
             model = compile_deltagru(model)

@@ -70,7 +70,7 @@ def test_alpha_is_exp_minus_dt_over_tau():
     (lambda d: d.update({"input.weight": np.array([0.5, 1.0])}), "input.weight has 2 entries but"),
     (lambda d: d.update({"input.weight": np.array([0.5, np.inf, 1.0])}), r"input.weight\[1\] is NaN"),
     (lambda d: d.update({"input.delay": np.array([0, -1, 0])}), r"input.delay\[1\] = -1 but delays must be >= 0"),
-    (lambda d: d.update({"recurrent.delay": np.array([1, 0])}), r"recurrent.delay\[1\] = 0 but delays must be >= 1"),
+    (lambda d: d.update({"recurrent.delay": np.array([1, 0])}), r"recurrent.delay\[1\] = 0 from unit 3 to unit 2: a zero-delay synapse must go from a lower"),
     (lambda d: d.update({"recurrent.indices": np.array([0.0, 1.0])}), "recurrent.indices has dtype float64"),
     (lambda d: d.update(meta=np.array("[1, 2]")), "'meta' is not a JSON object"),
     (lambda d: d.update(meta=np.array(json.dumps({"kind": "lif", "reset": "zero"}))), "reset mode 'zero' is unknown"),

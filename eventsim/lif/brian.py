@@ -53,6 +53,13 @@ def build_network(model, n_steps: int, spikes=None, poisson_rate_hz=None, record
     """
     import brian2 as b2
 
+    from ..errors import EventsimError
+    if model.has_syn:
+        raise EventsimError("the Brian2 check does not cover synaptic currents (tau_syn > 0); the "
+                            "naive reference (engine='reference') checks them")
+    if model.rec.nnz and int(model.rec.delay.min()) == 0:
+        raise EventsimError("the Brian2 check does not cover zero-delay recurrent synapses (Brian2 "
+                            "delivers a neuron's spike at the next step at the earliest)")
     n, m = model.n, model.n_in
     dt = float(model.dt) * b2.second
     graded = model.events == "graded"

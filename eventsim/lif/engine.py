@@ -27,10 +27,16 @@ independent):
    at once into the input buckets of their synapses (per-synapse delays);
 2. the queued events due at step t are drained and walked into input bucket t: inputs,
    then units;
-3. the unit model updates every unit from input bucket t (``_lif_update``: leak, input,
-   event rule ``v > thr``, reset, refractoriness) and lists the units that emit;
+3. the unit model updates every unit from input bucket t (``_lif_update``: synaptic
+   current, leak, input, event rule ``v > thr``, reset, refractoriness) and lists the units
+   that emit;
 4. each emitting unit's event is recorded and sent through the recurrent projection
    (delays >= 1, so never into bucket t).
+
+With zero-delay recurrent synapses (always from a lower to a higher unit index) steps 3
+and 4 run block by block: the units are cut into contiguous blocks with no zero-delay
+synapse inside a block, and a block's events reach the later blocks' bucket t before
+those are updated.
 """
 from __future__ import annotations
 
@@ -48,16 +54,19 @@ C_EVENTS, C_INPUT_EVENTS, C_IN_ACS, C_IN_MACS, C_REC_ACS, C_REC_MACS, C_UPDATES 
 N_COUNTS = 7
 
 # The kernels' arguments (named tuples of arrays and scalars).
-LIFNet = namedtuple("LIFNet", "pdelay fused delays")
+LIFNet = namedtuple("LIFNet", "pdelay fused delays blocks")
 LIFNet.__doc__ = """Beside the packed projections (0: inputs, 1: recurrent): ``pdelay[p]`` the delay
 of projection p if all its synapses share it, else -1; ``fused[p]`` its rows have no duplicate
 targets and do not reach every unit (one fused walk-and-mark pass); ``delays`` the delay of
-each synapse (aligned with the projections' ``vals``)."""
-LIFParams = namedtuple("LIFParams", "alpha thr bias v_reset subtract refractory graded")
-LIFParams.__doc__ = "The unit parameters (per unit arrays) and the reset/refractory/event rules."
-LIFState = namedtuple("LIFState", "v refr fired_i fired_v")
+each synapse (aligned with the projections' ``vals``); ``blocks`` the unit blocks updated one
+after the other inside a step (boundaries, ``[0, n]`` without zero-delay synapses)."""
+LIFParams = namedtuple("LIFParams", "alpha thr bias v_reset subtract refractory graded beta has_syn")
+LIFParams.__doc__ = """The unit parameters (per unit arrays), the reset/refractory/event rules, and
+the synaptic-current decay ``beta`` (0: no current) with ``has_syn`` (some unit has one)."""
+LIFState = namedtuple("LIFState", "v refr fired_i fired_v syn")
 LIFState.__doc__ = """One sample's state: membrane ``v``, refractory steps left ``refr``, and the
-units emitting at the current step with their values (``fired_i``/``fired_v``)."""
+units emitting at the current step with their values (``fired_i``/``fired_v``), the
+synaptic currents ``syn``."""
 InputBuckets = namedtuple("InputBuckets", "ring recv recv_all")
 InputBuckets.__doc__ = """Per-step input buckets: summed input (D, n), wake-up marks (D, n) and
 "every unit woken" flags (D,) of steps t .. t + D - 1 (bucket ``t % D``)."""
@@ -71,23 +80,28 @@ the per-step membrane record when ``rec_v``."""
 # --- the LIF unit model: its step update and event rule ---
 
 @njit(cache=True)
-def _lif_update(I, woke, wall, prm, st):
-    """Update every unit with its input ``I`` of the step (taking and clearing ``I`` and the
-    wake-up marks ``woke``; ``wall``: every unit woken), apply the event rule and the reset.
-    Writes the emitting units and their event values to ``st.fired_i``/``st.fired_v``;
+def _lif_update(I, woke, wall, prm, st, lo, hi):
+    """Update units lo .. hi-1 with their input ``I`` of the step (taking and clearing ``I``
+    and the wake-up marks ``woke``; ``wall``: every unit woken), apply the event rule and the
+    reset. Writes the emitting units and their event values to ``st.fired_i``/``st.fired_v``;
     returns (events, event-driven updates)."""
     v, refr, fired_i, fired_v = st.v, st.refr, st.fired_i, st.fired_v
     alpha, thr, bias, v_reset = prm.alpha, prm.thr, prm.bias, prm.v_reset
     subtract, refractory, graded = prm.subtract, prm.refractory, prm.graded
-    n = v.shape[0]
+    if prm.has_syn:  # synaptic currents: I(t) = beta I(t-1) + input, where beta > 0
+        beta, syn = prm.beta, st.syn
+        for i in range(lo, hi):
+            if beta[i] > 0.0:
+                syn[i] = beta[i] * syn[i] + I[i]
+                I[i] = syn[i]
     nf = 0
     updates = 0
     if refractory == 0:
         # leak + input for every unit in one vectorisable pass, then the event rule
-        for i in range(n):
+        for i in range(lo, hi):
             v[i] = (alpha[i] * v[i] + bias[i]) + I[i]
             I[i] = 0.0
-        for i in range(n):
+        for i in range(lo, hi):
             wk = woke[i] | wall
             woke[i] = 0
             updates += wk
@@ -98,7 +112,7 @@ def _lif_update(I, woke, wall, prm, st):
                 v[i] = v[i] - thr[i] if subtract else v_reset[i]
                 updates += 1 - wk
         return nf, updates
-    for i in range(n):
+    for i in range(lo, hi):
         x = I[i]
         I[i] = 0.0
         wk = woke[i] | wall
@@ -198,17 +212,19 @@ def _lif_run(t0, t1, horizon, inputs, proj, net, queue, buckets, prm, st, out, n
         a, m = _deliver_due(proj, net, queue, buckets, 1, prm.graded, t)
         cnt[C_REC_ACS] += a
         cnt[C_REC_MACS] += m
-        # 3. the unit model
+        # 3. the unit model and 4. emission, block by block (a block's zero-delay synapses
+        # land in bucket t of later blocks; all other recurrent synapses in later buckets)
         wall = buckets.recv_all[s]
+        for k in range(net.blocks.shape[0] - 1):
+            nf, updates = _lif_update(buckets.ring[s], buckets.recv[s], wall, prm, st,
+                                      net.blocks[k], net.blocks[k + 1])
+            cnt[C_UPDATES] += updates
+            cnt[C_EVENTS] += nf
+            n_out = _emit(t, horizon, proj, net, queue, buckets, prm, st, out, nf, n_out)
         buckets.recv_all[s] = 0
-        nf, updates = _lif_update(buckets.ring[s], buckets.recv[s], wall, prm, st)
-        cnt[C_UPDATES] += updates
-        cnt[C_EVENTS] += nf
         if out.rec_v:
             for i in range(n):
                 out.v[t, i] = st.v[i]
-        # 4. emission (recurrent delays are >= 1: nothing lands in bucket t)
-        n_out = _emit(t, horizon, proj, net, queue, buckets, prm, st, out, nf, n_out)
     return t1, n_out
 
 
@@ -244,17 +260,28 @@ class CompiledLIF:
                 pdelay.append(0)
             else:
                 lo, hi = int(p.delay.min()), int(p.delay.max())
-                pdelay.append(lo if lo == hi else -1)
+                # zero-delay recurrent synapses are walked when emitted, into bucket t
+                pdelay.append(lo if lo == hi and not (p is model.rec and lo == 0) else -1)
+        # unit blocks: cut before unit b when a zero-delay synapse reaches b from the block
+        pre, post, _, d = model.rec.synapses()
+        zmax = np.full(n, -1, np.int64)
+        np.maximum.at(zmax, post[d == 0], pre[d == 0])
+        blocks = [0]
+        for b in range(n):
+            if zmax[b] >= blocks[-1]:
+                blocks.append(b)
+        blocks.append(n)
         # rows without duplicate targets and not reaching every unit: one fused pass
         fused = np.array([int(pr.uidx.size == pr.nnz and not pr.full.any()) for pr in projs], np.uint8)
-        self.net = LIFNet(np.array(pdelay, dtype=np.int64), fused, delays)
+        self.net = LIFNet(np.array(pdelay, dtype=np.int64), fused, delays, np.array(blocks, dtype=np.int64))
         # event queue: a bucket ring per projection (used by the one-delay projections)
         self.queue_layout = ring_layout([model.n_in, n], [max(d, 0) + 1 for d in pdelay])
         # input buckets: needed up to the largest per-synapse delay (bucket t always)
         self.D = 1 + max([model.max_delay if d < 0 else 0 for d in pdelay] + [0])
         f = lambda a: np.ascontiguousarray(a, dtype=np.float64)
         self.params = LIFParams(np.ascontiguousarray(model.alpha), f(model.thr), f(model.bias), f(model.v_reset),
-                                model.reset == "subtract", int(model.refractory), model.events == "graded")
+                                model.reset == "subtract", int(model.refractory), model.events == "graded",
+                                f(model.syn_decay), model.has_syn)
 
     def run(self, table, record_v=False, progress=None, chunk=2000):
         """Run every sample of an :class:`~eventsim.inputs.InputTable`.
@@ -297,7 +324,8 @@ class CompiledLIF:
     def _run_sample(self, b, inputs, T, cnt, v_out, spikes, progress, chunk, check=False):
         """Run sample b in chunks of steps (appending its spikes); returns (state, queue)."""
         n = self.model.n
-        st = LIFState(np.zeros(n), np.zeros(n, np.int64), np.empty(n, np.int64), np.empty(n, np.float64))
+        st = LIFState(np.zeros(n), np.zeros(n, np.int64), np.empty(n, np.int64), np.empty(n, np.float64),
+                      np.zeros(n))
         buckets = InputBuckets(np.zeros((self.D, n)), np.zeros((self.D, n), np.uint8), np.zeros(self.D, np.uint8))
         queue = new_queue(*self.queue_layout, np.float64)
         cap = max(16 * n, 1 << 16)

@@ -7,9 +7,19 @@ Discrete time with step ``dt`` (seconds); for unit ``i`` at step ``t = 0 .. T-1`
     after an event: v_i <- v_reset_i    (reset "value")
                  or v_i <- v_i - thr_i  (reset "subtract")
 
-``v_i(-1) = 0``. Sources ``j`` are the input channels (delays ``d >= 0``: an input
+``v_i(-1) = 0``. With ``leak = "euler"`` (NIR imports) ``alpha_i = 1 - dt / tau_i``
+instead; ``tau_i = inf`` (no leak, an integrate-and-fire unit) gives ``alpha_i = 1`` either
+way. A unit with a synaptic time constant ``tau_syn_i > 0`` (a current-based unit, NIR's
+``CubaLIF``) filters its input through a synaptic current first::
+
+    I_i(t) = beta_i * I_i(t-1) + sum_j w_ij * s_j(t - d_ij)            beta_i = exp(-dt / tau_syn_i)
+    v_i(t) = alpha_i * v_i(t-1) + b_i + I_i(t)                         (or 1 - dt / tau_syn_i, "euler")
+
+Sources ``j`` are the input channels (delays ``d >= 0``: an input
 event at step t with delay 0 acts at step t) and the units themselves (delays
-``d >= 1``: a unit's event at step t reaches its targets at t + d). An event is binary
+``d >= 1``: a unit's event at step t reaches its targets at t + d; ``d = 0`` is allowed from a
+lower to a higher unit index: units are updated in index order within a step, so a
+feed-forward layer sees the events of the layer before it in the same step). An event is binary
 (``s = 1``: a synaptic operation is an accumulate, AC) or graded (``s = v_i(t)``, the
 pre-reset value, as the EGRU's ``y = o * c``: a synaptic operation is a MAC).
 With ``refractory = r > 0`` a unit that emitted at step t is refractory during steps
@@ -34,6 +44,8 @@ from ..errors import EventsimError
 RESET_MODES = ("value", "subtract")
 EVENT_KINDS = ("binary", "graded")
 UNIT_KEYS = ("tau", "thr", "bias", "v_reset")
+OPTIONAL_UNIT_KEYS = ("tau_syn",)
+LEAKS = ("exp", "euler")
 PROJ_KEYS = ("indptr", "indices", "weight", "delay")
 PROJECTIONS = ("input", "recurrent")
 FILE_KIND = "lif"
@@ -135,6 +147,9 @@ class LIFModel:
     thr: (n,) thresholds; bias: (n,) added every step; v_reset: (n,) reset values.
     dt: the step in seconds. reset: "value" | "subtract". refractory: steps (>= 0).
     events: "binary" (ACs) | "graded" (MACs). meta: free JSON-serialisable extras.
+    tau_syn: (n,) synaptic time constants (s) or None: 0 = no synaptic current (the input acts
+    on v directly), > 0 = a current-based unit. leak: "exp" (``alpha = exp(-dt/tau)``) or
+    "euler" (``alpha = 1 - dt/tau``, forward Euler: NIR imports).
     """
 
     inp: Projection
@@ -148,6 +163,8 @@ class LIFModel:
     refractory: int = 0
     events: str = "binary"
     meta: dict = field(default_factory=dict)
+    tau_syn: np.ndarray = None
+    leak: str = "exp"
 
     @property
     def n_in(self) -> int:
@@ -159,8 +176,25 @@ class LIFModel:
 
     @property
     def alpha(self) -> np.ndarray:
-        """Per-unit leak factor ``exp(-dt / tau)`` (float64; the exact value every engine uses)."""
-        return np.exp(-float(self.dt) / np.asarray(self.tau, dtype=np.float64))
+        """Per-unit leak factor ``exp(-dt / tau)``, or ``1 - dt / tau`` with leak "euler"
+        (float64; the exact value every engine uses)."""
+        return _decay(self.dt, self.tau, self.leak)
+
+    @property
+    def has_syn(self) -> bool:
+        """True when some unit has a synaptic current (``tau_syn > 0``)."""
+        return self.tau_syn is not None and bool(np.any(np.asarray(self.tau_syn) > 0))
+
+    @property
+    def syn_decay(self) -> np.ndarray:
+        """Per-unit decay of the synaptic current (0 where ``tau_syn = 0``: no current)."""
+        if self.tau_syn is None:
+            return np.zeros(self.n)
+        ts = np.asarray(self.tau_syn, dtype=np.float64)
+        out = np.zeros(self.n)
+        on = ts > 0
+        out[on] = _decay(self.dt, ts[on], self.leak)
+        return out
 
     @property
     def max_delay(self) -> int:
@@ -171,10 +205,19 @@ class LIFModel:
         d = dict(self.meta)
         d.update(kind=FILE_KIND, dt=float(self.dt), reset=self.reset, refractory=int(self.refractory),
                  events=self.events)
+        if self.leak != "exp":
+            d["leak"] = self.leak
         return d
 
 
-def _check_unit_array(name, a, n):
+def _decay(dt, tau, leak) -> np.ndarray:
+    tau = np.asarray(tau, dtype=np.float64)
+    if leak == "euler":
+        return 1.0 - float(dt) / tau
+    return np.exp(-float(dt) / tau)
+
+
+def _check_unit_array(name, a, n, allow_inf=False):
     if not isinstance(a, np.ndarray):
         raise EventsimError(f"{name} must be a numpy array, got {type(a).__name__}")
     if a.dtype.kind not in "fiu":
@@ -182,8 +225,11 @@ def _check_unit_array(name, a, n):
     if a.shape != (n,):
         raise EventsimError(f"{name} has shape {a.shape} but ({n},) was expected (one value per unit; "
                             f"the model has n = {n} units from 'tau')")
-    if not np.all(np.isfinite(a)):
-        i = int(np.argmax(~np.isfinite(a)))
+    bad = np.isnan(a) | (np.isinf(a) & (a < 0 if allow_inf else True))
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        if allow_inf:
+            raise EventsimError(f"{name}[{i}] is NaN or -inf; every value must be finite or +inf")
         raise EventsimError(f"{name}[{i}] is NaN or infinite; every value must be finite")
 
 
@@ -228,6 +274,14 @@ def _check_projection(name: str, p: Projection, n_src: int, n_tgt: int, min_dela
                    if min_delay == 1 else "delays cannot be negative")
             raise EventsimError(f"{name}.delay[{k}] = {int(p.delay[k])} but delays must be >= {min_delay} "
                                 f"({why})")
+        if name == "recurrent":
+            pre = np.repeat(np.arange(n_src, dtype=np.int64), dif)
+            bad = (p.delay == 0) & (pre >= p.indices)
+            if np.any(bad):
+                k = int(np.argmax(bad))
+                raise EventsimError(f"recurrent.delay[{k}] = 0 from unit {int(pre[k])} to unit "
+                                    f"{int(p.indices[k])}: a zero-delay synapse must go from a lower to a "
+                                    f"higher unit index (units are updated in index order within a step)")
 
 
 def validate_lif(model: LIFModel) -> None:
@@ -238,10 +292,19 @@ def validate_lif(model: LIFModel) -> None:
                             f"{getattr(tau, 'shape', type(tau).__name__)}")
     n = tau.shape[0]
     for key in UNIT_KEYS:
-        _check_unit_array(key, getattr(model, key), n)
+        _check_unit_array(key, getattr(model, key), n, allow_inf=key in ("tau", "thr"))
     if np.any(tau <= 0):
         i = int(np.argmax(tau <= 0))
         raise EventsimError(f"tau[{i}] = {float(tau[i])}; time constants must be > 0 (seconds)")
+    if getattr(model, "leak", "exp") not in LEAKS:
+        raise EventsimError(f"leak {model.leak!r} is unknown; use 'exp' (alpha = exp(-dt/tau)) or "
+                            f"'euler' (alpha = 1 - dt/tau)")
+    if model.tau_syn is not None:
+        _check_unit_array("tau_syn", model.tau_syn, n)
+        if np.any(model.tau_syn < 0):
+            i = int(np.argmax(model.tau_syn < 0))
+            raise EventsimError(f"tau_syn[{i}] = {float(model.tau_syn[i])}; synaptic time constants must "
+                                f"be >= 0 (0: no synaptic current)")
     if not (isinstance(model.dt, (float, int, np.floating, np.integer)) and np.isfinite(model.dt)
             and model.dt > 0):
         raise EventsimError(f"dt = {model.dt!r} must be a positive number of seconds")
@@ -256,12 +319,21 @@ def validate_lif(model: LIFModel) -> None:
         raise EventsimError("inp and rec must be Projection objects (see projection_from_synapses)")
     if model.inp.n_src < 1:
         raise EventsimError("the input projection has no sources; a LIF model needs n_in >= 1 channels")
+    if model.leak == "euler" and np.isfinite(model.dt):
+        for key in ("tau", "tau_syn"):
+            a = getattr(model, key)
+            bad = None if a is None else (a > 0) & (a < model.dt)
+            if bad is not None and np.any(bad):
+                i = int(np.argmax(bad))
+                raise EventsimError(f"{key}[{i}] = {float(a[i])} s is shorter than dt = {model.dt} s; with "
+                                    f"leak 'euler' (alpha = 1 - dt/tau) a time constant must be >= dt")
     _check_projection("input", model.inp, model.inp.n_src, n, 0)
-    _check_projection("recurrent", model.rec, n, n, 1)
+    _check_projection("recurrent", model.rec, n, n, 0)
 
 
 def make_lif(n_in: int, n: int, input=None, recurrent=None, *, tau=0.02, thr=1.0, bias=0.0,
-             v_reset=0.0, dt=1e-4, reset="value", refractory=0, events="binary", meta=None) -> LIFModel:
+             v_reset=0.0, dt=1e-4, reset="value", refractory=0, events="binary", meta=None,
+             tau_syn=None, leak="exp") -> LIFModel:
     """A validated :class:`LIFModel` from per-synapse tuples and scalar-or-array unit parameters.
 
     ``input`` and ``recurrent`` are ``(pre, post, weight[, delay])`` tuples or
@@ -287,7 +359,8 @@ def make_lif(n_in: int, n: int, input=None, recurrent=None, *, tau=0.02, thr=1.0
     m = LIFModel(inp=proj(input, int(n_in), 0, "input"), rec=proj(recurrent, int(n), 1, "recurrent"),
                  tau=unit(tau, "tau"), thr=unit(thr, "thr"), bias=unit(bias, "bias"),
                  v_reset=unit(v_reset, "v_reset"), dt=float(dt), reset=reset, refractory=refractory,
-                 events=events, meta=dict(meta or {}))
+                 events=events, meta=dict(meta or {}),
+                 tau_syn=None if tau_syn is None else unit(tau_syn, "tau_syn"), leak=leak)
     validate_lif(m)
     return m
 
@@ -346,6 +419,8 @@ def save_lif(model: LIFModel, path) -> None:
             arrays[f"{name}.{key}"] = getattr(p, key)
     for key in UNIT_KEYS:
         arrays[key] = np.asarray(getattr(model, key), dtype=np.float64)
+    if model.has_syn:
+        arrays["tau_syn"] = np.asarray(model.tau_syn, dtype=np.float64)
     arrays["meta"] = np.array(json.dumps(model.meta_dict()))
     write_npz(path, arrays)
 
@@ -389,6 +464,8 @@ def lif_from_arrays(data: dict, source: str = "model") -> LIFModel:
             raise EventsimError(f"{source}: key {key!r} is missing (one threshold per unit)")
         else:
             units[key] = np.full(n, default)
+    if "tau_syn" in data:
+        units["tau_syn"] = np.asarray(data.pop("tau_syn"))
     projs = {}
     for name, default_delay in (("input", 0), ("recurrent", 1)):
         present = [k for k in PROJ_KEYS if f"{name}.{k}" in data]
@@ -405,11 +482,12 @@ def lif_from_arrays(data: dict, source: str = "model") -> LIFModel:
         projs[name] = Projection(**arr)
     if data:
         raise EventsimError(f"{source}: unknown key(s) {sorted(data)}; allowed are "
-                            f"{{input,recurrent}}.{{{','.join(PROJ_KEYS)}}}, {', '.join(UNIT_KEYS)}, meta")
+                            f"{{input,recurrent}}.{{{','.join(PROJ_KEYS)}}}, {', '.join(UNIT_KEYS + OPTIONAL_UNIT_KEYS)}, meta")
     try:
         model = LIFModel(inp=projs["input"], rec=projs["recurrent"], dt=meta.pop("dt", 1e-4),
                          reset=meta.pop("reset", "value"), refractory=meta.pop("refractory", 0),
-                         events=meta.pop("events", "binary"), meta=meta, **units)
+                         events=meta.pop("events", "binary"), leak=meta.pop("leak", "exp"), meta=meta,
+                         **units)
     except TypeError as e:
         raise EventsimError(f"{source}: invalid meta settings ({e})") from None
     validate_lif(model)
@@ -418,6 +496,7 @@ def lif_from_arrays(data: dict, source: str = "model") -> LIFModel:
         p.indptr, p.indices, p.delay = (p.indptr.astype(np.int64), p.indices.astype(np.int64),
                                         p.delay.astype(np.int64))
         p.weight = p.weight.astype(np.float64)
-    for key in UNIT_KEYS:
-        setattr(model, key, getattr(model, key).astype(np.float64))
+    for key in UNIT_KEYS + OPTIONAL_UNIT_KEYS:
+        if getattr(model, key) is not None:
+            setattr(model, key, getattr(model, key).astype(np.float64))
     return model

@@ -65,7 +65,28 @@ def register(subparsers) -> None:
     u.add_argument("--json", default=None, metavar="OUT", help="write the counts as JSON here")
     u.add_argument("--spikes", default=None, metavar="OUT",
                    help="write the unit events as an event stream (.npz; channel = unit)")
+    u.add_argument("--save-activity", default=None, metavar="OUT.nir",
+                   help="write the unit events as NIR data (nir.EventData per NIR node; needs the nir extra)")
     u.set_defaults(func=_run)
+
+    i = sub.add_parser("import", help="read a NIR graph into a LIF model (.npz)",
+                       description="Read a NIR graph (.nir: Input, Output, Affine, Linear, Scale, Delay, "
+                                   "LIF, CubaLIF, IF, LI, CubaLI, Threshold nodes) into a LIF model for a "
+                                   "step --dt, discretised by forward Euler (docs/lif.md, 'NIR'). Needs "
+                                   "the nir extra: pip install 'eventsim[nir]'.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    i.add_argument("graph", help="NIR graph file (.nir)")
+    i.add_argument("--dt", type=float, required=True, help="time step (s); Delay nodes must be whole steps")
+    i.add_argument("--out", required=True, help="output LIF model file (.npz)")
+    i.set_defaults(func=_import)
+
+    e = sub.add_parser("export", help="write a LIF model as a NIR graph (.nir)",
+                       description="Write a LIF model as a NIR graph that 'eventsim lif import' at the "
+                                   "model's dt reads back to the same network (docs/lif.md, 'NIR'). Needs "
+                                   "the nir extra: pip install 'eventsim[nir]'.")
+    e.add_argument("model", help="LIF model file (.npz)")
+    e.add_argument("--to", required=True, metavar="OUT.nir", help="output NIR graph file")
+    e.set_defaults(func=_export)
 
 
 def _random_model(args) -> int:
@@ -116,8 +137,11 @@ def _run(args) -> int:
     from .count import check_steps
     from .._fmt import format_sparsity
 
-    check_outputs([("--json", args.json), ("--spikes", args.spikes)],
+    check_outputs([("--json", args.json), ("--spikes", args.spikes), ("--save-activity", args.save_activity)],
                   [("--model", args.model), ("--input", args.input)])
+    if args.save_activity:
+        from ..lif.nir import nir_module
+        nir_module()  # fail before the run when the extra is missing
     if args.steps is not None and args.steps < 1:
         from ..errors import EventsimError
         raise EventsimError(f"--steps {args.steps} must be >= 1")
@@ -145,4 +169,38 @@ def _run(args) -> int:
         EventStream(res.sample, res.t, res.unit, res.value.astype("float32"), c.samples, c.steps,
                     c.units).save(args.spikes)
         print(f"wrote {args.spikes}")
+    if args.save_activity:
+        from ..nirdata import lif_activity, write_activity
+        write_activity(args.save_activity, lif_activity(model, res))
+        print(f"wrote {args.save_activity}")
+    return 0
+
+
+def _import(args) -> int:
+    from ..lif import save_lif
+    from ..lif.nir import from_nir
+    from ..outputs import check_outputs
+    from ._util import finite
+
+    check_outputs([("--out", args.out)], [("GRAPH", args.graph)])
+    finite(args.dt, "--dt")
+    m = from_nir(args.graph, args.dt)
+    save_lif(m, args.out)
+    kinds = ", ".join(f"{name} ({kind}, {b - a})" for name, kind, a, b in m.meta["nir"]["nodes"])
+    print(f"wrote {args.out}: {m.n_in} inputs, {m.n} units [{kinds}], {m.inp.nnz} input and "
+          f"{m.rec.nnz} recurrent synapses, dt = {m.dt} s (forward Euler)")
+    return 0
+
+
+def _export(args) -> int:
+    from ..lif import load_lif
+    from ..lif.nir import nir_module, write_nir
+    from ..outputs import check_outputs
+
+    check_outputs([("--to", args.to)], [("MODEL", args.model)])
+    nir_module()
+    g = write_nir(load_lif(args.model), args.to)
+    n_neuron = sum(type(v).__name__ not in ("Input", "Output", "Linear", "Affine", "Delay")
+                   for v in g.nodes.values())
+    print(f"wrote {args.to}: {len(g.nodes)} NIR nodes ({n_neuron} neuron nodes), {len(g.edges)} edges")
     return 0

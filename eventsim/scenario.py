@@ -63,7 +63,7 @@ def _fields():
         "floor_reg": (0.0, _FLOAT, (0.0, None)),          # rate floor λ_f (EGRU; 0 = off)
         "floor_rate": (0.02, _FLOAT, (0.0, 1.0, "both_open")),  # its r_min
         "seed": (0, _INT, (0, None)),
-        # a study over several seeds (None: the one seed above); checked in _seeds
+        # a study over several seeds (None: the one seed above); checked in check_seeds
         "seeds": (None, "a non-empty list of distinct integers >= 0", None),
         "loss": (None, _STR, LOSSES),            # default: "last" (classify) or "lm"
         "max_batches_per_epoch": (None, _INT, (1, None)),
@@ -376,7 +376,7 @@ def _model(raw, i: int) -> dict:
     return m
 
 
-def _seeds(seeds) -> None:
+def check_seeds(seeds) -> None:
     """Refuse a ``train.seeds`` that is not a non-empty list of distinct integers >= 0."""
     if (not isinstance(seeds, list) or not seeds
             or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)):
@@ -441,7 +441,7 @@ def scenario_from_dict(raw: dict, path: Optional[str] = None) -> Scenario:
     if train["seeds"] is None:   # present only when given (a one-seed study otherwise)
         del train["seeds"]
     else:
-        _seeds(train["seeds"])
+        check_seeds(train["seeds"])
     if train["loss"] is None:
         train["loss"] = "lm" if task == "lm" else "last"
     if (train["loss"] == "lm") != (task == "lm"):

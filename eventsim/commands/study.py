@@ -33,7 +33,8 @@ def register(sub) -> None:
         epilog="examples:\n  eventsim study                       # default scenario (sequential digits)\n"
                "  eventsim study char-lm --set train.epochs=2 --set models.egru.units=[128]\n"
                "  eventsim study my.toml --out runs/my --fresh\n"
-               "  eventsim study --keep-checkpoints all   # keep every epoch's checkpoint",
+               "  eventsim study --keep-checkpoints all   # keep every epoch's checkpoint\n"
+               "  eventsim study tiny --seeds 0,1,2       # mean and spread over three seeds",
         formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
     p.add_argument("scenario", nargs="?", default="digits",
                    help="scenario TOML file or built-in name (default: digits; see docs/scenarios.md)")
@@ -54,6 +55,10 @@ def register(sub) -> None:
     p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
                    help="train up to N models side by side in worker processes (default: the number "
                         "of CPU cores; 1 = one after the other; results are identical either way)")
+    p.add_argument("--seeds", metavar="S,S,...", default=None,
+                   help="train every model once per seed, e.g. 0,1,2: each seed's study goes to OUT/seed<k>/ "
+                        "(resumable on its own), the tables show mean ± sd and min-max over the seeds and "
+                        "each seed's paired test (default: the scenario's train.seeds, else its one train.seed)")
     p.add_argument("--no-report", dest="report", action="store_false",
                    help="do not write report.html/report.md")
     p.set_defaults(func=run)
@@ -86,12 +91,16 @@ def run(args) -> int:
     if args.out is not None and os.path.exists(args.out) and not os.path.isdir(args.out):
         from ..errors import EventsimError
         raise EventsimError(f"--out {args.out!r} is a file; give a results folder (created if missing)")
+    seeds = None
+    if args.seeds is not None:
+        from ..study.seeds import parse_seeds
+        seeds = parse_seeds(args.seeds)
     jobs = args.jobs if args.jobs is not None else max(1, len(os.sched_getaffinity(0))
                                                        if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     try:
         summary = run_study(args.scenario, out_dir=args.out, overrides=args.overrides,
                             progress=args.progress, resume=args.resume, jobs=jobs,
-                            keep_checkpoints=args.keep_checkpoints)
+                            keep_checkpoints=args.keep_checkpoints, seeds=seeds)
     except KeyboardInterrupt:
         print("eventsim: interrupted; the finished epochs are checkpointed: run the same command "
               "again (without --fresh) to resume", file=sys.stderr)
@@ -105,11 +114,14 @@ def run(args) -> int:
         ec = summary["models"][n]["engine_check"]
         print(f"WARNING: model {n}: the event engine's test metric {ec['engine_metric']:.6g} differs from "
               f"the trainer's {ec['trainer_metric']:.6g} beyond tolerance ({ec['tolerance']})", file=sys.stderr)
-    print(f"\nresults written to {out}/ (summary.json, summary.md, summary.csv, <model>/...)")
+    where = "seed<k>/<model>/..." if summary.get("seed_dirs") else "<model>/..."
+    print(f"\nresults written to {out}/ (summary.json, summary.md, summary.csv, {where})")
     from ..hardware.results import cost_results
-    cost_results(out)  # energy on every shipped hardware profile, from the counts alone (milliseconds)
-    print(f"hardware cost estimates written to {out}/cost.md\n"
-          f"  (a many-core timing simulation: eventsim cost {out} --timing)")
+    # energy on every shipped hardware profile, from the counts alone (milliseconds); per seed
+    for d in [os.path.join(out, s) for s in (summary.get("seed_dirs") or {}).values()] or [out]:
+        cost_results(d)
+        print(f"hardware cost estimates written to {d}/cost.md")
+    print(f"  (a many-core timing simulation: eventsim cost {d} --timing)")
     if args.report:
         path, reason = write_report_if_available(out)
         if path:

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import EventsimError
 from ..outputs import atomic_write, write_text
-from ..study.tables import delta_lines, silent_units_text, uncertainty_lines
+from ..study.tables import delta_lines, silent_units_text, spread_text, uncertainty_lines
 from . import style as st
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,9 @@ def summary_table(summary: Mapping) -> tuple:
                 row.append("–" if not isinstance(chk, Mapping) else ("ok" if chk.get("ok") else "MISMATCH"))
             elif kind == "silent":  # units without any event on the test split (EGRU only)
                 row.append(silent_units_text(m.get(key), missing="–"))
+            elif (m.get("seeds") or {}).get(key) and kind in ("", "pct", "x"):   # over seeds: mean ± sd
+                how = "metric" if key == "metric" else {"pct": "pct", "x": "ratio"}.get(kind, "int")
+                row.append(spread_text(m, key, how, metric, missing="–"))
             elif key == "metric" and metric == "accuracy" and isinstance(m.get(key), (int, float)) \
                     and 0 <= m[key] <= 1:
                 row.append(f"{100 * m[key]:.2f}%")
@@ -181,18 +184,32 @@ def _render(fig, dpi=None) -> bytes:
     return st.png_bytes(fig, dpi=dpi)
 
 
+def model_files_dir(results_dir, summary: Mapping) -> tuple:
+    """(folder holding the models' files, note for captions): the study's folder, or for a
+    study over several seeds the first seed's folder (``seed_dirs``), whose figures stand
+    for every seed's."""
+    dirs = summary.get("seed_dirs")
+    if isinstance(dirs, Mapping) and dirs:
+        seed, sub = next(iter(dirs.items()))
+        return os.path.join(results_dir, str(sub)), f" (seed {seed})"
+    return results_dir, ""
+
+
 def build_figures(results_dir, summary: Mapping, progress: bool = False, dpi: int | None = None) -> list:
     """Render every figure the folder's files allow; returns a list of :class:`RenderedFigure`."""
     from .raster import raster_figure, raster_from_npz
-    from .savings import energy_figure, macs_figure, rows_from_summary, tradeoff_figure
+    from .savings import energy_figure, macs_figure, rows_from_folder, tradeoff_figure
     from .sparsity import events_per_step, rate_histogram_figure, sparsity_epochs_figure, sparsity_steps_figure
 
     jobs = []  # (slug, caption, callable)
     models = summary["models"]
-    rows = rows_from_summary(summary, "summary.json")
+    # every seed's models, with the DeltaGRUs' Θ sweeps
+    rows = rows_from_folder(results_dir, summary, "summary.json")
+    results_dir, seed_note = model_files_dir(results_dir, summary)
     if any(r.get("metric") is not None and r.get("effective_macs_per_step") is not None for r in rows):
         ok = [r for r in rows if r.get("metric") is not None and r.get("effective_macs_per_step") is not None]
-        jobs.append(("tradeoff", "Task metric against effective MACs per step (left); MAC savings against "
+        jobs.append(("tradeoff", "Task metric against effective MACs per step (left; a DeltaGRU's Θ sweep on "
+                     "the test split as a line, the GRU's metric dotted); MAC savings against "
                      "a dense GRU versus activity sparsity, with the EGRU paper's reference figures "
                      "when the task matches (right).", lambda ok=ok: tradeoff_figure(ok)))
     histories = {}
@@ -214,29 +231,29 @@ def build_figures(results_dir, summary: Mapping, progress: bool = False, dpi: in
         cp = os.path.join(mdir, "counts.json")
         if os.path.isfile(cp):
             counts = _load_json(cp, "counts file")
-            jobs.append((f"{name}_macs", f"{name}: synaptic MACs per step per layer (dense, weight-sparse, "
+            jobs.append((f"{name}_macs", f"{name}{seed_note}: synaptic MACs per step per layer (dense, weight-sparse, "
                          "activity-sparse, effective) and the total against dense GRU/LSTM baselines.",
                          lambda c=counts, n=name, p=cp: macs_figure(c, title=f"{n}: effective vs dense MACs",
                                                                     where=p)))
         rp = os.path.join(mdir, "raster.npz")
         if os.path.isfile(rp):
             layers, inputs = raster_from_npz(rp)
-            jobs.append((f"{name}_raster", f"{name}: events of every layer for test sample 0 (colour: event "
+            jobs.append((f"{name}_raster", f"{name}{seed_note}: events of every layer for test sample 0 (colour: event "
                          "value; white: no event), input above, fraction of active units below.",
                          lambda l=layers, i=inputs, n=name: raster_figure(l, i, sample=0,
                                                                           title=f"{n}: event raster (sample 0)")))
             ev, units, ns = events_per_step(layers)
-            jobs.append((f"{name}_sparsity_steps", f"{name}: activity sparsity per layer at each step "
+            jobs.append((f"{name}_sparsity_steps", f"{name}{seed_note}: activity sparsity per layer at each step "
                          f"(over the {ns} recorded test samples).",
                          lambda e=ev, u=units, s=ns, n=name: sparsity_steps_figure(
                              e, u, s, title=f"{n}: activity sparsity over time steps")))
-            jobs.append((f"{name}_rates", f"{name}: per-unit event rates over the {ns} recorded test samples; "
+            jobs.append((f"{name}_rates", f"{name}{seed_note}: per-unit event rates over the {ns} recorded test samples; "
                          "dead (never firing) and saturated units in their own colours.",
                          lambda l=layers, n=name: rate_histogram_figure(l, title=f"{n}: per-unit event rates")))
     crows = cost_rows(results_dir, list(models))
     for name, m in models.items():
         if str(m.get("kind", "egru")).lower() == "egru" and any(r.get("model") == name for r in crows):
-            jobs.append((f"{name}_energy", f"{name}: estimated energy per step on each hardware profile "
+            jobs.append((f"{name}_energy", f"{name}{seed_note}: estimated energy per step on each hardware profile "
                          "('eventsim cost', docs/hardware.md), as executed (event-driven or clocked) and for the "
                          "dense GRU/LSTM of the same shapes.",
                          lambda n=name: energy_figure(crows, n)))
@@ -336,7 +353,7 @@ def _report_content(results_dir: str, summary: Mapping) -> dict:
     """Everything the two report pages show besides the figures, as text and tables."""
     header, rows = summary_table(summary)
     scen_path = os.path.join(results_dir, "scenario.toml")
-    crows = cost_rows(results_dir, list(summary["models"]))
+    crows = cost_rows(model_files_dir(results_dir, summary)[0], list(summary["models"]))
     here = software_versions()
     study_versions = summary.get("versions") if isinstance(summary.get("versions"), Mapping) else {}
     vkeys = list(dict.fromkeys(list(here) + list(study_versions)))

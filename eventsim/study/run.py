@@ -313,7 +313,7 @@ def _study_model(sc, m, ds, out: str, test_n: int, raster_n: int, progress: bool
 
 
 def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, resume: bool = True,
-              jobs: int = 1, keep_checkpoints: str = None) -> dict:
+              jobs: int = 1, keep_checkpoints: str = None, seeds=None) -> dict:
     """Run a study; returns the summary dict (also written to ``summary.json``).
 
     scenario: a path, a built-in scenario name (default "digits") or a Scenario.
@@ -324,6 +324,9 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
     trained side by side in worker processes (1: one after the other; the results
     are the same either way). keep_checkpoints: "latest_best" or "all" (None: the
     scenario's ``train.keep_checkpoints``, by default "latest_best"; docs/training.md).
+    seeds: a list of training seeds (None: the scenario's ``train.seeds``, else its one
+    ``train.seed``): with two or more, every seed is a one-seed study in ``out/seed<k>/`` and
+    ``out`` gets the summary over seeds (:mod:`.seeds`); one seed is a one-seed study.
 
     Everything is checked before the first file is written: the settings, and whether
     every model's checkpoints were written with them (a refused resume leaves the results
@@ -336,6 +339,14 @@ def run_study(scenario=None, out_dir=None, overrides=(), progress: bool = True, 
     if not isinstance(jobs, int) or jobs < 1:
         raise EventsimError(f"jobs must be a positive integer, not {jobs!r}")
     out = os.fspath(out_dir) if out_dir else default_out_dir(sc.name)
+    seeds = list(seeds) if seeds is not None else sc.train.get("seeds")
+    if seeds is not None:
+        from ..scenario import check_seeds
+        from .seeds import run_seeds, seed_scenario
+        check_seeds(seeds)
+        if len(seeds) > 1:
+            return run_seeds(sc, seeds, out, progress, resume, jobs)
+        sc = seed_scenario(sc, seeds[0])
     ds = load_data(sc)
     done = check_resumes(sc, ds, out, resume)
     os.makedirs(out, exist_ok=True)

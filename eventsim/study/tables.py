@@ -19,18 +19,42 @@ COLUMNS = ("model", "kind", "units", "metric", "activity sparsity", "silent unit
            "effective MACs/step", "dense MACs/step", "vs GRU", "vs LSTM", "engine check")
 
 
+def spread_text(v: dict, key: str, how: str, metric: str = "accuracy", missing: str = "-") -> str:
+    """A figure of a model over several seeds as "mean ± sd": ``how`` is "metric" (with the
+    min–max range: "95.19 ± 0.68% (94.44–95.56)", "2.8152 ± 0.0123 (2.8031–2.8301)"),
+    "pct" ("81.9 ± 0.3%"), "int" ("9,292 ± 152") or "ratio" ("5.47 ± 0.09x"); the one-seed
+    format when there is no spread."""
+    sp = (v.get("seeds") or {}).get(key)
+    if not sp or not sp.get("sd"):     # one seed, or the same value on every seed
+        one = {"metric": lambda x, missing: format_metric(x, metric, missing), "pct": format_fraction_sparsity,
+               "int": format_int, "ratio": format_ratio}[how]
+        return one(v.get(key), missing=missing)
+    m, sd = sp["mean"], sp["sd"]
+    if how == "metric":
+        if metric == "accuracy":
+            return f"{100 * m:.2f} ± {100 * sd:.2f}% ({100 * sp['min']:.2f}–{100 * sp['max']:.2f})"
+        return f"{m:.4f} ± {sd:.4f} ({sp['min']:.4f}–{sp['max']:.4f})"
+    if how == "pct":
+        return f"{100 * m:.1f} ± {100 * sd:.1f}%"
+    if how == "int":
+        return f"{round(m):,} ± {round(sd):,}"
+    return f"{m:.2f} ± {sd:.2f}x"
+
+
 def _rows(summary: dict) -> list:
-    """The table cells of every model, numbers formatted by the rule of :mod:`eventsim._fmt`."""
+    """The table cells of every model, numbers formatted by the rule of :mod:`eventsim._fmt`;
+    a study over several seeds shows each figure as mean ± sd (:func:`spread_text`)."""
     rows = []
+    metric = summary["metric"]
     for name, v in summary["models"].items():
         ec = v.get("engine_check")
         rows.append((name, v["kind"], "x".join(str(u) for u in v["units"]),
-                     format_metric(v["metric"], summary["metric"]),
-                     format_fraction_sparsity(v["activity_sparsity"]),
+                     spread_text(v, "metric", "metric", metric),
+                     spread_text(v, "activity_sparsity", "pct"),
                      silent_units_text(v.get("silent_units")),
-                     format_fraction_sparsity(v["backward_sparsity"]),
-                     format_int(v["effective_macs_per_step"]), format_int(v["dense_macs_per_step"]),
-                     format_ratio(v["savings_vs_gru"]), format_ratio(v["savings_vs_lstm"]),
+                     spread_text(v, "backward_sparsity", "pct"),
+                     spread_text(v, "effective_macs_per_step", "int"), spread_text(v, "dense_macs_per_step", "int"),
+                     spread_text(v, "savings_vs_gru", "ratio"), spread_text(v, "savings_vs_lstm", "ratio"),
                      "-" if ec is None else ("ok" if ec["ok"] else "MISMATCH")))
     return rows
 
@@ -72,6 +96,8 @@ def uncertainty_lines(summary: dict) -> list:
     model's 95% t interval over the test sequences and, against the same-size GRU, the
     paired t-test (difference and ratio with their intervals); only summaries that recorded
     them (they need the per-sequence losses)."""
+    if summary.get("seeds"):
+        return _seeds_uncertainty(summary)
     if summary.get("metric") == "accuracy":
         return _accuracy_uncertainty(summary)
     models = summary["models"]
@@ -94,6 +120,42 @@ def uncertainty_lines(summary: dict) -> list:
                     f"p = {p['p_value']:.2g}")
         out.append("Against the GRU of the same size, on the same test sequences (paired t-test): "
                    + "; ".join(one(n, c) for n, c in pairs) + ".")
+    return out
+
+
+def _seeds_uncertainty(summary: dict) -> list:
+    """A several-seed study: each model's metric over the seeds (mean, sample sd, min–max,
+    95% t interval of the mean) and, against the same-size GRU, each seed's paired test."""
+    models, metric, seeds = summary["models"], summary["metric"], summary["seeds"]
+    acc = metric == "accuracy"
+    val = (lambda x: f"{100 * x:.2f}%") if acc else (lambda x: f"{x:.4f}")
+    parts = []
+    for n, v in models.items():
+        sp = (v.get("seeds") or {}).get("metric")
+        if sp:
+            ci = f", 95% t interval of the mean {val(sp['ci95'][0])} to {val(sp['ci95'][1])}" if sp["ci95"] else ""
+            parts.append(f"{n} {val(sp['mean'])} ± {val(sp['sd']) if sp['sd'] is not None else '-'} "
+                         f"(min {val(sp['min'])}, max {val(sp['max'])}{ci})")
+    out = [f"{metric.capitalize() if acc else metric}, mean ± sample sd over the {len(seeds)} seeds "
+           f"{', '.join(map(str, seeds))} (each on the same {summary['test_samples']} test "
+           f"{'samples' if acc else 'sequences'}): " + "; ".join(parts) + "."] if parts else []
+
+    def one(seed, p):
+        d = p["metric_difference"]
+        diff = f"{d * 100:+.1f} points" if acc else f"{d:+.4f} {metric}"
+        if p.get("test") == "mcnemar_exact":
+            return f"seed {seed} {diff} ({p['only_first']} vs {p['only_second']}, p = {p['p_value']:.2g})"
+        return f"seed {seed} {diff} (p = {p['p_value']:.2g})"
+    tests = []
+    for n, v in models.items():
+        per = (v.get("vs_gru_model") or {}).get("paired_per_seed") or {}
+        runs = [one(s, p) for s, p in per.items() if p]
+        if runs:
+            tests.append(f"{n}: " + ", ".join(runs))
+    if tests:
+        how = ("exact McNemar test; right only for the model vs only for the GRU" if acc
+               else "paired t-test over the test sequences")
+        out.append(f"Against the GRU of the same size, per seed ({how}): " + "; ".join(tests) + ".")
     return out
 
 
@@ -140,6 +202,15 @@ def delta_lines(summary: dict) -> list:
     metric = summary.get("metric", "accuracy")
     for name, v in summary["models"].items():
         src = v.get("source") or {}
+        per = {s: p for s, p in (src.get("per_seed") or {}).items() if (p or {}).get("from")}
+        if per:
+            first = next(iter(per.values()))
+            out.append(f"{name} is the trained GRU {first['from']!r} of each seed converted to a DeltaGRU "
+                       f"(SPEC §5) at the largest Θ (Θx = Θh) whose validation {metric} is within "
+                       f"{_tolerance_text(first['tolerance'], metric)} of that GRU's: "
+                       + ", ".join(f"seed {s} Θ = {p['theta_x']:g}" for s, p in per.items())
+                       + f" (Θ sweeps: seed<k>/{name}/delta_sweep.json).")
+            continue
         if not src.get("from"):
             continue
         theta = (f"Θx = Θh = {src['theta_x']:g}" if src["theta_x"] == src["theta_h"]
@@ -156,8 +227,12 @@ def delta_lines(summary: dict) -> list:
 def summary_markdown(summary: dict) -> str:
     head = list(COLUMNS)
     head[3] = summary["metric"]
+    seeds = summary.get("seeds")
+    over = (f"Over {len(seeds)} seeds ({', '.join(map(str, seeds))}; each seed's results in seed<k>/): "
+            f"every figure is the mean ± sample standard deviation, the metric with its min–max range; "
+            f"'silent units' is the seed with the most. " if seeds else "")
     out = [f"# Study {summary['scenario']}", "", summary.get("description", ""), "",
-           f"Test split: {summary['test_samples']} samples x {summary['steps']} steps. "
+           over + f"Test split: {summary['test_samples']} samples x {summary['steps']} steps. "
            f"MACs per step are per sample and step, readout included; 'vs GRU/LSTM' is the dense "
            f"GRU/LSTM of the same layer sizes divided by the model's effective MACs; 'silent units' "
            f"are units that emit no event on the test split.", "",
@@ -177,7 +252,10 @@ def summary_csv(summary: dict) -> str:
             "live_unit_activity_sparsity", "backward_sparsity",
             "effective_macs_per_step", "dense_macs_per_step", "savings_vs_gru", "savings_vs_lstm",
             "weight_density", "train_seconds")
-    wr.writerow(("model",) + keys + ("engine_ok",))
+    spread_keys = ("metric", "activity_sparsity", "effective_macs_per_step", "savings_vs_gru")
+    several = bool(summary.get("seeds"))
+    extra = tuple(f"{k}_{s}" for k in spread_keys for s in ("sd", "min", "max")) + ("seeds",) if several else ()
+    wr.writerow(("model",) + keys + ("engine_ok",) + extra)
     for name, v in summary["models"].items():
         sil = v.get("silent_units") or {}
         ci = v.get("metric_ci95") or (None, None)
@@ -187,5 +265,11 @@ def summary_csv(summary: dict) -> str:
         row = [name] + ["x".join(map(str, vals[k])) if k == "units" else ("" if vals[k] is None else vals[k])
                         for k in keys]
         ec = v.get("engine_check")
-        wr.writerow(row + ["" if ec is None else ec["ok"]])
+        more = []
+        if several:
+            for k in spread_keys:
+                sp = (v.get("seeds") or {}).get(k) or {}
+                more += ["" if sp.get(x) is None else sp[x] for x in ("sd", "min", "max")]
+            more.append(" ".join(map(str, summary["seeds"])))
+        wr.writerow(row + ["" if ec is None else ec["ok"]] + more)
     return buf.getvalue()

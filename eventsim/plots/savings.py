@@ -12,9 +12,12 @@ span more than ``log_ratio`` (default 30x).
 
 :func:`tradeoff_figure` takes rows (one per model/run: ``name``, ``kind``,
 ``task``, ``metric``, ``effective_macs_per_step``, optional ``activity_sparsity``
-and ``savings_vs_gru``), e.g. from ``summary.json`` files or a sweep table
-(:func:`load_tradeoff_rows`). Left: task metric against effective MACs per step
-(log axis), one point per row. Right: savings vs the dense GRU against activity
+and ``savings_vs_gru``; a DeltaGRU row may carry ``sweep``, its Θ sweep on the test
+split), e.g. from ``summary.json`` files or a sweep table (:func:`load_tradeoff_rows`,
+which attaches a study's ``<model>/delta_sweep.json`` and expands a study over several
+seeds into one row per seed and model). Left: task metric against effective MACs per step
+(log axis), one point per row, the EGRU points joined, each DeltaGRU Θ sweep as a line
+(Θ written beside its points) and the GRU's metric as a dotted reference line. Right: savings vs the dense GRU against activity
 sparsity, with the guide ``1 / (1 - sparsity)`` (the saving of a layer whose
 inputs are as sparse as its outputs) and the paper's reference points for the
 matching task (:mod:`eventsim.plots.paper_reference`); absolute MACs of the paper's
@@ -157,6 +160,41 @@ def _num(v):
         return None
 
 
+def _attach_sweeps(rows: list, folder: str) -> list:
+    """Give each DeltaGRU row of the study in ``folder`` its test-split Θ sweep
+    (``<model>/delta_sweep.json``, written by a study's converted DeltaGRU) as ``sweep``."""
+    for r in rows:
+        p = os.path.join(folder, str(r.get("name")), "delta_sweep.json")
+        if str(r.get("kind")) == "deltagru" and os.path.isfile(p):
+            with open(p) as f:
+                try:
+                    d = json.load(f)
+                except json.JSONDecodeError as e:
+                    raise EventsimError(f"cannot parse {p!r} as JSON: {e}") from None
+            r["sweep"] = [x for x in d.get("test") or [] if isinstance(x, Mapping)]
+    return rows
+
+
+def rows_from_folder(folder: str, summary: Mapping, where: str = "summary") -> list:
+    """Rows of a study's results folder: one per model with its Θ sweep attached
+    (:func:`_attach_sweeps`); a study over several seeds gives one row per seed and model,
+    read from each ``seed<k>/summary.json`` (named ``"<model> s<k>"``)."""
+    dirs = summary.get("seed_dirs") if isinstance(summary, Mapping) else None
+    if not isinstance(dirs, Mapping) or not dirs:
+        return _attach_sweeps(rows_from_summary(summary, where), folder)
+    rows = []
+    for seed, sub in dirs.items():
+        sp = os.path.join(folder, str(sub), "summary.json")
+        if not os.path.isfile(sp):
+            raise EventsimError(f"{where} names the seed folder {sub!r}, but {sp!r} does not exist; "
+                                f"re-run the study")
+        with open(sp) as f:
+            one = json.load(f)
+        for r in _attach_sweeps(rows_from_summary(one, sp), os.path.join(folder, str(sub))):
+            rows.append(dict(r, name=f"{r['name']} s{seed}", seed=seed))
+    return rows
+
+
 def rows_from_summary(summary: Mapping, where: str = "summary") -> list:
     """Rows of a study's ``summary.json`` (one per model)."""
     models = summary.get("models") if isinstance(summary, Mapping) else None
@@ -222,7 +260,9 @@ def _load_rows(paths: Iterable) -> list:
         except json.JSONDecodeError as e:
             raise EventsimError(f"cannot parse {p!r} as JSON: {e}") from None
         if isinstance(data, Mapping) and "models" in data:
-            rows.extend(rows_from_summary(data, p))
+            rows.extend(rows_from_folder(os.path.dirname(os.path.abspath(p)), data, p))
+        elif isinstance(data, Mapping) and isinstance(data.get("test"), list) and "picked_on" in data:
+            rows.append(_delta_sweep_row(data, p))
         elif isinstance(data, Mapping) and isinstance(data.get("rows"), list):
             rows.extend(dict(r) for r in data["rows"])
         elif isinstance(data, list) and all(isinstance(r, Mapping) for r in data):
@@ -231,6 +271,18 @@ def _load_rows(paths: Iterable) -> list:
         else:
             raise EventsimError(f"{p!r} is neither a summary.json, a list of rows nor {{'rows': [...]}}")
     return rows
+
+
+def _delta_sweep_row(d: Mapping, where: str) -> dict:
+    """A study's ``delta_sweep.json`` given on its own: its test sweep as a DeltaGRU row at
+    the picked Θ (the sweep's entry of that Θ)."""
+    test = [x for x in d["test"] if isinstance(x, Mapping)]
+    at = [x for x in test if x.get("theta_x") == d.get("theta_x") and x.get("theta_h") == d.get("theta_h")]
+    if not at:
+        raise EventsimError(f"{where!r}: the picked Θ is not among its test sweep's entries")
+    name = os.path.basename(os.path.dirname(os.path.abspath(where))) or "deltagru"
+    return dict(at[0], name=f"{name} Θ={d['theta_x']:g}", kind="deltagru", metric_name=d.get("metric"),
+                sweep=test)
 
 
 def _normalise(rows: Sequence[Mapping], metric: str | None):
@@ -247,10 +299,26 @@ def _normalise(rows: Sequence[Mapping], metric: str | None):
                     "task": r.get("task"), "metric": m, "macs": x,
                     "sparsity": _num(r.get("activity_sparsity")),
                     "savings_vs_gru": _num(r.get("savings_vs_gru")),
-                    "metric_name": r.get("metric_name")})
+                    "metric_name": r.get("metric_name"),
+                    "sweep": _sweep_points(r.get("sweep"), m_key=metric or "metric")})
     return out
 
 
+def _sweep_points(sweep, m_key: str) -> list:
+    """(Θ, effective MACs per step, metric, activity sparsity) of each usable sweep entry,
+    by increasing MACs."""
+    pts = []
+    for x in sweep or []:
+        if not isinstance(x, Mapping):
+            continue
+        th, macs, m = _num(x.get("theta_h", x.get("theta"))), _num(x.get("effective_macs_per_step")), \
+            _num(x.get(m_key, x.get("metric")))
+        if macs is not None and m is not None:
+            pts.append((th, macs, m, _num(x.get("activity_sparsity"))))
+    return sorted(pts, key=lambda p: p[1])
+
+
+KIND_LABELS = {"egru": "EGRU", "gru": "GRU", "lstm": "LSTM", "deltagru": "DeltaGRU"}
 METRIC_LABELS = {"accuracy": "test accuracy (%)", "bpc": "bits per character (lower is better)",
                  "perplexity": "perplexity (lower is better)"}
 
@@ -293,7 +361,7 @@ def _metric_vs_macs(ax, pts: list, scale: float, metric_name, annotate: bool) ->
     seen = set()
     for p in pts:
         k = p["kind"] if p["kind"] in st.KIND_COLORS else "egru"
-        lab = k.upper() if k not in seen else None
+        lab = KIND_LABELS.get(k, k) if k not in seen else None
         seen.add(k)
         ax.scatter(p["macs"], p["metric"] * scale, s=36, color=st.KIND_COLORS[k], marker=st.KIND_MARKERS[k],
                    label=lab, zorder=3, edgecolor="white", linewidth=0.5)
@@ -305,6 +373,11 @@ def _metric_vs_macs(ax, pts: list, scale: float, metric_name, annotate: bool) ->
         e = sorted(egru, key=lambda p: p["macs"])
         ax.plot([p["macs"] for p in e], [p["metric"] * scale for p in e], color=st.KIND_COLORS["egru"],
                 lw=0.8, alpha=0.6, zorder=2)
+    _delta_sweeps(ax, [p for p in pts if p["sweep"]], scale, annotate)
+    grus = [p for p in pts if p["kind"] == "gru"]
+    if grus:   # the GRU's metric: the reference the other models are held to
+        ax.axhline(float(np.mean([p["metric"] for p in grus])) * scale, color=st.KIND_COLORS["gru"], ls=":",
+                   lw=0.9, zorder=1, label="GRU metric" + (" (mean)" if len(grus) > 1 else ""))
     ax.set_xscale("log")
     st.log_axis(ax.xaxis)
     ax.margins(x=0.12, y=0.08)
@@ -315,6 +388,20 @@ def _metric_vs_macs(ax, pts: list, scale: float, metric_name, annotate: bool) ->
     ax.set_title("Task metric vs compute")
 
 
+def _delta_sweeps(ax, pts: list, scale: float, annotate: bool) -> None:
+    """Each DeltaGRU's Θ sweep (test split) as a line, Θ written beside a few of its points."""
+    for i, p in enumerate(pts):
+        sw = p["sweep"]
+        ax.plot([x[1] for x in sw], [x[2] * scale for x in sw], color=st.KIND_COLORS["deltagru"], lw=0.9,
+                marker=".", ms=4, alpha=0.75, zorder=2, label="DeltaGRU Θ sweep" if i == 0 else None)
+        if annotate and i == 0:
+            step = max(1, len(sw) // 5)
+            for th, macs, m, _ in sw[::step]:
+                if th is not None:
+                    ax.annotate(f"Θ={th:g}", (macs, m * scale), xytext=(2, -9), textcoords="offset points",
+                                fontsize=6, color=st.KIND_COLORS["deltagru"])
+
+
 def _savings_vs_sparsity(ax2, pts: list, refs: list, task, annotate: bool) -> None:
     """Right panel: MAC savings against a dense GRU versus activity sparsity (relative
     figures: comparable with the paper's), the ideal 1 / (1 − sparsity) and the paper's points."""
@@ -322,13 +409,24 @@ def _savings_vs_sparsity(ax2, pts: list, refs: list, task, annotate: bool) -> No
     s_grid = np.linspace(0.0, 0.97, 200)
     ax2.plot(100 * s_grid, 1.0 / (1.0 - s_grid), color="#999999", ls="--", lw=0.9,
              label="1 / (1 - sparsity)")
-    for i, p in enumerate(sx):
-        ax2.scatter(100 * p["sparsity"], p["savings_vs_gru"], s=36, color=st.KIND_COLORS["egru"],
-                    zorder=3, edgecolor="white", linewidth=0.5, label="this project" if i == 0 else None)
+    seen = set()
+    for p in sx:
+        k = p["kind"] if p["kind"] in st.KIND_COLORS else "egru"
+        lab = ("this project" if k == "egru" else KIND_LABELS.get(k, k)) if k not in seen else None
+        seen.add(k)
+        ax2.scatter(100 * p["sparsity"], p["savings_vs_gru"], s=36, color=st.KIND_COLORS[k],
+                    marker=st.KIND_MARKERS[k], zorder=3, edgecolor="white", linewidth=0.5, label=lab)
         if annotate and len(sx) <= 20:
             ax2.annotate(p["name"], (100 * p["sparsity"], p["savings_vs_gru"]), xytext=(4, 3),
                          textcoords="offset points", fontsize=7)
     ymax = max([1.0 / (1.0 - 0.9)] + [p["savings_vs_gru"] for p in sx])
+    for p in sx:   # a DeltaGRU's sweep: savings = the dense GRU's MACs / the sweep point's
+        gru_macs = p["savings_vs_gru"] * p["macs"]
+        sw = [x for x in p["sweep"] if x[3] is not None and x[1] > 0]
+        if sw:
+            ax2.plot([100 * x[3] for x in sw], [gru_macs / x[1] for x in sw], color=st.KIND_COLORS["deltagru"],
+                     lw=0.9, marker=".", ms=4, alpha=0.75, zorder=2)
+            ymax = max([ymax] + [gru_macs / x[1] for x in sw])
     for r in refs:
         lab = f"paper: {r['label']}" + (" (approx.)" if r.get("uncertain") else "")
         s_lo, s_hi = r["activity_sparsity"]

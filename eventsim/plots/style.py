@@ -56,8 +56,8 @@ MAC_LABELS = {
     "effective": "effective (event-driven)",
 }
 #: Colours and markers of model kinds (also the dense baselines).
-KIND_COLORS = {"egru": "#2e7d32", "gru": "#1f5fa8", "lstm": "#b23a48"}
-KIND_MARKERS = {"egru": "o", "gru": "s", "lstm": "D"}
+KIND_COLORS = {"egru": "#2e7d32", "gru": "#1f5fa8", "lstm": "#b23a48", "deltagru": "#e08214"}
+KIND_MARKERS = {"egru": "o", "gru": "s", "lstm": "D", "deltagru": "^"}
 #: Per-layer line colours (cycled).
 LAYER_COLORS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]
 #: Colour map of event values (layers: events are positive, SPEC §1) and of signed inputs.

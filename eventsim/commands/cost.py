@@ -137,6 +137,10 @@ def _run_model(args, profiles) -> int:
         raise EventsimError("--model needs --input (the run to cost)")
     check_outputs([("--json", args.json)],
                   [("--model", args.model), ("--input", args.input)] + _profile_files(args.hardware))
+    from ..hardware.lif_cost import is_lif_file
+    if is_lif_file(args.model):  # a LIF network (eventsim.lif): its own counts, same formulas
+        from ..hardware.lif_cost import run_lif_cost
+        return run_lif_cost(args, profiles, _timing_table)
     model = load_any_model(args.model)
     kind = getattr(model, "kind", "egru")
     if kind == "deltagru":

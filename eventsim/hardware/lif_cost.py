@@ -1,0 +1,263 @@
+"""Energy and timing of a LIF run (``eventsim.lif``) on the hardware profiles.
+
+The same formulas, figures and JSON schema as the EGRU's (:mod:`eventsim.hardware.energy`,
+docs/hardware.md), with one population, the LIF units (an imported NIR graph's nodes
+are one population here). From the LIF counts (``docs/lif.md``):
+
+- on an ``event`` profile: synaptic operations = ``effective_acs`` priced at ``energy.ac``
+  plus ``effective_macs`` at ``energy.mac`` (binary spikes accumulate a weight, graded events
+  and input values other than 1 multiply); unit updates = ``unit_updates.event_driven``;
+  values sent = unit events + input events, one packet each (a multicast to the units);
+- on a ``dense`` profile (clocked): ``synops.dense`` MACs, ``unit_updates.clocked`` updates,
+  every unit and every input channel sends every step;
+- compute = ACs·E_ac + MACs·E_mac + unit_updates·E_upd (a LIF update: leak, input, threshold
+  test, reset, no separate elementwise or nonlinearity figure);
+- memory = synaptic operations·E_read[weight_level]; communication = packets·E_packet
+  (+ hops·E_hop with the timing simulation); static = P_static·(synaptic operations·t_mac +
+  unit_updates·t_upd)/cores, as for the EGRU.
+
+In the estimate dict the row's ``macs`` is every synaptic operation and ``acs`` how many of
+them are accumulates (the EGRU rows have ``acs`` = 0 or, with ``--event-op ac``, all).
+
+The timing simulation (:func:`simulate_lif_timing`) replays the run's spikes on the chip
+mesh with the EGRU replay's rules (docs/hardware.md): per step, the host injects one
+packet per (active input channel, core holding targets of it) at tile 0; a core serves
+arriving packets first come first served, ``ops × t_mac`` each (a synaptic operation is
+done on arrival, whatever its delay: the delayed input waits in the target's delay buffer);
+the units of a block (the units between zero-delay synapses, one block without them)
+update ``barrier_ns`` after every core finished the previous block, woken units only
+(every unit on a dense profile), ``units × unit_update_ns``; each emitting unit then sends
+one packet to every core holding targets of it, arriving after ``packet_ns + hops·hop_ns``.
+The step ends when every core is idle, plus ``barrier_ns``.
+"""
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+
+from ..errors import EventsimError
+from .energy import _row, _total
+
+
+def lif_estimate(counts: dict, profile, *, hops_per_packet: float = 0.0) -> dict:
+    """The energy estimate of a LIF run (its counts dict, ``LIFCounts.to_dict()``) on ``profile``."""
+    if counts.get("model") != "lif":
+        raise EventsimError("these counts are not of a LIF run (no \"model\": \"lif\")")
+    B, T, m, n = counts["samples"], counts["steps"], counts["inputs"], counts["units"]
+    S = B * T
+    e = profile.energy
+    if profile.kind == "event":
+        acs, macs = int(counts["effective_acs"]), int(counts["effective_macs"])
+        updates = int(counts["unit_updates"]["event_driven"])
+        sent = int(counts["events"]) + int(counts["input_events"])
+        executed = "event"
+    else:
+        acs, macs = 0, int(counts["synops"]["dense"])
+        updates = int(counts["unit_updates"]["clocked"])
+        sent = (m + n) * S
+        executed = "clocked"
+    row = _row("lif", acs + macs, updates, 0, 0, sent, 1, profile, e["mac"], 0.0, hops_per_packet)
+    row["acs"] = acs
+    row["compute_pj"] = acs * e["ac"] + macs * e["mac"] + updates * e["unit_update"]
+    row["dynamic_pj"] = row["compute_pj"] + row["memory_pj"] + row["communication_pj"]
+    return {"profile": profile.name, "kind": profile.kind, "workload": "lif", "executed_as": executed,
+            "event_op": "ac+mac" if executed == "event" else "mac", "samples": B, "steps": T,
+            "hops_per_packet": hops_per_packet, "layers": [row], "readout": None, "total": _total([row], profile, S)}
+
+
+# --- timing ---
+
+def _cores_of_rows(proj, core_of_unit):
+    """For each source row: (distinct cores holding its targets, synapses per core)."""
+    out = []
+    for j in range(proj.n_src):
+        tg = proj.indices[proj.indptr[j]:proj.indptr[j + 1]]
+        cs, k = np.unique(core_of_unit[tg], return_counts=True)
+        out.append((cs, k))
+    return out
+
+
+def simulate_lif_timing(model, result, inputs, profile, n_cores=None) -> dict:
+    """Replay a LIF run's events on ``profile``'s cores (units placed contiguously);
+    returns the timing dict (the keys of the EGRU's ``TimingResult.to_dict()``)."""
+    from ..lif.inputs import input_table
+    from .timing import mesh_hops
+
+    chip = profile.chip
+    C = int(chip["cores"]) if n_cores is None else int(n_cores)
+    if C < 1 or C > int(chip["cores"]):
+        raise EventsimError(f"--cores {n_cores} must be between 1 and the profile's {int(chip['cores'])} cores")
+    n = model.n
+    C = min(C, n)
+    per = -(-n // C)
+    core_of = np.arange(n) // per
+    used = int(core_of.max()) + 1
+    hops, tile0 = mesh_hops(profile, used)
+    mac_ns, upd_ns = profile.mac_ns, chip["unit_update_ns"]
+    pk_ns, hop_ns, bar_ns = chip["packet_ns"], chip["hop_ns"], chip["barrier_ns"]
+    dense = profile.kind != "event"
+    if dense:  # clocked: every source sends to every core, a dense row of its units each
+        allc = (np.arange(used), np.bincount(core_of, minlength=used))
+        in_rows, rec_rows = [allc] * model.n_in, [allc] * n
+    else:
+        in_rows = _cores_of_rows(model.inp, core_of)
+        rec_rows = _cores_of_rows(model.rec, core_of)
+    # blocks: as the engine (a cut before a unit reached by a zero-delay synapse from its block)
+    pre, post, _, d = model.rec.synapses()
+    zmax = np.full(n, -1, np.int64)
+    np.maximum.at(zmax, post[d == 0], pre[d == 0])
+    blocks = [0]
+    for u in range(n):
+        if zmax[u] >= blocks[-1]:
+            blocks.append(u)
+    blocks.append(n)
+    table = input_table(inputs, model.n_in, result.counts.steps)
+    X = table.dense()
+    B, T = X.shape[0], X.shape[1]
+    R = result.raster() != 0
+    # units that receive a synaptic operation at (b, t): for the event-driven update count
+    lat = np.zeros((B, T))
+    busy = np.zeros(used)
+    ops_c = np.zeros(used, np.int64)
+    upd_c = np.zeros(used, np.int64)
+    sent_c = np.zeros(used, np.int64)
+    recv_c = np.zeros(used, np.int64)
+    host = 0
+    hop_sum = 0.0
+    n_packets = 0
+
+    woke = np.zeros((T + model.max_delay + 1, n), bool)
+    for b in range(B):
+        woke[:] = False
+        for t in range(T):
+            free = np.zeros(used)  # time each core becomes idle
+            heap = []  # (arrival time, seq, core, ops)
+            seq = 0
+            for c in (range(model.n_in) if dense else np.flatnonzero(X[b, t])):  # host injection at t0 = 0
+                cs, k = in_rows[c]
+                syn = model.inp.indptr[c] + np.arange(model.inp.row_lengths()[c])
+                due = t + model.inp.delay[syn]
+                ok = due < T
+                woke[due[ok], model.inp.indices[syn][ok]] = True
+                for cc, kk in zip(cs, k):
+                    heapq.heappush(heap, (pk_ns + tile0[cc] * hop_ns, seq, int(cc), int(kk)))
+                    seq += 1
+                    host += 1
+                    recv_c[cc] += 1
+                    hop_sum += tile0[cc]
+            t_block = 0.0
+            for k in range(len(blocks) - 1):
+                lo, hi = blocks[k], blocks[k + 1]
+                # a block updates once every packet sent before it is served (its feed among them)
+                while heap:
+                    at, _, cc, kk = heapq.heappop(heap)
+                    start = max(free[cc], at)
+                    free[cc] = start + kk * mac_ns
+                    busy[cc] += kk * mac_ns
+                    ops_c[cc] += kk
+                t_up = max(t_block, free.max()) + (bar_ns if k else 0.0)
+                units = np.arange(lo, hi)
+                wake = units if dense else units[woke[t, lo:hi] | R[b, t, lo:hi]]
+                for cc in np.unique(core_of[units]):
+                    u = wake[core_of[wake] == cc]
+                    dur = u.size * upd_ns
+                    start = max(free[cc], t_up)
+                    free[cc] = start + dur
+                    busy[cc] += dur
+                    upd_c[cc] += u.size
+                    for j in (u if dense else u[R[b, t, u]]):  # emitters send after their core's update
+                        syn = model.rec.indptr[j] + np.arange(model.rec.row_lengths()[j])
+                        due = t + model.rec.delay[syn]
+                        ok = due < T
+                        woke[due[ok], model.rec.indices[syn][ok]] = True
+                        cs, kk2 = rec_rows[j]
+                        for c2, k2 in zip(cs, kk2):
+                            h = float(hops[cc, c2])
+                            heapq.heappush(heap, (free[cc] + pk_ns + h * hop_ns, seq, int(c2), int(k2)))
+                            seq += 1
+                            sent_c[cc] += 1
+                            recv_c[c2] += 1
+                            n_packets += 1
+                            hop_sum += h
+                t_block = max(free.max(), t_up)
+            while heap:  # packets for later steps are served now (the operation happens on arrival)
+                at, _, cc, kk = heapq.heappop(heap)
+                start = max(free[cc], at)
+                free[cc] = start + kk * mac_ns
+                busy[cc] += kk * mac_ns
+                ops_c[cc] += kk
+            lat[b, t] = max(free.max(), t_block) + bar_ns
+    total_s = lat.sum() * 1e-9
+    packets = host + n_packets
+    e = profile.energy
+    read = profile.read_pj(profile.weight_level)
+    n_ac = int(result.counts.effective_acs) if not dense else 0
+    ops = int(ops_c.sum())
+    n_mac = ops - n_ac if not dense else ops
+    compute = n_ac * e["ac"] + n_mac * e["mac"] + int(upd_c.sum()) * e["unit_update"]
+    memory = ops * read
+    comm = packets * e["packet"] + hop_sum * e["hop"]
+    static = chip["static_power_w"] * total_s * 1e12
+    util = busy / max(lat.sum(), 1e-30)
+    return {"profile": profile.name, "placement": "contiguous", "cores": int(chip["cores"]), "used_cores": used,
+            "steps": int(B * T), "step_latency_s": {"mean": float(lat.mean() * 1e-9), "max": float(lat.max() * 1e-9),
+                                                    "min": float(lat.min() * 1e-9)},
+            "total_time_s": total_s, "throughput_steps_per_s": (B * T) / total_s if total_s else 0.0,
+            "utilisation": {"mean": float(util.mean()), "max": float(util.max())},
+            "load_imbalance": float(busy.max() / busy.mean()) if busy.mean() > 0 else 1.0,
+            "packets": int(packets), "host_packets": int(host), "hops": float(hop_sum),
+            "synaptic_ops": ops, "unit_updates": int(upd_c.sum()),
+            "energy": {"compute_pj": compute, "memory_pj": memory, "communication_pj": comm, "static_pj": static,
+                       "energy_pj": compute + memory + comm + static,
+                       "energy_per_step_pj": (compute + memory + comm + static) / (B * T)}}
+
+
+# --- the command (eventsim cost --model LIF.npz --input X) ---
+
+def is_lif_file(path) -> bool:
+    """True for a LIF model file (``.npz`` with ``tau`` and ``input.indptr``)."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return {"tau.npy", "input.indptr.npy"} <= names
+
+
+def run_lif_cost(args, profiles, timing_table) -> int:
+    """``eventsim cost --model LIF.npz --input X [--timing]``: the LIF run's energy per profile."""
+    from ..commands._util import write_json
+    from ..hardware.energy import energy_table
+    from ..inputs import load_input
+    from ..lif import load_lif, simulate_lif
+    from .._fmt import format_sparsity
+
+    if args.placement != "contiguous" or args.spill:
+        raise EventsimError("--placement balanced and --spill apply to EGRU runs; a LIF run is placed "
+                            "contiguously and its weights are read from the profile's weight level")
+    model = load_lif(args.model)
+    inputs = load_input(args.input)
+    res = simulate_lif(model, inputs)
+    counts = res.counts.to_dict()
+    ests = [lif_estimate(counts, p) for p in profiles]
+    doc = {"format": "eventsim-cost/1", "model": args.model, "kind": "lif", "input": args.input,
+           "samples": counts["samples"], "steps": counts["steps"], "estimates": ests,
+           "profiles": {p.name: p.to_dict() for p in profiles}}
+    if args.timing:
+        doc["timing"] = [simulate_lif_timing(model, res, inputs, p, args.cores) for p in profiles]
+    if args.json:
+        write_json(args.json, doc)
+    if not args.quiet:
+        print(f"model {args.model}: LIF, {model.n_in} inputs -> {model.n} units; {counts['samples']} sample(s) x "
+              f"{counts['steps']} steps; activity sparsity "
+              f"{format_sparsity(counts['activity_sparsity'], counts['events'])}; "
+              f"{counts['effective_acs']:,} ACs, {counts['effective_macs']:,} MACs")
+        print(energy_table(ests))
+        if args.timing:
+            print()
+            print(timing_table(doc["timing"]))
+        if args.json:
+            print(f"written to {args.json}")
+    return 0

@@ -30,7 +30,9 @@ def effective(sc) -> dict:
     section and a model is no difference; the description is no setting."""
     out = {"task": sc.task}
     out.update({f"data.{k}": v for k, v in sc.data.items()})
-    out.update({f"train.{k}": v for k, v in sc.train.items() if k not in MODEL_TRAIN_KEYS})
+    # train.seeds says how often the study ran (a folder may hold a study over seeds of a
+    # one-seed scenario, each seed<k>/ run with train.seed = k), not how it trains
+    out.update({f"train.{k}": v for k, v in sc.train.items() if k not in MODEL_TRAIN_KEYS + ("seeds",)})
     out.update({f"measure.{k}": v for k, v in sc.measure.items()})
     for m in sc.models:
         out.update({f"models.{m['name']}.{k}": v for k, v in m.items()
@@ -65,9 +67,10 @@ def test_folder_was_run_as_shipped(name):
         assert (d / f).is_file(), f"docs/results/{name}/{f} missing"
     summary = json.loads((d / "summary.json").read_text())
     assert summary["scenario"] == name
-    for model in summary["models"]:
-        for f in ("counts.json", "history.json"):
-            assert (d / model / f).is_file(), f"docs/results/{name}/{model}/{f} missing"
+    for base in [d / s for s in (summary.get("seed_dirs") or {}).values()] or [d]:   # a study over seeds
+        for model in summary["models"]:
+            for f in ("counts.json", "history.json"):
+                assert (base / model / f).is_file(), f"{base}/{model}/{f} missing"
     diff = differences(d / "scenario.toml", name)
     assert not diff, f"docs/results/{name} was not run with the shipped scenario: " + "; ".join(diff)
 

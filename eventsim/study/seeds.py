@@ -124,6 +124,7 @@ def run_seeds(sc, seeds: list, out: str, progress: bool, resume: bool, jobs: int
     """Run the one-seed study of every seed into ``<out>/seed<k>/`` and write the several-seed
     summary in ``out`` (every seed's settings and checkpoints are checked before any write)."""
     from ..outputs import write_text
+    from ..scenario import scenario_from_dict
     from .run import check_resumes, run_study
     from .settings import load_data
     from .summary import write_summary
@@ -133,7 +134,9 @@ def run_seeds(sc, seeds: list, out: str, progress: bool, resume: bool, jobs: int
     for s, one in zip(seeds, scs):
         check_resumes(one, ds, os.path.join(out, seed_dir(s)), resume)
     os.makedirs(out, exist_ok=True)
-    write_text(os.path.join(out, "scenario.toml"), sc.to_toml())
+    ran = sc.to_dict()
+    ran["train"]["seeds"] = list(seeds)    # the scenario as run: with its seeds, however given
+    write_text(os.path.join(out, "scenario.toml"), scenario_from_dict(ran, sc.path).to_toml())
     summaries = []
     for s, one in zip(seeds, scs):
         if progress:

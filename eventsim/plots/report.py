@@ -361,6 +361,8 @@ def _report_content(results_dir: str, summary: Mapping) -> dict:
            f"{summary.get('metric', '?')}, {len(summary['models'])} model(s)")
     if summary.get("test_samples") and summary.get("steps"):
         sub += f"; test split {summary['test_samples']} samples x {summary['steps']} steps"
+    if summary.get("seeds"):
+        sub += f"; over the seeds {', '.join(map(str, summary['seeds']))} (mean ± sample sd)"
     return {
         "title": f"eventsim study: {summary.get('scenario', os.path.basename(os.path.abspath(results_dir)))}",
         "sub": sub, "desc": str(summary.get("description") or ""), "table": (header, rows),

@@ -247,7 +247,8 @@ def build_figures(results_dir, summary: Mapping, progress: bool = False, dpi: in
                          f"(over the {ns} recorded test samples).",
                          lambda e=ev, u=units, s=ns, n=name: sparsity_steps_figure(
                              e, u, s, title=f"{n}: activity sparsity over time steps")))
-            jobs.append((f"{name}_rates", f"{name}{seed_note}: per-unit event rates over the {ns} recorded test samples; "
+            jobs.append((f"{name}_rates", f"{name}{seed_note}: per-unit event rates over the {ns} recorded test "
+                         "samples; "
                          "dead (never firing) and saturated units in their own colours.",
                          lambda l=layers, n=name: rate_histogram_figure(l, title=f"{n}: per-unit event rates")))
     crows = cost_rows(results_dir, list(models))

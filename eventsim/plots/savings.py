@@ -17,7 +17,8 @@ split), e.g. from ``summary.json`` files or a sweep table (:func:`load_tradeoff_
 which attaches a study's ``<model>/delta_sweep.json`` and expands a study over several
 seeds into one row per seed and model). Left: task metric against effective MACs per step
 (log axis), one point per row, the EGRU points joined, each DeltaGRU Θ sweep as a line
-(Θ written beside its points) and the GRU's metric as a dotted reference line. Right: savings vs the dense GRU against activity
+(Θ written beside its points) and the GRU's metric as a dotted reference line. Right:
+savings vs the dense GRU against activity
 sparsity, with the guide ``1 / (1 - sparsity)`` (the saving of a layer whose
 inputs are as sparse as its outputs) and the paper's reference points for the
 matching task (:mod:`eventsim.plots.paper_reference`); absolute MACs of the paper's

@@ -1,11 +1,18 @@
 """Model inputs: dense arrays, token ids and event streams (SPEC §4).
 
 Whatever its form, an input is turned into one *input table* for the engine:
-a CSR matrix whose rows are the input vectors ``x_t`` (only nonzero entries
-stored, each an input event) and an index ``row_of[b, t]`` saying which row is
-sample ``b``'s input at step ``t``. For dense input the table has one row per
-(sample, step); for token ids the table is the embedding (a memory read per
-step, no MAC); for event streams it holds the events of each (sample, step).
+a CSR matrix whose rows are input vectors ``x_t`` (only nonzero entries
+stored, each an input event) and a *calendar* per sample, CSR by step: sample
+``b``'s entries ``k`` in ``sptr[b] .. sptr[b+1]`` say that its input at step
+``steps[k]`` is row ``rows[k]`` (steps increasing; a step without an entry has no
+input event). For dense input the table has one row per (sample, step) with a
+nonzero entry; for token ids the rows are the embedding (a memory read per
+step, no MAC); for event streams a row holds the events of one (sample, step),
+so the table takes memory in proportion to the events, never to samples x steps.
+
+Large allocations are estimated first (:func:`check_memory`): beyond the memory
+available (or the budget in the environment variable ``EVENTSIM_MEMORY_LIMIT``,
+in bytes, when it is lower) they are refused with one clear error naming the size.
 """
 from __future__ import annotations
 
@@ -50,14 +57,37 @@ def available_memory():
         return None
 
 
-def check_memory(nbytes: int, what: str) -> None:
-    """Refuse an allocation larger than the machine's available memory, with a clear message."""
+def memory_budget():
+    """Bytes a run may allocate: the machine's available memory, or the budget in the
+    environment variable ``EVENTSIM_MEMORY_LIMIT`` (bytes) when set and lower; None if
+    neither is known."""
     avail = available_memory()
+    limit = os.environ.get("EVENTSIM_MEMORY_LIMIT")
+    if limit:
+        try:
+            limit = int(float(limit))
+        except ValueError:
+            raise EventsimError(f"EVENTSIM_MEMORY_LIMIT={limit!r} must be a number of bytes") from None
+        avail = limit if avail is None else min(avail, limit)
+    return avail
+
+
+def _size(nbytes) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.3g} {unit}"
+    return f"{int(nbytes)} bytes"
+
+
+def check_memory(nbytes: int, what: str, fix: str = "") -> None:
+    """Refuse an allocation of about ``nbytes`` larger than :func:`memory_budget`, with one
+    clear sentence naming ``what`` needs it, the size and (``fix``) what to change."""
+    avail = memory_budget()
     if avail is None:
         return
     if nbytes > avail:
-        raise EventsimError(f"{what} needs about {nbytes / 2**30:.3g} GiB of memory but only "
-                            f"{avail / 2**30:.3g} GiB are available")
+        raise EventsimError(f"{what} needs about {_size(nbytes)} of memory but only {_size(avail)} "
+                            f"are available" + (f"; {fix}" if fix else ""))
 
 
 @dataclass
@@ -114,8 +144,8 @@ class EventStream:
                                         f"declares only {given} ({key} must be >= {hi})")
                 ext[name] = given
         if arrs["sample"].size > 1:
-            key = arrs["sample"] * max(ext["t"], 1) + arrs["t"]
-            if np.any(np.diff(key) < 0):
+            ds, dt_ = np.diff(arrs["sample"]), np.diff(arrs["t"])
+            if np.any((ds < 0) | ((ds == 0) & (dt_ < 0))):
                 raise EventsimError("event stream is not sorted by (sample, t); sort it first "
                                     "(e.g. np.lexsort((t, sample)))")
         vdt = value.dtype if value.dtype.kind == "f" else np.float32
@@ -166,28 +196,34 @@ class EventStream:
 class InputTable:
     """The engine's view of an input (see module docstring).
 
-    indptr (R+1,) int64, idx (nnz,) int32 channel of each entry, val (nnz,)
-    value, row_of (B, T) int64 (row index of sample b's input at step t),
-    dense: the (B, T, m) float input for the reference (built lazily).
+    indptr (R+1,) int64, idx (nnz,) int32 channel of each entry, val (nnz,) value: the rows;
+    sptr (B+1,) int64, steps (K,) int64, rows (K,) int64: each sample's calendar (sample b's
+    input at step ``steps[k]`` is row ``rows[k]``, k in ``sptr[b] .. sptr[b+1]``).
     """
 
     indptr: np.ndarray
     idx: np.ndarray
     val: np.ndarray
-    row_of: np.ndarray
+    sptr: np.ndarray
+    steps: np.ndarray
+    rows: np.ndarray
     n_samples: int
     n_steps: int
     n_channels: int
     single: bool  # the user passed one sample without a batch axis
 
     def dense(self) -> np.ndarray:
+        """The (B, T, m) float input (for the dense references); its size is checked first."""
         B, T, m = self.n_samples, self.n_steps, self.n_channels
+        check_memory(B * T * m * self.val.dtype.itemsize * 4,
+                     f"the dense form of an input of {B:,} samples x {T:,} steps x {m:,} channels",
+                     "use the event engine, or fewer samples or steps")
         x = np.zeros((B, T, m), dtype=self.val.dtype)
-        rows = self.row_of.reshape(-1)
-        out = x.reshape(B * T, m)
-        for k, r in enumerate(rows):
-            a, b = self.indptr[r], self.indptr[r + 1]
-            out[k, self.idx[a:b]] = self.val[a:b]
+        for b in range(B):
+            for k in range(self.sptr[b], self.sptr[b + 1]):
+                r = self.rows[k]
+                a, z = self.indptr[r], self.indptr[r + 1]
+                x[b, self.steps[k], self.idx[a:z]] = self.val[a:z]
         return x
 
 
@@ -199,11 +235,51 @@ def _csr_from_rows(x2d: np.ndarray):
     return indptr, cols.astype(np.int32), x2d[rows, cols]
 
 
-def prepare_input(model, inputs, n_steps: Optional[int] = None) -> InputTable:
+def _every_step(B: int, T: int, rows: np.ndarray):
+    """The calendar of an input with a row at every step: (sptr, steps, rows)."""
+    return (np.arange(B + 1, dtype=np.int64) * T, np.tile(np.arange(T, dtype=np.int64), B),
+            np.ascontiguousarray(rows, dtype=np.int64).reshape(-1))
+
+
+def _stream_table(inputs: "EventStream", B: int, T: int, m: int, dtype, run_bytes=None) -> InputTable:
+    """An event stream's table: one row per (sample, step) holding events, memory in
+    proportion to the events (and 16 bytes per sample while it is built); ``run_bytes(B, T)``
+    adds what the run will need beside it to the estimate made before anything is built."""
+    extra = int(run_bytes(B, T)) if run_bytes is not None else 0
+    check_memory(16 * (B + 1) + 64 * len(inputs) + extra,
+                 f"a run on an event stream of {B:,} samples x {T:,} steps ({len(inputs):,} events)",
+                 "use fewer samples (the largest sample index sets the number of samples) or "
+                 "steps, or record less")
+    order = np.lexsort((inputs.channel, inputs.t, inputs.sample))
+    smp, stp, ch = inputs.sample[order], inputs.t[order], inputs.channel[order]
+    vals = inputs.value[order].astype(dtype)
+    if vals.size:  # events on one channel in one step add up to one input value
+        new = np.ones(vals.size, dtype=bool)
+        new[1:] = (np.diff(smp) != 0) | (np.diff(stp) != 0) | (np.diff(ch) != 0)
+        start = np.flatnonzero(new)
+        vals = np.add.reduceat(vals, start)
+        smp, stp, ch = smp[start], stp[start], ch[start]
+        keep = vals != 0
+        smp, stp, ch, vals = smp[keep], stp[keep], ch[keep], vals[keep]
+    first = np.ones(smp.size, dtype=bool)  # the first entry of each (sample, step): a row
+    first[1:] = (np.diff(smp) != 0) | (np.diff(stp) != 0)
+    starts = np.flatnonzero(first)
+    indptr = np.append(starts, smp.size).astype(np.int64)
+    row_smp, row_stp = smp[starts], stp[starts]
+    sptr = np.searchsorted(row_smp, np.arange(B + 1, dtype=np.int64)).astype(np.int64)
+    return InputTable(indptr, ch.astype(np.int32), np.ascontiguousarray(vals), sptr,
+                      np.ascontiguousarray(row_stp, dtype=np.int64), np.arange(starts.size, dtype=np.int64),
+                      B, T, m, False)
+
+
+def prepare_input(model, inputs, n_steps: Optional[int] = None, run_bytes=None) -> InputTable:
     """Check ``inputs`` against ``model`` and build the engine's input table.
 
     Of ``model`` only ``dtype``, ``n_in``, ``embedding`` and ``vocab`` are read, so any
     unit model's parameters (or a small stand-in object) can be passed; the LIF model does.
+    ``run_bytes(B, T)``:
+    the memory the run will take beside the table, checked with the table's before an event
+    stream's table is built (a stream's extents can be huge at a few events).
     """
     dtype = model.dtype
     m = model.n_in
@@ -218,21 +294,7 @@ def prepare_input(model, inputs, n_steps: Optional[int] = None) -> InputTable:
             raise EventsimError(f"n_steps = {T} is shorter than the event stream ({inputs.n_steps} steps)")
         if B == 0 or T == 0:
             raise EventsimError("the event stream is empty: it has no samples or no steps")
-        check_memory(3 * 8 * (B * T + 1) + 40 * len(inputs),
-                      f"the input table of an event stream of {B:,} samples x {T:,} steps")
-        key = (inputs.sample * T + inputs.t) * m + inputs.channel
-        order = np.argsort(key, kind="stable")
-        key = key[order]
-        vals = inputs.value[order].astype(dtype)
-        uniq, start = np.unique(key, return_index=True)
-        summed = np.add.reduceat(vals, start) if vals.size else vals
-        keep = summed != 0
-        uniq, summed = uniq[keep], summed[keep]
-        rows = uniq // m
-        indptr = np.zeros(B * T + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=B * T), out=indptr[1:])
-        return InputTable(indptr, (uniq % m).astype(np.int32), np.ascontiguousarray(summed),
-                          np.arange(B * T, dtype=np.int64).reshape(B, T), B, T, m, False)
+        return _stream_table(inputs, B, T, m, dtype, run_bytes)
     x = np.asarray(inputs)
     if model.embedding is not None:
         if x.dtype.kind not in "iu":
@@ -247,8 +309,10 @@ def prepare_input(model, inputs, n_steps: Optional[int] = None) -> InputTable:
         if x.min() < 0 or x.max() >= V:
             raise EventsimError(f"token ids must lie in [0, {V - 1}] (vocabulary size {V}); "
                                 f"found {int(x.min())}..{int(x.max())}")
+        B, T = x.shape
+        check_memory(24 * B * T, f"the input table of {B:,} x {T:,} token ids", "use fewer samples or steps")
         indptr, idx, val = _csr_from_rows(model.embedding)
-        return InputTable(indptr, idx, val, x.astype(np.int64), x.shape[0], x.shape[1], m, single)
+        return InputTable(indptr, idx, val, *_every_step(B, T, x), B, T, m, single)
     if x.dtype.kind not in "fiub":
         raise EventsimError(f"inputs must be a numeric array, got dtype {x.dtype}")
     single = x.ndim == 2
@@ -265,7 +329,7 @@ def prepare_input(model, inputs, n_steps: Optional[int] = None) -> InputTable:
         raise EventsimError("inputs hold a NaN or infinite value")
     B, T = x.shape[:2]
     indptr, idx, val = _csr_from_rows(x.reshape(B * T, m))
-    return InputTable(indptr, idx, val, np.arange(B * T, dtype=np.int64).reshape(B, T), B, T, m, single)
+    return InputTable(indptr, idx, val, *_every_step(B, T, np.arange(B * T)), B, T, m, single)
 
 
 def load_input(path):

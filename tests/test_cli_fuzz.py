@@ -72,7 +72,7 @@ def _write_inputs(d):
                          "s_nsteps_float": {"n_steps": np.array(8.5)},
                          "s_neg": {"n_samples": np.array(-1)},
                          "s_huge": {"n_samples": np.array(10 ** 12)},
-                         "s_huge_steps": {"n_steps": np.array(10 ** 14)},
+                         "s_huge_steps": {"n_steps": np.array(2 ** 62)},
                          "s_t_float": {"t": sd["t"].astype(np.float64)},
                          "s_unsorted": {"sample": sd["sample"][::-1].copy()},
                          "s_value_str": {"value": np.array(["v"] * len(sd["t"]))}}.items():

@@ -346,7 +346,8 @@ def test_steps_equal_to_the_array_length_is_honoured(files):
     ("n_steps", np.array([12, 13]), "n_steps must be a single integer"),
     ("n_steps", np.array(12.5), "n_steps must be an integer"),
     ("n_samples", np.array(-1), "n_samples = -1; it must be >= 0"),
-    ("n_steps", np.array(10 ** 13), "GiB of memory"),
+    ("n_samples", np.array(10 ** 12), "GiB of memory"),
+    ("n_steps", np.array(2 ** 62), "64-bit integers"),
     ("t", np.array([0.5]), "integer array"),
 ])
 def test_malformed_event_streams(files, key, value, match):

@@ -42,9 +42,9 @@ from collections import namedtuple
 import numpy as np
 from numba import njit, prange
 
-from ..engine.core import pack_matrices, walk_list
+from ..engine.core import InputRows, input_cursor, input_span, pack_matrices, walk_list
 from ..engine.runner import BatchRunner
-from ..engine.queue import EventQueue, copy_queue, queue_drain, queue_empty, queue_push, ring_layout
+from ..engine.queue import EventQueue, copy_queue, queue_drain, queue_push, ring_layout
 from ..egru.counts import RAW_FIELDS
 
 # layer metadata columns
@@ -63,42 +63,41 @@ DeltaNet.__doc__ = """A compiled DeltaGRU (beside its :class:`~eventsim.engine.c
 ``LM_*``), concatenated biases (3n per layer) and thresholds (Θx: m per layer, at
 ``LM_XOFF``; Θh: n per layer, at ``LM_UOFF``), the dense readout, the queue layout, the
 inputs of layer 0 and ``one`` (1 in the model's dtype)."""
-InputRows = namedtuple("InputRows", "indptr idx val row_of")
-InputRows.__doc__ = "The input table (:class:`~eventsim.inputs.InputTable`) of the samples run."
 DeltaRecords = namedtuple("DeltaRecords", "rec_y y rec_ro readout rec_steps steps rec_d dx dh")
 DeltaRecords.__doc__ = """Per-step records: a flag and its (B, T, ...) array (a dummy when off);
 ``dx``/``dh`` hold the deltas delivered at each step (0 where none was sent)."""
 DeltaOut = namedtuple("DeltaOut", "raw h x_hat h_hat mx mh last_ro")
 DeltaOut.__doc__ = """Per-sample results: raw counts (B, L, N_RAW), the final state (h, x̂, ĥ,
 Mx, Mh of all layers, concatenated) and the last logits."""
-DeltaRun = namedtuple("DeltaRun", "h x_hat h_hat mx mh xbuf ro_acc queue")
+DeltaRun = namedtuple("DeltaRun", "h x_hat h_hat mx mh xbuf ro_acc queue cur T")
 DeltaRun.__doc__ = """One sample's state inside the kernel: hidden state, last sent values and
-memories of all layers, the dense input vector of the step (layer 0), the step's logits and
-the sample's event queue."""
+memories of all layers (views of the run's outputs, carried from one range of steps to the
+next), the dense input vector of the step (layer 0), the step's logits, the sample's event
+queue (a view of the carried queues), its input cursor (``cur[0]``) and the run's steps ``T``."""
 
 
 @njit(cache=True, parallel=True)
-def _delta_run(proj, net, inputs, rec, out, kept):
-    """Run every sample (rows of ``inputs.row_of``), in parallel across threads. ``kept``: an
-    :class:`~eventsim.engine.queue.EventQueue` of arrays with a leading sample axis that
-    receives each sample's final queue (length 0: not kept)."""
-    B, T = inputs.row_of.shape
+def _delta_run(proj, net, inputs, rec, out, carry, t0, t1, T):
+    """Run steps ``t0 .. t1-1`` of every sample of the chunk, in parallel across threads,
+    resuming from the carried state (``out``'s state arrays, initially SPEC §5's: h = x̂ = ĥ
+    = 0, Mx = bias, Mh = recurrent_bias; ``carry``: each sample's queue, a leading sample
+    axis)."""
+    B = out.h.shape[0]
     for b in prange(B):
-        st = _new_state(proj, net, out)
-        for t in range(T):
+        st = _state(proj, net, out, carry, b, T)
+        st.cur[0] = input_cursor(inputs, b, t0)
+        for t in range(t0, t1):
             _delta_step(proj, net, inputs, b, t, st, rec, out)
-        _finish(b, st, out, kept)
 
 
 @njit(cache=True)
-def _new_state(proj, net, out):
-    """A sample's initial state (SPEC §5: h = x̂ = ĥ = 0, Mx = bias, Mh = recurrent_bias)."""
+def _state(proj, net, out, carry, b, T):
+    """Sample b's state: its carried state and queue (views) and fresh scratch arrays."""
     dt = proj.vals.dtype
-    n_tot, m_tot = out.h.shape[1], out.x_hat.shape[1]
-    return DeltaRun(np.zeros(n_tot, dtype=dt), np.zeros(m_tot, dtype=dt), np.zeros(n_tot, dtype=dt),
-                    net.bias.copy(), net.rbias.copy(), np.zeros(net.m0, dtype=dt),
+    return DeltaRun(out.h[b], out.x_hat[b], out.h_hat[b], out.mx[b], out.mh[b], np.zeros(net.m0, dtype=dt),
                     np.zeros(max(net.n_out, 1), dtype=dt),
-                    queue_empty(net.qmeta, net.q_src, net.q_cnt, proj.vals))
+                    EventQueue(carry.meta, carry.src[b], carry.val[b], carry.cnt[b], carry.due[b]),
+                    np.zeros(1, np.int64), T)
 
 
 @njit(cache=True)
@@ -116,7 +115,7 @@ def _delta_step(proj, net, inputs, b, t, st, rec, out):
                                 lmeta[l, LM_XOFF])
         rec_macs, n_e = _deliver(proj, 2 * l + 1, t, st.queue, st.mh[g0:g0 + 3 * n], rec.rec_d, rec.dh,
                                  b, lmeta[l, LM_UOFF])
-        _update_layer(net, b, t, l, inputs.row_of.shape[1], st, rec)
+        _update_layer(net, b, t, l, st.T, st, rec)
         raw[b, l, R_EVENTS] += n_e
         raw[b, l, R_FF_MACS] += ff_macs
         raw[b, l, R_REC_MACS] += rec_macs
@@ -128,7 +127,7 @@ def _delta_step(proj, net, inputs, b, t, st, rec, out):
             rec.steps[b, t, l, ST_INPUTS] = n_a
             rec.steps[b, t, l, ST_MACS] = ff_macs + rec_macs
     if net.has_readout:
-        _readout(net, b, t, inputs.row_of.shape[1], st, rec, out)
+        _readout(net, b, t, st.T, st, rec, out)
 
 
 @njit(cache=True)
@@ -137,8 +136,7 @@ def _encode_input(net, inputs, b, t, st):
     the last value sent exceeds Θx_i (strictly) pushes (i, Δ) due at t, and x̂_i ← x_t[i]."""
     xbuf, x_hat, thx, queue = st.xbuf, st.x_hat, net.theta_x, st.queue
     idx, val = inputs.idx, inputs.val
-    r = inputs.row_of[b, t]
-    a, z = inputs.indptr[r], inputs.indptr[r + 1]
+    a, z = input_span(inputs, b, st.cur, t)
     for q in range(a, z):
         xbuf[idx[q]] = val[q]
     for i in range(net.m0):
@@ -226,21 +224,6 @@ def _readout(net, b, t, T, st, rec, out):
         rec.steps[b, t, L, ST_MACS] = n * net.n_out
 
 
-@njit(cache=True)
-def _finish(b, st, out, kept):
-    """Write sample b's final state (and its event queue when kept)."""
-    out.h[b, :] = st.h
-    out.h_hat[b, :] = st.h_hat
-    out.x_hat[b, :] = st.x_hat
-    out.mx[b, :] = st.mx
-    out.mh[b, :] = st.mh
-    if kept.src.shape[0] > 0:
-        kept.src[b, :] = st.queue.src
-        kept.val[b, :] = st.queue.val
-        kept.cnt[b, :] = st.queue.cnt
-        kept.due[b, :] = st.queue.due
-
-
 class CompiledDeltaGRU(BatchRunner):
     """A DeltaGRU's parameters laid out for the event engine (build once, run many times).
 
@@ -292,24 +275,47 @@ class CompiledDeltaGRU(BatchRunner):
                             rec_d, np.zeros((B, T, m_tot), dt) if rec_d else d3,
                             np.zeros((B, T, n_tot), dt) if rec_d else d3)
 
-    def _run_rows(self, table, row_of, record, keep_queue=False):
+    def _ops_per_step(self):
+        """A dense GRU's MACs per step of this model (its largest count per step)."""
+        m = self.model
+        return sum(3 * l.n_units * (l.n_in + l.n_units) + 3 * l.n_units + l.n_in for l in m.layers) + \
+            (m.n_out or 0) * m.sizes[-1]
+
+    def _sample_bytes(self, T, record):
+        """(bytes kept per sample for the run: state, outputs and records; bytes of its queue)."""
+        it = np.dtype(self.model.dtype).itemsize
+        n_tot, m_tot, L = int(self.unit_off[-1]), int(self.in_off[-1]), self.model.n_layers
+        kept = (8 * n_tot + m_tot + self.n_out + 1) * it + 8 * L * N_RAW
+        kept += T * it * (n_tot * ("y" in record) + (m_tot + n_tot) * ("deltas" in record)
+                          + self.n_out * ("readout" in record))
+        kept += T * 8 * 3 * (L + 1) * ("steps" in record)
+        return kept, self.net.q_src * (4 + it) + self.net.q_cnt * 16
+
+    def _start(self, table, b0, b1, record, keep_queue=False):
         dt = self.model.dtype
         net = self.net
-        B, T = row_of.shape
+        B, T = b1 - b0, table.n_steps
         L = self.model.n_layers
         n_tot, m_tot = int(self.unit_off[-1]), int(self.in_off[-1])
         rec = self._records(B, T, record)
-        K = B if keep_queue else 0
-        kept = EventQueue(net.qmeta, np.zeros((K, net.q_src), np.int32), np.zeros((K, net.q_src), dt),
-                          np.zeros((K, net.q_cnt), np.int64), np.zeros((K, net.q_cnt), np.int64))
+        carry = EventQueue(net.qmeta, np.zeros((B, net.q_src), np.int32), np.zeros((B, net.q_src), dt),
+                           np.zeros((B, net.q_cnt), np.int64), np.zeros((B, net.q_cnt), np.int64))
         res = DeltaOut(np.zeros((B, L, N_RAW), np.int64), np.zeros((B, n_tot), dt), np.zeros((B, m_tot), dt),
-                       np.zeros((B, n_tot), dt), np.zeros((B, 3 * n_tot), dt), np.zeros((B, 3 * n_tot), dt),
+                       np.zeros((B, n_tot), dt), np.tile(net.bias, (B, 1)), np.tile(net.rbias, (B, 1)),
                        np.zeros((B, max(self.n_out, 1)), dt))
-        _delta_run(self.proj, net, InputRows(table.indptr, table.idx, table.val.astype(dt, copy=False),
-                                             np.ascontiguousarray(row_of)), rec, res, kept)
-        return self._collect(res, rec, B, keep_queue, kept)
+        inputs = InputRows(table.indptr, table.idx, table.val.astype(dt, copy=False),
+                           np.ascontiguousarray(table.sptr[b0:b1 + 1]), table.steps, table.rows)
+        return (inputs, rec, res, carry, T, keep_queue)
 
-    def _collect(self, res, rec, B, keep_queue, kept):
+    def _advance(self, job, t0, t1):
+        inputs, rec, res, carry, T, _ = job
+        _delta_run(self.proj, self.net, inputs, rec, res, carry, t0, t1, T)
+
+    def _collect(self, job):
+        _, rec, res, carry, T, keep_queue = job
+        return self._collect_out(res, rec, res.raw.shape[0], keep_queue, carry)
+
+    def _collect_out(self, res, rec, B, keep_queue, kept):
         L = self.model.n_layers
         uo, xo = self.unit_off, self.in_off
         units = lambda a, f=1: [a[..., f * uo[k]:f * uo[k + 1]] for k in range(L)]
@@ -347,4 +353,6 @@ def _merge(parts):
         out[key] = None if first[key] is None else cat([p[key] for p in parts])
     out["per_step"] = None if first["per_step"] is None else {
         k: sum(p["per_step"][k] for p in parts) for k in first["per_step"]}
+    if "queues" in first:
+        out["queues"] = [q for p in parts for q in p["queues"]]
     return out

@@ -69,11 +69,14 @@ def simulate_deltagru(model, inputs, engine: str = "event", record=(), threads: 
         model = compiled.model
     else:
         validate_deltagru(model)
-    table = prepare_input(model, inputs, n_steps=n_steps)
     if engine == "event":
+        compiled = compiled or CompiledDeltaGRU(model)
+        table = prepare_input(model, inputs, n_steps=n_steps,
+                              run_bytes=lambda B, T: compiled.run_bytes(B, T, record))
         with _threads(threads):
-            out = (compiled or CompiledDeltaGRU(model)).run(table, record, progress=progress)
+            out = compiled.run(table, record, progress=progress)
     elif engine == "dense":
+        table = prepare_input(model, inputs, n_steps=n_steps)
         from .reference import run_deltagru_reference
         out = run_deltagru_reference(model, table, record_steps="steps" in record)
         out["last_readout"] = out["readout"][:, -1].copy() if out["readout"] is not None else None

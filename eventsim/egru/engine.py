@@ -40,9 +40,10 @@ from collections import namedtuple
 import numpy as np
 from numba import njit, prange
 
-from ..engine.core import PM_INDPTR, PM_ROWS, deliver_list, pack_matrices, same_values, walk_row
+from ..engine.core import (PM_INDPTR, PM_ROWS, InputRows, deliver_list, input_cursor, input_span,
+                           pack_matrices, same_values, walk_row)
 from ..engine.runner import BatchRunner
-from ..engine.queue import EventQueue, copy_queue, queue_drain, queue_empty, queue_push, ring_layout
+from ..engine.queue import EventQueue, copy_queue, queue_drain, queue_push, ring_layout
 
 # layer metadata columns
 LM_NIN, LM_N, LM_UOFF, LM_DFF, LM_DREC = range(5)
@@ -62,40 +63,44 @@ model's dtype: float literals would promote float32 arithmetic to float64) and, 
 gates of a *quiet* step (no synaptic event reached the unit: its pre-activations are its
 biases): ``z0`` = z and ``k0`` = (1 − z)·g, computed by :func:`_gates` exactly as the update
 loop computes them, so a quiet unit's ``c = z0·s + k0`` is bit for bit the full update's."""
-InputRows = namedtuple("InputRows", "indptr idx val row_of")
-InputRows.__doc__ = "The input table (:class:`~eventsim.inputs.InputTable`) of the samples run."
 EGRURecords = namedtuple("EGRURecords", "rec_y y rec_c c rec_ro readout rec_steps steps")
 EGRURecords.__doc__ = "Per-step records: a flag and its (B, T, ...) array (a dummy when off)."
 EGRUOut = namedtuple("EGRUOut", "raw ro_counts s_final y_final last_ro")
 EGRUOut.__doc__ = """Per-sample results: raw counts (B, L, N_RAW), readout (MACs, events) (B, 2),
 final state and last logits."""
-EGRUState = namedtuple("EGRUState", "s ylast vx vh touched ro_acc queue")
+EGRUState = namedtuple("EGRUState", "s ylast vx vh touched ro_acc queue cur T")
 EGRUState.__doc__ = """One sample's state inside the kernel: internal state ``s`` and last output
-``ylast`` (all units), the pre-activations ``vx``/``vh`` and wake-up marks of the layer being
-stepped, the step's logits and the sample's event queue."""
+``ylast`` (all units; views of the run's ``s_final``/``y_final``, carried from one range of
+steps to the next), the pre-activations ``vx``/``vh`` and wake-up marks of the layer being
+stepped, the step's logits, the sample's event queue (a view of the carried queues), its
+input cursor (``cur[0]``) and the run's number of steps ``T``."""
 
 
 @njit(cache=True, parallel=True)
-def _egru_run(proj, net, inputs, rec, out, kept):
-    """Run every sample (rows of ``inputs.row_of``), in parallel across threads. ``kept``: an
-    :class:`~eventsim.engine.queue.EventQueue` of arrays with a leading sample axis that
-    receives each sample's final queue (length 0: not kept). (The arguments of a parallel
-    loop must be flat tuples: Numba's parfors reject nested ones.)"""
-    B, T = inputs.row_of.shape
+def _egru_run(proj, net, inputs, rec, out, carry, t0, t1, T):
+    """Run steps ``t0 .. t1-1`` of every sample of the chunk (sample ``b``: calendar
+    ``inputs.sptr[b]``, outputs ``out.*[b]``), in parallel across threads, resuming from the
+    carried state: ``out.s_final``/``out.y_final`` and ``carry``, an
+    :class:`~eventsim.engine.queue.EventQueue` of arrays with a leading sample axis (each
+    sample's queue). (The arguments of a parallel loop must be flat tuples: Numba's parfors
+    reject nested ones.)"""
+    B = out.s_final.shape[0]
     for b in prange(B):
-        st = _new_state(proj, net, out.s_final.shape[1])
-        for t in range(T):
+        st = _state(proj, net, out, carry, b, T)
+        st.cur[0] = input_cursor(inputs, b, t0 - net.lmeta[0, LM_DFF])
+        for t in range(t0, t1):
             _egru_step(proj, net, inputs, b, t, st, rec, out)
-        _finish(b, st, out, kept)
 
 
 @njit(cache=True)
-def _new_state(proj, net, n_tot):
-    """A sample's zero state and empty event queue."""
+def _state(proj, net, out, carry, b, T):
+    """Sample b's state: its carried unit states and queue (views) and fresh scratch arrays."""
     dt = proj.vals.dtype
-    return EGRUState(np.zeros(n_tot, dtype=dt), np.zeros(n_tot, dtype=dt), np.empty(3 * net.max_n, dtype=dt),
+    return EGRUState(out.s_final[b], out.y_final[b], np.empty(3 * net.max_n, dtype=dt),
                      np.empty(3 * net.max_n, dtype=dt), np.zeros(net.max_n, dtype=np.uint8),
-                     np.empty(max(net.n_out, 1), dtype=dt), queue_empty(net.qmeta, net.q_src, net.q_cnt, proj.vals))
+                     np.empty(max(net.n_out, 1), dtype=dt),
+                     EventQueue(carry.meta, carry.src[b], carry.val[b], carry.cnt[b], carry.due[b]),
+                     np.zeros(1, np.int64), T)
 
 
 @njit(cache=True)
@@ -126,7 +131,7 @@ def _egru_step(proj, net, inputs, b, t, st, rec, out):
         if rec.rec_ro:
             for q in range(net.n_out):
                 rec.readout[b, t, q] = st.ro_acc[q]
-        if t == inputs.row_of.shape[1] - 1:
+        if t == st.T - 1:
             for q in range(net.n_out):
                 out.last_ro[b, q] = st.ro_acc[q]
 
@@ -149,8 +154,7 @@ def _deliver_ff(proj, net, inputs, b, t, l, st):
     tt = t - net.lmeta[0, LM_DFF]  # the input table is layer 0's calendar: its row of step t - d_ff
     if tt < 0:
         return 0, 0, False
-    r = inputs.row_of[b, tt]
-    a, z = inputs.indptr[r], inputs.indptr[r + 1]
+    a, z = input_span(inputs, b, st.cur, tt)
     macs, full = deliver_list(proj, 0, inputs.idx, inputs.val, a, z, st.vx, st.touched)
     return macs, z - a, full
 
@@ -236,19 +240,6 @@ def _quiet_gates(bias, rbias, lmeta, one):
             z0[uoff + j], k0[uoff + j] = _gates(bias[g + j], rbias[g + j], bias[g + n + j], rbias[g + n + j],
                                                 bias[g + 2 * n + j], rbias[g + 2 * n + j], one)
     return z0, k0
-
-
-@njit(cache=True)
-def _finish(b, st, out, kept):
-    """Write sample b's final state (and its event queue when kept)."""
-    for u in range(st.s.shape[0]):
-        out.s_final[b, u] = st.s[u]
-        out.y_final[b, u] = st.ylast[u]
-    if kept.src.shape[0] > 0:
-        kept.src[b, :] = st.queue.src
-        kept.val[b, :] = st.queue.val
-        kept.cnt[b, :] = st.queue.cnt
-        kept.due[b, :] = st.queue.due
 
 
 class CompiledEGRU(BatchRunner):
@@ -347,10 +338,25 @@ class CompiledEGRU(BatchRunner):
     def _merge(parts):
         return _merge(parts)
 
-    def _run_rows(self, table, row_of, record, keep_queue=False):
+    def _ops_per_step(self):
+        """A dense GRU's MACs per step of this model (its largest count per step)."""
+        m = self.model
+        return sum(3 * l.n_units * (l.n_in + l.n_units) + 3 * l.n_units for l in m.layers) + \
+            (m.n_out or 0) * m.sizes[-1]
+
+    def _sample_bytes(self, T, record):
+        """(bytes kept per sample for the run: outputs and records; bytes of its queue)."""
+        it = np.dtype(self.model.dtype).itemsize
+        n_tot, L = int(self.unit_off[-1]), self.model.n_layers
+        kept = 2 * n_tot * it + 8 * L * 6 + (self.n_out + 2) * it
+        kept += T * it * (n_tot * (("y" in record) + ("c" in record)) + self.n_out * ("readout" in record))
+        kept += T * 8 * 3 * (L + 1) * ("steps" in record)
+        return kept, self.net.q_src * (4 + it) + self.net.q_cnt * 16
+
+    def _start(self, table, b0, b1, record, keep_queue=False):
         dt = self.model.dtype
         net = self.net
-        B, T = row_of.shape
+        B, T = b1 - b0, table.n_steps
         L = self.model.n_layers
         n_tot = int(self.unit_off[-1])
         rec_y, rec_c = "y" in record, "c" in record
@@ -362,26 +368,36 @@ class CompiledEGRU(BatchRunner):
                           rec_ro, np.zeros((B, T, self.n_out), dt) if rec_ro else dummy3,
                           rec_steps, np.zeros((B, T, L + 1, 3), np.int64) if rec_steps
                           else np.zeros((1, 1, 1, 1), np.int64))
-        K = B if keep_queue else 0
-        kept = EventQueue(net.qmeta, np.zeros((K, net.q_src), np.int32), np.zeros((K, net.q_src), dt),
-                          np.zeros((K, net.q_cnt), np.int64), np.zeros((K, net.q_cnt), np.int64))
+        carry = EventQueue(net.qmeta, np.zeros((B, net.q_src), np.int32), np.zeros((B, net.q_src), dt),
+                           np.zeros((B, net.q_cnt), np.int64), np.zeros((B, net.q_cnt), np.int64))
         res = EGRUOut(np.zeros((B, L, N_RAW), np.int64), np.zeros((B, 2), np.int64), np.zeros((B, n_tot), dt),
                       np.zeros((B, n_tot), dt), np.zeros((B, max(self.n_out, 1)), dt))
-        _egru_run(self.proj, net, InputRows(table.indptr, table.idx, table.val.astype(dt, copy=False),
-                                 np.ascontiguousarray(row_of)), rec, res, kept)
+        inputs = InputRows(table.indptr, table.idx, table.val.astype(dt, copy=False),
+                           np.ascontiguousarray(table.sptr[b0:b1 + 1]), table.steps, table.rows)
+        return (inputs, rec, res, carry, T, keep_queue)
+
+    def _advance(self, job, t0, t1):
+        inputs, rec, res, carry, T, _ = job
+        _egru_run(self.proj, self.net, inputs, rec, res, carry, t0, t1, T)
+
+    def _collect(self, job):
+        _, rec, res, carry, T, keep_queue = job
+        L = self.model.n_layers
+        B = res.raw.shape[0]
         split = lambda a: [a[..., self.unit_off[k]:self.unit_off[k + 1]] for k in range(L)]
         out = {"raw": res.raw.sum(axis=0), "readout_macs": int(res.ro_counts[:, 0].sum()),
                "readout_active": int(res.ro_counts[:, 1].sum()),
                "state": list(zip(split(res.s_final), split(res.y_final))),
-               "y": split(rec.y) if rec_y else None, "c": split(rec.c) if rec_c else None,
-               "readout": rec.readout if rec_ro else None,
+               "y": split(rec.y) if rec.rec_y else None, "c": split(rec.c) if rec.rec_c else None,
+               "readout": rec.readout if rec.rec_ro else None,
                "last_readout": res.last_ro if self.has_readout else None, "per_step": None}
-        if rec_steps:
+        if rec.rec_steps:
             st = rec.steps.sum(axis=0)
             out["per_step"] = {"events": st[:, :L, 0], "effective_macs": st[:, :, 1],
                                "event_driven_updates": st[:, :L, 2]}
         if keep_queue:
-            out["queues"] = [copy_queue(EventQueue(net.qmeta, *(a[b] for a in kept[1:]))) for b in range(B)]
+            out["queues"] = [copy_queue(EventQueue(self.net.qmeta, *(a[b] for a in carry[1:])))
+                             for b in range(B)]
         return out
 
 
@@ -424,4 +440,6 @@ def _merge(parts):
         out[key] = None if first[key] is None else cat([p[key] for p in parts])
     out["per_step"] = None if first["per_step"] is None else {
         k: sum(p["per_step"][k] for p in parts) for k in first["per_step"]}
+    if "queues" in first:
+        out["queues"] = [q for p in parts for q in p["queues"]]
     return out

@@ -151,7 +151,8 @@ def simulate(model, inputs, engine: str = "event", record=(), threads: Optional[
         compiled = _cached_layout(model)  # validates the model when it lays it out
     else:
         validate_model(model)
-    table = prepare_input(model, inputs, n_steps=n_steps)
+    run_bytes = (lambda B, T: compiled.run_bytes(B, T, record)) if engine == "event" else None
+    table = prepare_input(model, inputs, n_steps=n_steps, run_bytes=run_bytes)
     if engine == "event":
         with _threads(threads):
             out = compiled.run(table, record, progress=progress)

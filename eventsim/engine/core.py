@@ -249,6 +249,45 @@ def walk_row_mark(pr, p, i, v, acc, mark):
     return b - a
 
 
+# -- the input table's calendar (eventsim.inputs.InputTable) inside kernels -----------------
+
+InputRows = namedtuple("InputRows", "indptr idx val sptr steps rows")
+InputRows.__doc__ = """The input table (:class:`~eventsim.inputs.InputTable`) as a kernel takes it:
+its rows (CSR) and each sample's calendar (CSR by step)."""
+
+
+@njit(cache=True)
+def input_cursor(inputs, b, t):
+    """The first calendar entry of sample ``b`` at step ``t`` or later (binary search); a run
+    resuming at step ``t`` starts its cursor there."""
+    lo = inputs.sptr[b]
+    hi = inputs.sptr[b + 1]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if inputs.steps[mid] < t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def input_span(inputs, b, cur, t):
+    """Sample ``b``'s input events at step ``t``, with its cursor ``cur[0]`` at or before the
+    entry of step ``t`` (steps are visited in increasing order). Returns (a, z): the events
+    are ``inputs.idx[a:z]``, ``inputs.val[a:z]`` (empty when the step has none)."""
+    k = cur[0]
+    end = inputs.sptr[b + 1]
+    while k < end and inputs.steps[k] < t:
+        k += 1
+    if k < end and inputs.steps[k] == t:
+        cur[0] = k + 1
+        r = inputs.rows[k]
+        return inputs.indptr[r], inputs.indptr[r + 1]
+    cur[0] = k
+    return 0, 0
+
+
 # -- lean layout of dense weight matrices (the EGRU's kernels, readouts) -------------------
 
 @njit(cache=True)

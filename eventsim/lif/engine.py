@@ -45,9 +45,11 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ..engine.core import mark_units, pack_projections, walk_row, walk_row_delayed, walk_row_mark
+from ..engine.core import (InputRows, input_cursor, input_span, mark_units, pack_projections, walk_row,
+                           walk_row_delayed, walk_row_mark)
 from ..engine.core import projection_from_csr as core_projection
 from ..engine.queue import copy_queue, new_queue, queue_drain, queue_push, ring_layout
+from ..engine.runner import check_counts, step_chunks
 
 # raw count slots
 C_EVENTS, C_INPUT_EVENTS, C_IN_ACS, C_IN_MACS, C_REC_ACS, C_REC_MACS, C_UPDATES = range(7)
@@ -70,8 +72,6 @@ synaptic currents ``syn``."""
 InputBuckets = namedtuple("InputBuckets", "ring recv recv_all")
 InputBuckets.__doc__ = """Per-step input buckets: summed input (D, n), wake-up marks (D, n) and
 "every unit woken" flags (D,) of steps t .. t + D - 1 (bucket ``t % D``)."""
-LIFInputs = namedtuple("LIFInputs", "indptr idx val rows")
-LIFInputs.__doc__ = "The input table and one sample's row of each step (``rows``)."
 LIFOut = namedtuple("LIFOut", "t i val cnt rec_v v")
 LIFOut.__doc__ = """Outputs: the spike buffers (step, unit, value), the raw counts (``C_*``), and
 the per-step membrane record when ``rec_v``."""
@@ -187,20 +187,23 @@ def _deliver_due(proj, net, queue, buckets, p, graded, t):
 # --- the run loop ---
 
 @njit(cache=True)
-def _lif_run(t0, t1, horizon, inputs, proj, net, queue, buckets, prm, st, out, n_out):
-    """Run steps t0 .. t1-1 of one sample (state, queue and buckets are updated in place).
+def _lif_run(t0, t1, horizon, inputs, b, proj, net, queue, buckets, prm, st, out, n_out):
+    """Run steps t0 .. t1-1 of sample b (state, queue and buckets are updated in place; the
+    input cursor is found again at t0).
 
     Stops early, before a step, when the spike buffers could overflow in it; returns
     (next step, spikes written)."""
     n = st.v.shape[0]
     cnt = out.cnt
+    cur = np.zeros(1, np.int64)
+    cur[0] = input_cursor(inputs, b, t0)
     for t in range(t0, t1):
         if n_out + n > out.t.shape[0]:
             return t, n_out
         s = t % buckets.ring.shape[0]
         # 1. input events of step t
-        r = inputs.rows[t]
-        for k in range(inputs.indptr[r], inputs.indptr[r + 1]):
+        ia, iz = input_span(inputs, b, cur, t)
+        for k in range(ia, iz):
             cnt[C_INPUT_EVENTS] += 1
             a, m = _send(proj, net, queue, buckets, 0, inputs.idx[k], inputs.val[k], False, t, horizon)
             cnt[C_IN_ACS] += a
@@ -283,32 +286,48 @@ class CompiledLIF:
                                 model.reset == "subtract", int(model.refractory), model.events == "graded",
                                 f(model.syn_decay), model.has_syn)
 
-    def run(self, table, record_v=False, progress=None, chunk=2000):
+    def run(self, table, record_v=False, progress=None, chunk=None):
         """Run every sample of an :class:`~eventsim.inputs.InputTable`.
 
         Returns dict: spikes (sample, t, unit, value) arrays, v (B, T, n) or None,
         v_final (B, n), raw counts (N_COUNTS,) int64 summed over samples.
-        ``progress``: a callable(steps_done) for a progress bar, or None.
+        ``progress``: a callable(steps_done) for a progress bar, or None. Each sample runs in
+        ranges of ``chunk`` steps (default: about a quarter second of work each, so that Ctrl-C
+        is honoured; the results do not depend on it).
         """
         return self._run(table, record_v, progress, chunk)
 
-    def final_queues(self, table, chunk=2000, check=False):
+    def final_queues(self, table, chunk=None, check=False):
         """The event queue of each sample of ``table`` after its last step (a list of
         :class:`~eventsim.engine.queue.EventQueue`; for checking the queue's invariants).
         ``check``: also assert them (``EventQueue._check``) after every ``chunk`` steps."""
         return self._run(table, False, None, chunk, keep_queues=True, check=check)["queues"]
 
-    def _run(self, table, record_v, progress, chunk, keep_queues=False, check=False):
-        B, T = table.row_of.shape
+    def run_bytes(self, B, T, record_v=False):
+        """About the memory a run of ``B`` samples x ``T`` steps allocates (delay buckets, event
+        queue, final and recorded membranes), for checking before allocating anything."""
         n = self.model.n
+        return (9 * self.D * n + 12 * (self.queue_layout[1] + self.queue_layout[2]) + 8 * B * n
+                + (8 * B * T * n if record_v else 0))
+
+    def _run(self, table, record_v, progress, chunk, keep_queues=False, check=False):
+        from ..inputs import check_memory
+
+        B, T = table.n_samples, table.n_steps
+        n = self.model.n
+        check_counts(B, T, (self.model.n_in + n + 1) * n)
+        check_memory(self.run_bytes(B, T, record_v),
+                     f"a LIF run of {B:,} samples x {T:,} steps (its delay buckets of {self.D:,} steps x "
+                     f"{n:,} units" + (" and the recorded membranes)" if record_v else ")"),
+                     "use smaller delays, fewer units, or do not record the membranes")
         cnt = np.zeros(N_COUNTS, np.int64)
         v_all = np.zeros((B, T, n)) if record_v else None
         v_final = np.zeros((B, n))
         in_val = np.ascontiguousarray(table.val, dtype=np.float64)
         spikes = ([], [], [], [])
         queues = []
+        inputs = InputRows(table.indptr, table.idx, in_val, table.sptr, table.steps, table.rows)
         for b in range(B):
-            inputs = LIFInputs(table.indptr, table.idx, in_val, np.ascontiguousarray(table.row_of[b]))
             st, queue = self._run_sample(b, inputs, T, cnt, v_all[b] if record_v else None, spikes,
                                          progress, chunk, check)
             v_final[b] = st.v
@@ -330,19 +349,19 @@ class CompiledLIF:
         queue = new_queue(*self.queue_layout, np.float64)
         cap = max(16 * n, 1 << 16)
         rec_v = v_out is not None
-        t = 0
-        while t < T:
-            out = LIFOut(np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.float64), cnt,
-                         rec_v, v_out if rec_v else np.zeros((1, 1)))
-            t_new, k = _lif_run(t, min(T, t + chunk), T, inputs, self.proj, self.net, queue, buckets,
-                                self.params, st, out, 0)
-            spikes[0].append(np.full(k, b, np.int64))
-            spikes[1].append(out.t[:k].copy())
-            spikes[2].append(out.i[:k].copy())
-            spikes[3].append(out.val[:k].copy())
-            if progress is not None:
-                progress(t_new - t)
-            if check:
-                queue._check(t_new)
-            t = t_new
+        for t, t1 in step_chunks(T, chunk):
+            while t < t1:
+                out = LIFOut(np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.float64), cnt,
+                             rec_v, v_out if rec_v else np.zeros((1, 1)))
+                t_new, k = _lif_run(t, t1, T, inputs, b, self.proj, self.net, queue, buckets,
+                                    self.params, st, out, 0)
+                spikes[0].append(np.full(k, b, np.int64))
+                spikes[1].append(out.t[:k].copy())
+                spikes[2].append(out.i[:k].copy())
+                spikes[3].append(out.val[:k].copy())
+                if progress is not None:
+                    progress(t_new - t)
+                if check:
+                    queue._check(t_new)
+                t = t_new
         return st, queue

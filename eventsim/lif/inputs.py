@@ -63,13 +63,14 @@ def poisson_stream(n_channels: int, n_steps: int, rate_hz, dt: float, n_samples:
                        np.ones(t.size, dtype=np.float32), n_samples, n_steps, n_channels)
 
 
-def input_table(inputs, n_in: int, n_steps=None):
+def input_table(inputs, n_in: int, n_steps=None, run_bytes=None):
     """The engine's input table (:class:`eventsim.inputs.InputTable`, float64 values) for a
-    LIF network with ``n_in`` channels; the same conversion the EGRU engine uses."""
+    LIF network with ``n_in`` channels; the same conversion the EGRU engine uses
+    (``run_bytes``: see :func:`~eventsim.inputs.prepare_input`)."""
     if not isinstance(inputs, EventStream):
         x = np.asarray(inputs)
         if x.ndim not in (2, 3) or x.shape[-1] != n_in:
             raise EventsimError(f"dense inputs must have shape (T, {n_in}) or (B, T, {n_in}) for a LIF "
                                 f"network with {n_in} input channels; got {x.shape}")
     shim = SimpleNamespace(dtype=np.dtype(np.float64), n_in=int(n_in), embedding=None)
-    return prepare_input(shim, inputs, n_steps=n_steps)
+    return prepare_input(shim, inputs, n_steps=n_steps, run_bytes=run_bytes)

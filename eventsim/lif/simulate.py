@@ -53,7 +53,12 @@ def simulate_lif(model: LIFModel, inputs, engine: str = "event", record_v: bool 
     validate_lif(model)
     if engine not in ("event", "reference"):
         raise EventsimError(f"engine {engine!r} is unknown; use 'event' or 'reference'")
-    table = input_table(inputs, model.n_in, n_steps)
+    compiled = None
+    if engine == "event":
+        from .engine import CompiledLIF
+        compiled = CompiledLIF(model)
+    table = input_table(inputs, model.n_in, n_steps, run_bytes=None if compiled is None else
+                        lambda B, T: compiled.run_bytes(B, T, record_v))
     B, T = table.n_samples, table.n_steps
     mk = lambda raw: LIFCounts(samples=B, steps=T, inputs=model.n_in, units=model.n,
                                nnz_input=model.inp.nnz, nnz_recurrent=model.rec.nnz, engine=engine, **raw)
@@ -65,13 +70,13 @@ def simulate_lif(model: LIFModel, inputs, engine: str = "event", record_v: bool 
         return LIFResult(b, t, i, S[b, t, i], out["v"] if record_v else None, out["v_final"],
                          mk(out["raw"]), "reference")
     from .engine import (C_EVENTS, C_IN_ACS, C_IN_MACS, C_INPUT_EVENTS, C_REC_ACS, C_REC_MACS,
-                         C_UPDATES, CompiledLIF)
+                         C_UPDATES)
     bar = None
     if progress:
         from tqdm import tqdm
         bar = tqdm(total=B * T, unit="step", desc="lif", leave=False)
     try:
-        out = CompiledLIF(model).run(table, record_v=record_v,
+        out = compiled.run(table, record_v=record_v,
                                      progress=None if bar is None else bar.update)
     finally:
         if bar is not None:

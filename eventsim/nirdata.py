@@ -72,3 +72,17 @@ def write_activity(path, data) -> None:
             nir.write_data(tmp, data)
     except (TypeError, ValueError) as e:
         raise EventsimError(f"could not write NIR data to {path}: {e}") from None
+
+
+def egru_activity(ys):
+    """NIR data of an EGRU run's events: one node ``layer{k}`` per layer, observable
+    ``"events"``, a ``nir.ValuedEventData`` of the graded events ``y = o·c`` (the nonzero
+    entries of ``ys[k]``, (B, T, n)); time = step index (dt = 1)."""
+    nir = _nir()
+    nodes = {}
+    for k, y in enumerate(ys):
+        y = np.asarray(y)
+        b, t, i = np.nonzero(y)
+        ev = event_data(b, t, i, y[b, t, i], y.shape[0], y.shape[1], y.shape[2], 1.0, graded=True)
+        nodes[f"layer{k}"] = nir.NIRNodeData(observables={"events": ev})
+    return nir.NIRGraphData(nodes=nodes)

@@ -201,3 +201,23 @@ def test_cli_import_run_export_and_activity(tmp_path, capsys, monkeypatch):
     capsys.readouterr()
     assert run("lif", "import", "missing.nir", "--dt", "1e-4", "--out", "n.npz") == 2
     assert "eventsim: error: NIR graph file 'missing.nir' does not exist" in capsys.readouterr().err
+
+
+def test_egru_events_as_valued_event_data(tmp_path, capsys):
+    import eventsim
+    m, x, a = (str(tmp_path / k) for k in ("m.npz", "x.npy", "act.nir"))
+    eventsim.save_model(eventsim.random_model(4, [6, 5], seed=0, thr_mean=0.05), m)
+    X = np.random.default_rng(0).normal(size=(2, 30, 4))
+    np.save(x, X)
+    assert main(["count", "--model", m, "--input", x, "--save-activity", a, "--quiet"]) == 0
+    d = nir.read_data(a)
+    res = eventsim.simulate(eventsim.load_model(m), X, record=("y",))
+    for k in range(2):
+        ev = d.nodes[f"layer{k}"].observables["events"]
+        assert isinstance(ev, nir.ValuedEventData) and ev.n_neurons == res.y[k].shape[2]
+        for b in range(2):
+            ok = ev.idx[b] >= 0
+            got = sorted(zip(ev.time[b][ok].astype(int).tolist(), ev.idx[b][ok].tolist(), ev.value[b][ok].tolist()))
+            t, i = np.nonzero(res.y[k][b])
+            want = sorted(zip(t.tolist(), i.tolist(), res.y[k][b][t, i].astype(float).tolist()))
+            assert got == want and len(want) > 10

@@ -21,6 +21,9 @@ def register(sub) -> None:
     p.add_argument("--save-outputs", metavar="OUT.npz",
                    help="write layer{k}.y and layer{k}.c (B, T, n) and readout (B, T, n_out); "
                         "for a DeltaGRU layer{k}.y = h_t and no layer{k}.c")
+    p.add_argument("--save-activity", metavar="OUT.nir",
+                   help="EGRU: write each layer's graded events (y = o*c) as NIR data "
+                        "(nir.ValuedEventData, time = step index; needs the nir extra)")
     p.add_argument("--delays", metavar="FF:REC,...",
                    help="integer delays per layer, feed-forward:recurrent (e.g. '0:1,2:0'); "
                         "overrides the model file's (EGRU only)")
@@ -60,8 +63,18 @@ def run(args) -> int:
     from ..outputs import check_outputs
     from ._util import parse_delays, write_json
 
-    check_outputs([("--json", args.json), ("--save-outputs", args.save_outputs)],
+    check_outputs([("--json", args.json), ("--save-outputs", args.save_outputs),
+                   ("--save-activity", args.save_activity)],
                   [("--model", args.model), ("--input", args.input)])
+    if args.save_activity:
+        from .._npz import read_npz
+        from ..deltagru.model import file_kind
+        from ..lif.nir import nir_module
+        nir_module()  # the extra, before any work
+        kind = file_kind(read_npz(args.model, "model file"), str(args.model))
+        if kind != "egru":
+            raise EventsimError(f"--save-activity writes an EGRU's events; this is a {kind} model file "
+                                f"(for a LIF network: eventsim lif run --save-activity)")
     if args.threads is not None and args.threads < 1:
         raise EventsimError(f"--threads {args.threads} must be >= 1")
     if args.steps is not None and args.steps < 1:
@@ -82,7 +95,7 @@ def run(args) -> int:
         res = simulate_deltagru(model, inputs, engine=args.engine, record=record, threads=args.threads,
                                 n_steps=args.steps, progress=not args.quiet)
     else:
-        record = ("y", "c", "readout") if args.save_outputs else ()
+        record = ("y", "c", "readout") if args.save_outputs else (("y",) if args.save_activity else ())
         res = simulate(model, inputs, engine=args.engine, record=record, threads=args.threads,
                        n_steps=args.steps, progress=not args.quiet)
     counts = res.counts.to_dict()
@@ -97,6 +110,9 @@ def run(args) -> int:
         if res.readout is not None:
             arrays["readout"] = res.readout
         write_npz(args.save_outputs, arrays)
+    if args.save_activity:
+        from ..nirdata import egru_activity, write_activity
+        write_activity(args.save_activity, egru_activity(res.y))
     if not args.quiet:
         kind = "DeltaGRU, " if delta else ""
         print(f"model {args.model}: {kind}layers {model.sizes}, engine {args.engine}")
@@ -109,5 +125,7 @@ def run(args) -> int:
             print(f"counts written to {args.json}")
         if args.save_outputs:
             print(f"outputs written to {args.save_outputs}")
+        if args.save_activity:
+            print(f"activity written to {args.save_activity}")
     sys.stdout.flush()
     return 0

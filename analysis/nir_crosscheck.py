@@ -10,6 +10,9 @@ Graphs (a few hundred units each, built here with fixed seeds):
 - ``ff_cuba_snntorch``: the same with snnTorch ``Synaptic`` layers (NIR ``CubaLIF``);
 - ``recurrent``: Input → Linear → LIF (300) with a recurrent Linear LIF → LIF (a cycle), r = 1:
   Norse (``norse.torch.from_nir``, float32); snnTorch 1.0 cannot import a cycle;
+- ``rleaky_snntorch``: written by snnTorch from an ``RLeaky`` layer (300 units, all-to-all
+  recurrent ``Linear`` with bias): checked against that snnTorch module itself, run natively
+  (float32), since snnTorch cannot import the cycle back;
 - ``delays``: two LIF layers (200 + 100) with ``Delay`` nodes on the input and on a back edge
   from the second layer to the first.
 
@@ -65,6 +68,40 @@ def graph_ff_snntorch(cuba=False, seed=0):
         l2 = snn.Leaky(beta=torch.full((100,), 0.8), threshold=torch.ones(100), init_hidden=True, output=True)
     net = torch.nn.Sequential(f1, l1, f2, l2)
     return export_to_nir(net, torch.zeros(1, 40), model_name="snntorch", ignore_dims=[0])
+
+
+def rleaky_snntorch(seed=3):
+    """(graph written by snnTorch, the snnTorch module it was written from)."""
+    import snntorch as snn
+    import torch
+    from snntorch.export_nir import export_to_nir
+
+    rng = np.random.default_rng(seed)
+    n = 300
+    fc = torch.nn.Linear(40, n)
+    rl = snn.RLeaky(beta=torch.full((n,), 0.9), threshold=torch.ones(n), linear_features=n, init_hidden=True,
+                    output=True, reset_mechanism="zero", reset_delay=False)
+    with torch.no_grad():
+        fc.weight.copy_(torch.from_numpy(rng.normal(0.25, 0.3, (n, 40))))
+        fc.bias.zero_()
+        rl.recurrent.weight.copy_(torch.from_numpy(rng.normal(0.0, 0.1, (n, n))))
+        rl.recurrent.bias.copy_(torch.from_numpy(rng.normal(0.0, 0.01, n)))
+    net = torch.nn.Sequential(fc, rl)
+    return export_to_nir(net, torch.zeros(1, 40), model_name="snntorch", ignore_dims=[0]), net
+
+
+def run_snntorch_module(net, x):
+    """Output spikes of an snnTorch module with hidden state, run step by step (float32)."""
+    import torch
+    from snntorch import utils
+    torch.set_num_threads(1)
+    utils.reset(net)
+    outs = []
+    with torch.no_grad():
+        for t in range(x.shape[1]):
+            spk, _ = net(torch.from_numpy(x[:, t]).float())
+            outs.append(spk.numpy())
+    return np.stack(outs, axis=1).astype(np.float64)
 
 
 def graph_recurrent(seed=1):
@@ -222,6 +259,14 @@ def main(argv=None) -> int:
 
     print("| graph | units | against | spikes (eventsim) | spikes (other) | differing cells |")
     print("|---|---:|---|---:|---:|---:|")
+    try:
+        g, net = rleaky_snntorch()
+        x = inputs(99, T=args.steps)
+        ev, m = run_eventsim(g, x, DT)
+        row("rleaky_snntorch", m.n, "the snnTorch RLeaky module itself (float32)", ev["1.lif"],
+            run_snntorch_module(net, x))
+    except ImportError as e:
+        print(f"| rleaky_snntorch | - | (not built: {e}) | | | |")
     for name, build, order, others in (
             ("ff_snntorch", lambda: graph_ff_snntorch(False), ["1", "3"], ("snntorch32", "snntorch64")),
             ("ff_cuba_snntorch", lambda: graph_ff_snntorch(True), ["1", "3"], ("snntorch32", "snntorch64")),

@@ -33,6 +33,16 @@ def test_graph_written_by_snntorch_gives_snntorchs_spikes(cuba):
     np.testing.assert_array_equal(ev["3"], S["3"])
 
 
+def test_recurrent_graph_written_by_snntorch_gives_its_modules_spikes():
+    pytest.importorskip("snntorch")
+    g, net = cc.rleaky_snntorch()
+    x = cc.inputs(3, T=T)
+    ev, m = cc.run_eventsim(g, x, cc.DT)
+    assert m.rec.nnz == 300 * 300 and int(m.rec.delay.min()) == 1  # the cycle: one step
+    assert ev["1.lif"].sum() > 1000
+    np.testing.assert_array_equal(ev["1.lif"], cc.run_snntorch_module(net, x))
+
+
 def test_recurrent_graph_against_norse_and_the_interpreter():
     g = cc.graph_recurrent()
     x = cc.inputs(1, T=T)

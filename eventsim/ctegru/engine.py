@@ -8,16 +8,25 @@ What it does, per sample. Each unit ``g`` keeps its state at its own time ``t0[g
   ``τ_mem·dc/dt = σ(a_u(t))·(tanh(a_z(t)) − c)``, error per step
   ``|e| <= atol + rtol·max(|c_old|, |c_new|)``; the last accepted step size is kept per unit).
 
-After every change of a unit (an input reached it, it fired) its next threshold crossing
-is *predicted*: integrated forward from its state, with no further input, until ``c``
-exceeds ϑ (then the crossing is located inside that step by a bracketed Newton
-iteration, each trial a Dormand–Prince step from the step's start, until it moves less
-than ``root_tol`` seconds), or until a crossing is impossible: ``dc/dt <= 0`` at
-``c = ϑ`` whenever ``tanh(a_z) <= ϑ``, and ``a_z`` relaxes monotonically to ``b_z``, so
-once ``tanh(a_z) <= ϑ`` and ``tanh(b_z) <= ϑ`` (from the time given in closed form) the
-unit cannot fire without input, and with ``ϑ >= 1`` never. The prediction is kept in
-the queue (:mod:`eventsim.engine.pqueue`), rescheduled or removed when an input reaches
-the unit first.
+After every change of a unit (an input reached it, it fired) the queue gets its next
+entry (:func:`_reschedule`; :mod:`eventsim.engine.pqueue`, rescheduled or removed when
+an input reaches the unit first):
+
+- none, when the unit cannot cross before ``t_end`` without input: ``dc/dt <= 0`` at
+  ``c = ϑ`` whenever ``tanh(a_z) <= ϑ``, and ``a_z`` relaxes monotonically to ``b_z``, so
+  once ``tanh(a_z) <= ϑ`` and ``tanh(b_z) <= ϑ`` (from a time given in closed form) it
+  cannot fire (with ``ϑ >= 1``, never);
+- a CHECK at a lower bound of its crossing time, ``t_lb = t0 + τ_mem/u_max ·
+  ln((z_max − c)/(z_max − ϑ))`` (``dc/dt <= u_max·(z_max − c)/τ_mem`` with the largest
+  future ``u`` and ``z``), when that is more than 4 of its steps away: at the CHECK the
+  unit is integrated to ``t_lb`` (time that has passed without input: no work is thrown
+  away) and looked at again;
+- otherwise a short speculative integration (at most 8 accepted steps): a crossing
+  inside it gives a FIRE entry at the crossing (located inside its step by a bracketed
+  Newton iteration, each trial a Dormand–Prince step from the step's start, until it moves
+  less than ``root_tol`` seconds); else a CHECK at its end, whose state is kept and
+  taken over if nothing reaches the unit first. An input arriving earlier throws away
+  at most those 8 steps.
 
 The queue orders entries by (time, key), ``key = ((source layer + 1)·S + source index)·4
 + kind`` (input channels are layer −1; kind 0 a predicted crossing, 1 a delayed
@@ -128,36 +137,53 @@ def _advance(g, t1, S, P, rtol, atol):
 
 
 @njit(cache=True)
-def _predict(g, t_end, S, P, rtol, atol, root_tol, out):
-    """Unit g's next crossing after its time, with no further input: writes (time, c there)
-    to out[0], out[1] (time inf: none up to t_end); returns the solver steps taken."""
+def _bound(g, S, P, t_end):
+    """(t_lb, t_lim): no crossing of unit g before t_lb, none after t_lim (inf: none at all
+    up to t_end), without further input. With z_max = max(tanh(a_z), tanh(b_z)) and
+    u_max = σ(max(a_u, b_u)) (a_x relaxes monotonically to b_x), dc/dt <= u_max·(z_max − c)/τ_mem,
+    so c stays below z_max − (z_max − c0)·exp(−u_max·(t − t0)/τ_mem); and once tanh(a_z) <= ϑ
+    and tanh(b_z) <= ϑ, dc/dt <= 0 at c = ϑ."""
+    t0, c, au, az = S[0][g], S[1][g], S[2][g], S[4][g]
+    bu, bz, th, ts, tm = P[0][g], P[2][g], P[3][g], P[4][g], P[5][g]
+    if th >= 1.0:
+        return np.inf, np.inf
+    zmax = max(math.tanh(az), math.tanh(bz))
+    if zmax <= th:
+        return np.inf, np.inf
+    athr = math.atanh(th)
+    if bz >= athr:
+        t_lim = t_end
+    else:
+        t_lim = min(t_end, t0 + ts * math.log((az - bz) / (athr - bz)))
+    umax = 1.0 / (1.0 + math.exp(-max(au, bu)))
+    t_lb = t0 + tm / umax * math.log((zmax - c) / (zmax - th))
+    if t_lb >= t_lim:
+        return np.inf, np.inf
+    return t_lb, t_lim
+
+
+@njit(cache=True)
+def _speculate(g, t_lim, kmax, S, P, rtol, atol, root_tol, out):
+    """Integrate unit g from its state, without input, for at most ``kmax`` accepted steps
+    and not past ``t_lim``. out = (status, time, c, step size): status 1 a crossing at that
+    time (c there), 2 the step limit reached at that time, 0 t_lim reached (no crossing).
+    Returns the solver steps taken."""
     t0, c, au, az, hs = S[0], S[1], S[2], S[4], S[5]
     bu, bz, thr, ts, tm = P[0], P[2], P[3], P[4], P[5]
-    out[0] = np.inf
     ta = t0[g]
     th = thr[g]
     cc = c[g]
-    if cc >= th:
-        out[0] = ta
-        out[1] = cc
-        return 0
-    if th >= 1.0:
-        return 0
-    athr = math.atanh(th)
-    if bz[g] > athr:
-        t_lim = t_end
-    elif az[g] <= athr:
-        return 0
-    elif bz[g] == athr:
-        t_lim = t_end
-    else:
-        t_lim = min(t_end, ta + ts[g] * math.log((az[g] - bz[g]) / (athr - bz[g])))
     au0, az0, b_u, b_z, tsg, tmg = au[g], az[g], bu[g], bz[g], ts[g], tm[g]
     t = ta
     h = hs[g]
     k1 = _rhs(t, cc, ta, au0, az0, b_u, b_z, tsg, tmg)
     steps = 0
+    accepted = 0
+    out[0] = 0.0
     while t < t_lim:
+        if accepted == kmax:
+            out[0], out[1], out[2], out[3] = 2.0, t, cc, h
+            return steps
         last = h >= t_lim - t
         hh = t_lim - t if last else h
         c5, err, k7 = _dp5(t, cc, hh, k1, ta, au0, az0, b_u, b_z, tsg, tmg)
@@ -167,6 +193,7 @@ def _predict(g, t_end, S, P, rtol, atol, root_tol, out):
         if q > 1.0:
             h = hh * fac
             continue
+        accepted += 1
         if c5 > th:  # crossing inside [t, t + hh]: bracketed Newton on the step length
             lo, hi = 0.0, hh
             s = hh * (th - cc) / (c5 - cc)
@@ -190,9 +217,7 @@ def _predict(g, t_end, S, P, rtol, atol, root_tol, out):
                     steps += 1
                     break
                 s = s_new
-            if t + s <= t_end:
-                out[0] = t + s
-                out[1] = cs
+            out[0], out[1], out[2], out[3] = 1.0, t + s, cs, hh * fac
             return steps
         t = t_lim if last else t + hh
         cc = c5
@@ -203,16 +228,50 @@ def _predict(g, t_end, S, P, rtol, atol, root_tol, out):
 
 @njit(cache=True)
 def _reschedule(g, t_end, S, P, U, q, slot, rtol, atol, root_tol, raw, tmp):
-    raw[U[0][g], 4] += _predict(g, t_end, S, P, rtol, atol, root_tol, tmp)
-    S[6][g] = tmp[1]
-    if tmp[0] <= t_end:
+    """Queue unit g's next entry after a change of its state: FIRE (payload g) at its
+    crossing, or CHECK (payload −1−g) at a time before which it cannot cross (a lower bound,
+    or the end of a short speculative integration whose state is kept in S[6..8]), or
+    nothing when it cannot cross before t_end."""
+    when = np.inf
+    payload = g
+    S[8][g] = 0.0
+    if S[1][g] >= P[3][g]:
+        when = S[0][g]
+        S[6][g] = S[1][g]
+    else:
+        t_lb, t_lim = _bound(g, S, P, t_end)
+        if t_lb <= t_end:
+            if t_lb - S[0][g] > 4.0 * S[5][g]:
+                when = t_lb
+                payload = -1 - g
+            else:
+                raw[U[0][g], 4] += _speculate(g, t_lim, 8, S, P, rtol, atol, root_tol, tmp)
+                if tmp[0] == 1.0 and tmp[1] <= t_end:
+                    when = tmp[1]
+                    S[6][g] = tmp[2]
+                elif tmp[0] == 2.0:
+                    when = tmp[1]
+                    payload = -1 - g
+                    S[6][g], S[7][g], S[8][g] = tmp[2], tmp[3], 1.0
+    if when <= t_end:
         if slot[g] >= 0:
-            pq_update(q, slot[g], tmp[0], U[1][g])
+            pq_update(q, slot[g], when, U[1][g])
+            q[2][slot[g]] = payload
         else:
-            slot[g] = pq_push(q, tmp[0], U[1][g], g)
+            slot[g] = pq_push(q, when, U[1][g], payload)
     elif slot[g] >= 0:
         pq_remove(q, slot[g])
         slot[g] = -1
+
+
+@njit(cache=True)
+def _set_time(g, t1, S, P):
+    """Move unit g's pre-activations to t1 in closed form and its time to t1 (c is set apart)."""
+    e = math.exp(-(t1 - S[0][g]) / P[4][g])
+    S[2][g] = P[0][g] + (S[2][g] - P[0][g]) * e
+    S[3][g] = P[1][g] + (S[3][g] - P[1][g]) * e
+    S[4][g] = P[2][g] + (S[4][g] - P[2][g]) * e
+    S[0][g] = t1
 
 
 @njit(cache=True)
@@ -242,13 +301,14 @@ def run_sample(P, U, R, row_delay, row_key, m0, in_t, in_ch, t_end, rtol, atol, 
     w_u, w_r, w_z, is_recurrent); input events (in_t sorted, in_ch) already delayed.
     Returns (event times, event units, raw counts (L, 5), status: 0 ok, 1 max_events hit)."""
     N = P[0].size
+    # t0, c, a_u, a_r, a_z, step size, then the speculation: c there, step size there, kept?
     S = (np.zeros(N), np.zeros(N), np.zeros(N), np.zeros(N), np.zeros(N),
-         np.empty(N), np.zeros(N))  # t0, c, a_u, a_r, a_z, step size, predicted c
+         np.empty(N), np.zeros(N), np.zeros(N), np.zeros(N))
     for g in range(N):
         S[5][g] = 1e-3 * min(P[4][g], P[5][g])
     slot = np.full(N, -1, np.int64)
     raw = np.zeros((n_layers, 5), np.int64)
-    tmp = np.zeros(2)
+    tmp = np.zeros(4)
     q = pq_new(N + 16)
     for g in range(N):
         _reschedule(g, t_end, S, P, U, q, slot, rtol, atol, root_tol, raw, tmp)
@@ -278,15 +338,23 @@ def run_sample(P, U, R, row_delay, row_key, m0, in_t, in_ch, t_end, rtol, atol, 
         if (key & 3) != 0:  # a delayed delivery; payload is the row
             q = _deliver(g, th, t_end, S, P, U, R, q, slot, rtol, atol, root_tol, raw, tmp)
             continue
-        # unit g fires at th
+        if g < 0:  # CHECK: unit -1-g cannot have crossed before th; bring it there, look again
+            g = -1 - g
+            slot[g] = -1
+            lg = U[0][g]
+            if S[8][g] == 1.0:  # the speculation that ended here holds: keep its state
+                _set_time(g, th, S, P)
+                S[1][g] = S[6][g]
+                S[5][g] = S[7][g]
+            else:
+                raw[lg, 4] += _advance(g, th, S, P, rtol, atol)
+            q = pq_reserve(q)
+            _reschedule(g, t_end, S, P, U, q, slot, rtol, atol, root_tol, raw, tmp)
+            continue
+        # unit g fires at th (its c there from the prediction)
         slot[g] = -1
         l = U[0][g]
-        ta = S[0][g]
-        e = math.exp(-(th - ta) / P[4][g])
-        S[2][g] = P[0][g] + (S[2][g] - P[0][g]) * e
-        S[3][g] = P[1][g] + (S[3][g] - P[1][g]) * e
-        S[4][g] = P[2][g] + (S[4][g] - P[2][g]) * e
-        S[0][g] = th
+        _set_time(g, th, S, P)
         S[1][g] = min(S[6][g] - thr[g], thr[g] - eps)
         raw[l, 0] += 1
         raw[l, 3] += 1

@@ -187,8 +187,10 @@ def _import(args) -> int:
     m = from_nir(args.graph, args.dt)
     save_lif(m, args.out)
     kinds = ", ".join(f"{name} ({kind}, {b - a})" for name, kind, a, b in m.meta["nir"]["nodes"])
+    same = int((m.rec.delay == 0).sum())
     print(f"wrote {args.out}: {m.n_in} inputs, {m.n} units [{kinds}], {m.inp.nnz} input and "
-          f"{m.rec.nnz} recurrent synapses, dt = {m.dt} s (forward Euler)")
+          f"{m.rec.nnz} unit-to-unit synapses ({same} acting in the same step), dt = {m.dt} s "
+          f"(forward Euler)")
     return 0
 
 

@@ -141,6 +141,9 @@ def _run_model(args, profiles) -> int:
     if is_lif_file(args.model):  # a LIF network (eventsim.lif): its own counts, same formulas
         from ..hardware.lif_cost import run_lif_cost
         return run_lif_cost(args, profiles, _timing_table)
+    from .count import is_ctegru
+    if is_ctegru(args.model):
+        return _run_ctegru(args, profiles)
     model = load_any_model(args.model)
     kind = getattr(model, "kind", "egru")
     if kind == "deltagru":
@@ -172,6 +175,45 @@ def _run_model(args, profiles) -> int:
         if tim:
             print()
             print(_timing_table(doc["timing"]))
+        if args.json:
+            print(f"written to {args.json}")
+    return 0
+
+
+def _run_ctegru(args, profiles) -> int:
+    """A continuous-time EGRU run (SPEC §6) priced on event-driven profiles only."""
+    from ..ctegru.inputs import SpikeStream
+    from ..ctegru.model import load_ctegru
+    from ..ctegru.simulate import simulate_ctegru
+    from ..errors import EventsimError
+    from ..hardware.energy import ctegru_table, estimate_ctegru
+    from ._util import write_json
+
+    if args.timing or args.event_op != "mac" or args.spill or args.cores is not None:
+        raise EventsimError("--timing, --event-op, --spill and --cores apply to the discrete-time models; "
+                            "a continuous-time EGRU is priced by its SPEC §6 counts only")
+    if not args.hardware:  # default: every shipped event-driven profile
+        profiles = [p for p in profiles if p.kind == "event"]
+    clocked = [p.name for p in profiles if p.kind != "event"]
+    if clocked:
+        raise EventsimError(f"hardware profile(s) {', '.join(clocked)} are clocked; a continuous-time EGRU "
+                            f"has no clock (no step at which every unit updates): use event-driven "
+                            f"profiles only")
+    model = load_ctegru(args.model)
+    stream = SpikeStream.load(args.input)
+    counts = simulate_ctegru(model, stream, progress=not args.quiet).counts.to_dict()
+    ests = [estimate_ctegru(counts, p, args.model) for p in profiles]
+    doc = {"format": "eventsim-cost/1", "model": args.model, "kind": "ctegru", "input": args.input,
+           "samples": counts["samples"], "duration_s": counts["duration_s"], "counts": counts,
+           "estimates": ests, "profiles": {p.name: p.to_dict() for p in profiles}}
+    if args.json:
+        write_json(args.json, doc)
+    if not args.quiet:
+        t = counts["total"]
+        print(f"model {args.model}: continuous-time EGRU, layers {model.sizes}; {counts['samples']} "
+              f"sample(s), {counts['duration_s']:g} s; events {t['events']:,}, synaptic events "
+              f"{t['synaptic_events']:,}")
+        print(ctegru_table(ests))
         if args.json:
             print(f"written to {args.json}")
     return 0

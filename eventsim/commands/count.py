@@ -31,6 +31,13 @@ def register(sub) -> None:
     p.add_argument("--steps", type=int, help="number of steps for an event stream (default: the stream's "
                                              "n_steps); refused for a .npy input, which has its own length")
     p.add_argument("--threads", type=int, help="threads for the event engine (default: all cores)")
+    p.add_argument("--duration", type=float,
+                   help="continuous-time EGRU (meta kind ctegru, SPEC §6) only: seconds simulated per "
+                        "sample (default: the stream's duration, else each sample's last input event)")
+    p.add_argument("--rtol", type=float, help="continuous-time EGRU only: relative tolerance of the "
+                                              "integrator (default 1e-8)")
+    p.add_argument("--atol", type=float, help="continuous-time EGRU only: absolute tolerance of the "
+                                              "integrator (default 1e-10)")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
     p.set_defaults(func=run)
 
@@ -79,6 +86,12 @@ def run(args) -> int:
         raise EventsimError(f"--threads {args.threads} must be >= 1")
     if args.steps is not None and args.steps < 1:
         raise EventsimError(f"--steps {args.steps} must be >= 1")
+    if is_ctegru(args.model):
+        return run_ctegru(args)
+    given = [o for o, v in (("--duration", args.duration), ("--rtol", args.rtol), ("--atol", args.atol))
+             if v is not None]
+    if given:
+        raise EventsimError(f"{', '.join(given)}: for a continuous-time EGRU (meta kind ctegru) only")
     model = load_any_model(args.model, dtype=args.dtype)
     delta = getattr(model, "kind", "egru") == "deltagru"
     if delta and args.delays:
@@ -127,5 +140,54 @@ def run(args) -> int:
             print(f"outputs written to {args.save_outputs}")
         if args.save_activity:
             print(f"activity written to {args.save_activity}")
+    sys.stdout.flush()
+    return 0
+
+
+def is_ctegru(path) -> bool:
+    """Whether the model file at ``path`` is a continuous-time EGRU (meta kind ctegru)."""
+    from .._npz import read_npz
+    from ..ctegru.model import KIND
+    from ..deltagru.model import file_kind
+    return file_kind(read_npz(path, "model file"), str(path)) == KIND
+
+
+def run_ctegru(args) -> int:
+    """``eventsim count`` on a continuous-time EGRU and a spike stream (SPEC §6)."""
+    from .._npz import write_npz
+    from ..ctegru.inputs import SpikeStream
+    from ..ctegru.model import load_ctegru
+    from ..ctegru.simulate import ATOL, RTOL, simulate_ctegru
+    from ..errors import EventsimError
+    from ._util import write_json
+
+    given = [o for o, v in (("--delays", args.delays), ("--dtype", args.dtype), ("--steps", args.steps),
+                            ("--threads", args.threads)) if v is not None]
+    if given:
+        raise EventsimError(f"{', '.join(given)} {'do' if len(given) > 1 else 'does'} not apply to a continuous-time EGRU (it runs in "
+                            f"float64, in seconds, on one thread; its delays are in the model file)")
+    model = load_ctegru(args.model)
+    if not args.input.endswith(".npz"):
+        raise EventsimError(f"--input {args.input!r}: a continuous-time EGRU reads a spike stream .npz "
+                            f"(sample, t in seconds, channel)")
+    stream = SpikeStream.load(args.input)
+    engine = "reference" if args.engine == "dense" else "event"
+    res = simulate_ctegru(model, stream, duration=args.duration, engine=engine,
+                          rtol=RTOL if args.rtol is None else args.rtol,
+                          atol=ATOL if args.atol is None else args.atol, progress=not args.quiet)
+    if args.json:
+        write_json(args.json, res.counts.to_dict())
+    if args.save_outputs:
+        write_npz(args.save_outputs, res.outputs())
+    if not args.quiet:
+        print(f"model {args.model}: continuous-time EGRU, layers {model.sizes}, "
+              f"{'event engine' if engine == 'event' else 'naive reference'}; "
+              f"{stream.n_samples} sample(s), {res.counts.duration_s:g} s simulated, "
+              f"{len(stream):,} input events")
+        print(res.counts.table())
+        if args.json:
+            print(f"counts written to {args.json}")
+        if args.save_outputs:
+            print(f"outputs written to {args.save_outputs}")
     sys.stdout.flush()
     return 0

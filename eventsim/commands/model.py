@@ -11,8 +11,10 @@ def register(sub) -> None:
         description="Write a random EGRU model (.npz, SPEC §4): Xavier-normal weights, zero biases, "
                     "thresholds from a Beta distribution with the given mean; or, with --kind deltagru, "
                     "a DeltaGRU (SPEC §5) with the same weights for the same seed and the delta "
-                    "thresholds --theta-x and --theta-h.")
-    p.add_argument("--kind", choices=("egru", "deltagru"), default="egru",
+                    "thresholds --theta-x and --theta-h; or, with --kind ctegru, a continuous-time "
+                    "EGRU (SPEC §6: eventax's initialisation, tau_syn 5 ms, tau_mem 20 ms, threshold "
+                    "--thr-mean or 0.5, no readout).")
+    p.add_argument("--kind", choices=("egru", "deltagru", "ctegru"), default="egru",
                    help="unit model (default egru)")
     p.add_argument("--inputs", type=int, required=True, help="inputs per step of layer 0 (m)")
     p.add_argument("--layers", required=True, help="units per layer, comma-separated (e.g. 64,64)")
@@ -37,7 +39,12 @@ def register(sub) -> None:
                     "nonzero entries, token ids for an embedding model, or an event-stream .npz.")
     q.add_argument("--model", required=True, help="model file the input is for")
     q.add_argument("--samples", type=int, default=1, help="B (default 1)")
-    q.add_argument("--steps", type=int, required=True, help="T")
+    q.add_argument("--steps", type=int, help="T (EGRU and DeltaGRU models: required)")
+    q.add_argument("--duration", type=float,
+                   help="continuous-time EGRU models only: seconds per sample (required for them)")
+    q.add_argument("--rate", type=float, default=50.0,
+                   help="continuous-time EGRU models only: Poisson input events per channel and "
+                        "second (default 50)")
     q.add_argument("--density", type=float, default=0.5, help="fraction of nonzero inputs (default 0.5)")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--out", required=True, help=".npy (dense or tokens) or .npz (event stream)")
@@ -47,6 +54,14 @@ def register(sub) -> None:
 def _check_kind_options(args) -> None:
     """Refuse the options of the other unit model, in one line."""
     from ..errors import EventsimError
+    if args.kind == "ctegru":
+        given = [opt for opt, v in (("--reset", args.reset), ("--theta-x", args.theta_x),
+                                    ("--theta-h", args.theta_h), ("--outputs", args.outputs),
+                                    ("--vocab", args.vocab)) if v is not None]
+        if given:
+            raise EventsimError(f"{' and '.join(given)} {'do' if len(given) > 1 else 'does'} not apply to a continuous-time EGRU "
+                                f"(--kind ctegru: binary events, no readout, no embedding); drop it")
+        return
     other = ([("--thr-mean", args.thr_mean), ("--reset", args.reset)] if args.kind == "deltagru"
              else [("--theta-x", args.theta_x), ("--theta-h", args.theta_h)])
     given = [opt for opt, v in other if v is not None]
@@ -81,6 +96,21 @@ def run_model(args) -> int:
     n_weights = sum(3 * n * (a + n) for a, n in zip(sizes, layers)) + (args.outputs or 0) * layers[-1] \
         + (args.vocab or 0) * args.inputs
     check_memory(8 * 3 * n_weights, f"a model of {n_weights:,} weights")
+    if args.kind == "ctegru":
+        from ..ctegru.model import THR, random_ctegru, save_ctegru
+        thr = THR if args.thr_mean is None else args.thr_mean
+        if not thr > 0:
+            from ..errors import EventsimError
+            raise EventsimError(f"--thr-mean {thr} must be > 0 for a continuous-time EGRU")
+        if not 0.0 <= args.density <= 1.0:
+            from ..errors import EventsimError
+            raise EventsimError(f"--density {args.density} must be in [0, 1]")
+        m = random_ctegru(args.inputs, layers, seed=args.seed, weight_density=args.density, thr=thr,
+                          dtype=args.dtype)
+        save_ctegru(m, args.out)
+        print(f"wrote {args.out}: ctegru, inputs {m.n_in}, layers {m.sizes}, weight density "
+              f"{args.density}, threshold {thr}")
+        return 0
     if args.kind == "deltagru":
         from ..deltagru.model import random_deltagru, save_deltagru
         tx = THETA_X if args.theta_x is None else args.theta_x
@@ -113,6 +143,15 @@ def run_input(args) -> int:
     from ._util import check_seed
 
     check_outputs([("--out", args.out)], [("--model", args.model)])
+    from ..ctegru.model import KIND as CT
+    from ..deltagru.model import file_kind
+    from .._npz import read_npz
+    if file_kind(read_npz(args.model, "model file"), args.model) == CT:
+        return _run_ct_input(args)
+    if args.duration is not None:
+        raise EventsimError("--duration applies to continuous-time EGRU models only; use --steps")
+    if args.steps is None:
+        raise EventsimError("--steps is required (the number of steps T of the input)")
     if not args.out.endswith((".npy", ".npz")):
         raise EventsimError(f"--out {args.out!r}: use .npy (dense or token ids) or .npz (event stream)")
     if args.samples < 1 or args.steps < 1:
@@ -138,4 +177,33 @@ def run_input(args) -> int:
         else:
             write_npy(args.out, x)
     print(f"wrote {args.out}")
+    return 0
+
+
+def _run_ct_input(args) -> int:
+    """Poisson input events with real-valued times for a continuous-time EGRU (.npz)."""
+    from ..ctegru.inputs import poisson_stream
+    from ..ctegru.model import load_ctegru
+    from ..errors import EventsimError
+    from ._util import check_seed
+
+    if args.steps is not None:
+        raise EventsimError("--steps does not apply to a continuous-time EGRU: give --duration "
+                            "(seconds) and --rate (events per channel and second)")
+    if args.duration is None or not (args.duration > 0 and args.duration != float("inf")):
+        raise EventsimError("a continuous-time EGRU needs --duration SECONDS (> 0) of input")
+    if not (args.rate >= 0 and args.rate != float("inf")):
+        raise EventsimError(f"--rate {args.rate} must be a finite number of events per second >= 0")
+    if not args.out.endswith(".npz"):
+        raise EventsimError(f"--out {args.out!r}: a continuous-time input is an event stream (.npz)")
+    if args.samples < 1:
+        raise EventsimError("--samples must be >= 1")
+    check_seed(args.seed)
+    model = load_ctegru(args.model)
+    from ..inputs import check_memory
+    check_memory(24 * args.rate * args.duration * model.n_in * args.samples,
+                 f"about {args.rate * args.duration * model.n_in * args.samples:,.0f} input events")
+    s = poisson_stream(model.n_in, args.rate, args.duration, n_samples=args.samples, seed=args.seed)
+    s.save(args.out)
+    print(f"wrote {args.out}: {len(s):,} input events, {args.samples} sample(s) x {args.duration} s")
     return 0

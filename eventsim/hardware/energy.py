@@ -284,3 +284,60 @@ def energy_table(estimates: Sequence[dict], label: str = "") -> str:
              for r in rows]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
+
+
+#: the workload of a continuous-time EGRU run (SPEC §6): event-driven chips only
+CTEGRU = "ctegru"
+
+
+def estimate_ctegru(counts: dict, profile: HardwareProfile, where: str = "counts") -> dict:
+    """Energy of a continuous-time EGRU run (counts of SPEC §6, ``"kind": "ctegru"``) on an
+    event-driven ``profile``. Per layer: compute = macs·E_mac + accumulates·E_ac +
+    sigmoids·E_nl + unit_wakeups·E_upd; memory = 3 weight reads per synaptic event (w_u,
+    w_r, w_z); communication = events × destinations (the layer itself, plus the next
+    layer) packets. ``solver_steps`` are not priced: they are the simulator's work, not the
+    chip's. A clocked profile (kind ``dense``) is refused: the model has no clock, so there
+    is no step at which a clocked chip would update every unit."""
+    if profile.kind != "event":
+        raise EventsimError(f"hardware profile {profile.name!r} is clocked (kind {profile.kind!r}); a "
+                            f"continuous-time EGRU has no clock, so it runs on event-driven hardware only")
+    if not isinstance(counts, dict) or counts.get("kind") != CTEGRU:
+        raise EventsimError(f"{where}: not the counts of a continuous-time EGRU run (\"kind\": \"ctegru\")")
+    samples = _int(counts, "samples", where)
+    layers = _get(counts, "layers", where)
+    e = profile.energy
+    read = profile.read_pj(profile.weight_level)
+    rows = []
+    for k, layer in enumerate(layers):
+        w = f"{where}: layers[{k}]"
+        syn, ev = _int(layer, "synaptic_events", w), _int(layer, "events", w)
+        wake, acc = _int(layer, "unit_wakeups", w), _int(layer, "accumulates", w)
+        row = _row(f"layer{k}", _int(layer, "macs", w), wake, 0, _int(layer, "sigmoids", w), ev,
+                   1 + (1 if k < len(layers) - 1 else 0), profile, e["mac"], 0.0, 0.0)
+        row.update(accumulates=acc, compute_pj=row["compute_pj"] + acc * e["ac"],
+                   memory_pj=row["memory_pj"] + 2 * syn * read)
+        row["dynamic_pj"] = row["compute_pj"] + row["memory_pj"] + row["communication_pj"]
+        rows.append(row)
+    total = _total(rows, profile, samples)
+    total["energy_per_sample_pj"] = total.pop("energy_per_step_pj")
+    dur = float(_get(counts, "duration_s", where))
+    total["power_w"] = total["energy_pj"] * 1e-12 / dur if dur > 0 else None
+    return {"profile": profile.name, "kind": profile.kind, "workload": CTEGRU, "executed_as": "event",
+            "samples": samples, "duration_s": dur, "layers": rows, "total": total}
+
+
+def ctegru_table(estimates: Sequence[dict]) -> str:
+    """A readable table of :func:`estimate_ctegru` results (one row per profile)."""
+    head = ("profile", "compute", "memory", "comm", "static", "total", "per sample", "mean power")
+    rows = [head]
+    for est in estimates:
+        t = est["total"]
+        power = "-" if t["power_w"] is None else f"{t['power_w']:.3g} W"
+        rows.append((est["profile"], format_energy(t["compute_pj"]), format_energy(t["memory_pj"]),
+                     format_energy(t["communication_pj"]), format_energy(t["static_pj"]),
+                     format_energy(t["energy_pj"]), format_energy(t["energy_per_sample_pj"]), power))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) if i < 1 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+             for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)

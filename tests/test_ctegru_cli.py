@@ -1,0 +1,67 @@
+"""Command line of the continuous-time EGRU: random-model, random-input, count, cost."""
+import json
+
+import numpy as np
+import pytest
+
+from eventsim.cli import main
+from eventsim.ctegru import SpikeStream, load_ctegru, simulate_ctegru
+
+
+@pytest.fixture()
+def files(tmp_path):
+    m, s = str(tmp_path / "ct.npz"), str(tmp_path / "ev.npz")
+    assert main(["random-model", "--kind", "ctegru", "--inputs", "4", "--layers", "12,6",
+                 "--thr-mean", "0.2", "--seed", "2", "--out", m]) == 0
+    assert main(["random-input", "--model", m, "--duration", "0.05", "--rate", "400", "--samples", "2",
+                 "--out", s]) == 0
+    return tmp_path, m, s
+
+
+def test_count_writes_counts_and_events_as_the_api(files, capsys):
+    tmp, m, s = files
+    assert main(["count", "--model", m, "--input", s, "--json", str(tmp / "c.json"),
+                 "--save-outputs", str(tmp / "o.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "continuous-time EGRU" in out and "solver steps" in out
+    counts = json.loads((tmp / "c.json").read_text())
+    res = simulate_ctegru(load_ctegru(m), SpikeStream.load(s))
+    assert counts == json.loads(json.dumps(res.counts.to_dict()))
+    assert counts["kind"] == "ctegru" and counts["samples"] == 2 and counts["duration_s"] == 0.1
+    layer = counts["layers"][0]
+    assert layer["accumulates"] == 2 * layer["synaptic_events"] == 2 * layer["macs"]
+    with np.load(tmp / "o.npz") as z:
+        assert sorted(z.files) == sorted(f"layer{k}.event_{x}" for k in (0, 1)
+                                         for x in ("time", "unit", "sample"))
+        np.testing.assert_array_equal(z["layer0.event_time"], res.event_time[0])
+
+
+def test_cost_prices_event_hardware_and_refuses_clocked(files, capsys):
+    tmp, m, s = files
+    assert main(["cost", "--model", m, "--input", s, "--hardware", "loihi", "--hardware", "horowitz45nm",
+                 "--json", str(tmp / "cost.json")]) == 0
+    doc = json.loads((tmp / "cost.json").read_text())
+    assert [e["profile"] for e in doc["estimates"]] == ["loihi", "horowitz45nm"]
+    assert all(e["total"]["energy_pj"] > 0 for e in doc["estimates"])
+    assert main(["cost", "--model", m, "--input", s, "--hardware", "gpu-dense"]) == 2
+    assert "no clock" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["count", "--steps", "5"], "--steps does not apply to a continuous-time EGRU"),
+    (["count", "--delays", "0:1,0:0"], "--delays does not apply"),
+])
+def test_count_refuses_discrete_options(files, capsys, argv, match):
+    tmp, m, s = files
+    assert main([argv[0], "--model", m, "--input", s] + argv[1:]) == 2
+    assert match in capsys.readouterr().err
+
+
+def test_random_commands_refuse_other_models_options(tmp_path, capsys):
+    assert main(["random-model", "--kind", "ctegru", "--inputs", "2", "--layers", "3", "--outputs", "2",
+                 "--out", str(tmp_path / "x.npz")]) == 2
+    assert "--outputs does not apply to a continuous-time EGRU" in capsys.readouterr().err
+    m = str(tmp_path / "m.npz")
+    main(["random-model", "--kind", "ctegru", "--inputs", "2", "--layers", "3", "--out", m])
+    assert main(["random-input", "--model", m, "--steps", "10", "--out", str(tmp_path / "s.npz")]) == 2
+    assert "give --duration (seconds)" in capsys.readouterr().err

@@ -267,17 +267,17 @@ def main(argv=None) -> int:
             run_snntorch_module(net, x))
     except ImportError as e:
         print(f"| rleaky_snntorch | - | (not built: {e}) | | | |")
-    for name, build, order, others in (
+    for seed, (name, build, order, others) in enumerate((
             ("ff_snntorch", lambda: graph_ff_snntorch(False), ["1", "3"], ("snntorch32", "snntorch64")),
             ("ff_cuba_snntorch", lambda: graph_ff_snntorch(True), ["1", "3"], ("snntorch32", "snntorch64")),
             ("recurrent", graph_recurrent, ["lif"], ("norse",)),
-            ("delays", graph_delays, ["lif1", "lif2"], ("norse",))):
+            ("delays", graph_delays, ["lif1", "lif2"], ("norse",)))):
         try:
             g = build()
         except ImportError as e:
             print(f"| {name} | - | (not built: {e}) | | | |")
             continue
-        x = inputs(len(rows), T=args.steps)
+        x = inputs(seed, T=args.steps)
         ev, m = run_eventsim(g, x, DT)
         last = order[-1]
         row(name, m.n, "independent interpreter (all nodes)",

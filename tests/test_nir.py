@@ -87,6 +87,22 @@ def test_delay_nodes_and_back_edges_by_hand():
     assert R[:, 0].tolist() == [0, 0, 1, 1, 1, 1] and R[:, 1].tolist() == [0, 0, 1, 1, 1, 1]
 
 
+def test_flatten_and_subgraphs_pass_channels_through():
+    rng = np.random.default_rng(5)
+    W = rng.normal(0.5, 0.5, (6, 12))
+    lif = lambda: nir.LIF(tau=np.full(6, 2e-3), r=np.full(6, 2.0), v_leak=np.zeros(6), v_threshold=np.ones(6))
+    flat = graph({"in": nir.Input(np.array([3, 4])), "fl": nir.Flatten({"input": np.array([3, 4])}, 0, 1),
+                  "w": nir.Linear(W), "l": lif(), "o": out(6)},
+                 [("in", "fl"), ("fl", "w"), ("w", "l"), ("l", "o")])
+    sub = graph({"i": inp(12), "w": nir.Linear(W), "l": lif(), "o": out(6)}, [("i", "w"), ("w", "l"), ("l", "o")])
+    nested = graph({"in": inp(12), "net": sub, "o": out(6)}, [("in", "net"), ("net", "o")])
+    a, b = from_nir(flat, DT), from_nir(nested, DT)
+    assert a.n_in == 12 and [k for k, *_ in b.meta["nir"]["nodes"]] == ["net.l"]
+    # channel c of the flattened input is entry (c // 4, c % 4); weights W * r dt / tau = W
+    np.testing.assert_allclose(a.inp.to_dense(6), W.T, rtol=1e-15)
+    np.testing.assert_array_equal(b.inp.to_dense(6), a.inp.to_dense(6))
+
+
 @pytest.mark.parametrize("node, kind", [
     (lambda: nir.Conv1d(None, np.ones((2, 1, 3)), 1, 0, 1, 1, np.zeros(2)), "Conv1d"),
     (lambda: nir.SumPool2d(np.array([2, 2]), np.array([2, 2]), np.array([0, 0])), "SumPool2d"),
@@ -108,6 +124,14 @@ def test_fractional_delay_and_bias_into_cuba_are_refused():
                        v_threshold=np.ones(1))
     g = graph({"in": inp(1), "w": nir.Affine(np.ones((1, 1)), np.ones(1)), "c": cuba}, [("in", "w"), ("w", "c")])
     with pytest.raises(EventsimError, match="node 'c' \\(CubaLIF\\) receives a constant bias from Affine 'w'"):
+        from_nir(g, DT)
+
+
+def test_linear_read_out_is_refused():
+    lif = nir.LIF(tau=np.ones(2), r=np.ones(2), v_leak=np.zeros(2), v_threshold=np.ones(2))
+    g = graph({"in": inp(2), "w": nir.Linear(np.eye(2)), "l": lif, "ro": nir.Affine(np.ones((1, 2)), np.zeros(1)),
+               "o": out(1)}, [("in", "w"), ("w", "l"), ("l", "ro"), ("ro", "o")])
+    with pytest.raises(EventsimError, match=r"^Output 'o' is fed by 'ro' \(Affine\), not by a neuron node"):
         from_nir(g, DT)
 
 

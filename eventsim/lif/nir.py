@@ -2,7 +2,8 @@
 
 :func:`from_nir` reads a NIR graph (a ``nir.NIRGraph`` or a ``.nir`` file) of ``Input``,
 ``Output``, ``Affine``, ``Linear``, ``Scale``, ``Delay``, ``LIF``, ``CubaLIF``, ``IF``,
-``LI``, ``CubaLI`` and ``Threshold`` nodes (subgraphs are flattened) into one
+``LI``, ``CubaLI`` and ``Threshold`` nodes (``Flatten`` passes the channels through in C
+order; subgraphs are inlined) into one
 :class:`~eventsim.lif.model.LIFModel` for a step ``dt``; :func:`to_nir` writes a model
 back. The discretisation is forward Euler, as snnTorch and Norse read NIR (``leak =
 "euler"``), per node:
@@ -32,7 +33,7 @@ from ..errors import EventsimError
 from .model import LIFModel, make_lif, validate_lif
 
 NEURONS = ("LIF", "CubaLIF", "IF", "LI", "CubaLI", "Threshold")
-LINEAR = ("Affine", "Linear", "Scale", "Delay")
+LINEAR = ("Affine", "Linear", "Scale", "Delay", "Flatten")
 SUPPORTED = ("Input", "Output") + LINEAR + NEURONS
 
 
@@ -103,7 +104,7 @@ def _flatten(graph, prefix=""):
 
 
 def _size(kind, node, name):
-    if kind in ("Input", "Output", "pass"):
+    if kind in ("Input", "Output", "pass", "Flatten"):
         t = node.input_type if kind != "Input" else node.output_type
         shape = next(iter(t.values()))
         return int(np.prod(shape))
@@ -204,7 +205,7 @@ def from_nir(graph_or_path, dt: float, name_meta: bool = True) -> LIFModel:
         contributions {neuron: {delay: matrix}} and the outputs reached."""
         out, outs = {}, []
 
-        def walk(node, maps, stack):
+        def walk(node, maps, stack, linear=False):
             for nxt in succ[node]:
                 kind, obj = nodes[nxt]
                 if kind in NEURONS:
@@ -216,7 +217,11 @@ def from_nir(graph_or_path, dt: float, name_meta: bool = True) -> LIFModel:
                         acc[d] = acc.get(d, 0) + A
                     continue
                 if kind == "Output":
-                    outs.append((nxt, node))
+                    if linear and not bias_only:
+                        raise EventsimError(f"Output {nxt!r} is fed by {node!r} ({nodes[node][0]}), not by a "
+                                            f"neuron node; eventsim records neuron events and membranes, not "
+                                            f"linear read-outs")
+                    outs.append((nxt, start))
                     continue
                 if nxt in stack:
                     raise EventsimError(f"node {nxt!r} ({kind}) is on a cycle without a neuron node; "
@@ -242,9 +247,9 @@ def from_nir(graph_or_path, dt: float, name_meta: bool = True) -> LIFModel:
                         for k in np.unique(ks):
                             B = np.where((ks == k)[:, None], A, 0.0)
                             new[d + int(k)] = new.get(d + int(k), 0) + B
-                    else:  # pass-through (a subgraph's Input / Output)
+                    else:  # pass-through: a subgraph's Input / Output, Flatten (channels in C order)
                         new[d] = new.get(d, 0) + A
-                walk(nxt, new, stack | {nxt})
+                walk(nxt, new, stack | {nxt}, linear or kind in LINEAR[:4])
 
         walk(start, {0: M}, {start})
         return out, outs
@@ -267,10 +272,6 @@ def from_nir(graph_or_path, dt: float, name_meta: bool = True) -> LIFModel:
                                     f"would enter the synaptic current, which eventsim's units do not take a "
                                     f"bias into")
             bias_in[tgt] += sum(maps.values())[:, 0]
-    for o, src in out_of:
-        if nodes[src][0] not in NEURONS + ("Input",):
-            raise EventsimError(f"Output {o!r} is fed by {src!r} ({nodes[src][0]}), not by a neuron node; "
-                                f"eventsim records neuron events and membranes, not linear read-outs")
 
     order = order_neurons(inputs, neurons, {s: sorted(contrib[s]) for s in inputs + neurons})
     pos = {k: i for i, k in enumerate(order)}

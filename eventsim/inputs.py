@@ -272,12 +272,15 @@ def _stream_table(inputs: "EventStream", B: int, T: int, m: int, dtype, run_byte
                       B, T, m, False)
 
 
-def prepare_input(model, inputs, n_steps: Optional[int] = None, run_bytes=None) -> InputTable:
+def prepare_input(model, inputs, n_steps: Optional[int] = None, run_bytes=None,
+                  embedding_rows=None) -> InputTable:
     """Check ``inputs`` against ``model`` and build the engine's input table.
 
     Of ``model`` only ``dtype``, ``n_in``, ``embedding`` and ``vocab`` are read, so any
     unit model's parameters (or a small stand-in object) can be passed; the LIF model does.
-    ``run_bytes(B, T)``:
+    ``embedding_rows()``: for a model with an embedding, returns its CSR rows (indptr, idx,
+    val), e.g. kept from an earlier call (default: built from ``model.embedding``, as
+    :func:`embedding_rows` does). ``run_bytes(B, T)``:
     the memory the run will take beside the table, checked with the table's before an event
     stream's table is built (a stream's extents can be huge at a few events).
     """
@@ -311,7 +314,7 @@ def prepare_input(model, inputs, n_steps: Optional[int] = None, run_bytes=None) 
                                 f"found {int(x.min())}..{int(x.max())}")
         B, T = x.shape
         check_memory(24 * B * T, f"the input table of {B:,} x {T:,} token ids", "use fewer samples or steps")
-        indptr, idx, val = _csr_from_rows(model.embedding)
+        indptr, idx, val = embedding_rows() if embedding_rows is not None else _csr_from_rows(model.embedding)
         return InputTable(indptr, idx, val, *_every_step(B, T, x), B, T, m, single)
     if x.dtype.kind not in "fiub":
         raise EventsimError(f"inputs must be a numeric array, got dtype {x.dtype}")
@@ -330,6 +333,11 @@ def prepare_input(model, inputs, n_steps: Optional[int] = None, run_bytes=None) 
     B, T = x.shape[:2]
     indptr, idx, val = _csr_from_rows(x.reshape(B * T, m))
     return InputTable(indptr, idx, val, *_every_step(B, T, np.arange(B * T)), B, T, m, single)
+
+
+def embedding_rows(E: np.ndarray):
+    """The CSR rows (indptr, idx, val) of an embedding matrix (one row per token)."""
+    return _csr_from_rows(E)
 
 
 def load_input(path):

@@ -101,6 +101,34 @@ def test_threshold_edit_in_an_embedding_model():
     check(m, tok)
 
 
+@pytest.mark.parametrize("sparse", [True, False])
+@pytest.mark.parametrize("edit", ["scale_row", "zero_entry", "nonzero_entry", "replace", "swap_rows"])
+def test_embedding_input_rows_are_kept_and_never_stale(edit, sparse):
+    """The embedding's input rows are reused while it is unchanged (dense: compared as one
+    array; sparse: row by row against the kept CSR) and rebuilt after any edit."""
+    m = make(vocab=7)
+    if sparse:
+        m.embedding[2, 1] = 0.0
+    tok = np.random.default_rng(5).integers(0, 7, size=(2, 30))
+    tok[0, :3] = [2, 3, 4]
+    check(m, tok)
+    rows = layout_of(m)._embedding_rows
+    check(m, tok)
+    assert layout_of(m)._embedding_rows is rows  # unchanged embedding: the rows are reused
+    if edit == "scale_row":
+        m.embedding[3] *= -2.0
+    elif edit == "zero_entry":
+        m.embedding[4, 0] = 0.0
+    elif edit == "nonzero_entry":
+        m.embedding[2, 1] = 1e-300 if sparse else -m.embedding[2, 1]
+    elif edit == "replace":
+        m.embedding = m.embedding + 0.5
+    else:
+        m.embedding[[3, 4]] = m.embedding[[4, 3]]
+    check(m, tok)
+    assert layout_of(m)._embedding_rows is not rows
+
+
 def test_invalid_edit_is_still_caught():
     m = make()
     x = np.ones((1, 5, 5))

@@ -152,7 +152,8 @@ def simulate(model, inputs, engine: str = "event", record=(), threads: Optional[
     else:
         validate_model(model)
     run_bytes = (lambda B, T: compiled.run_bytes(B, T, record)) if engine == "event" else None
-    table = prepare_input(model, inputs, n_steps=n_steps, run_bytes=run_bytes)
+    rows = (lambda: compiled.embedding_rows(model.embedding)) if run_bytes and model.embedding is not None else None
+    table = prepare_input(model, inputs, n_steps=n_steps, run_bytes=run_bytes, embedding_rows=rows)
     if engine == "event":
         with _threads(threads):
             out = compiled.run(table, record, progress=progress)

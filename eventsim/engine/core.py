@@ -439,6 +439,26 @@ def pack_matrices(mats, units, dtype):
     return Projections(meta, indptr, cols, vals, uindptr, uidx, full), views
 
 
+@njit(cache=True)
+def csr_matches(W, indptr, idx, val) -> bool:
+    """True when the CSR rows (indptr, idx, val) hold exactly the nonzero entries of the 2-D
+    array ``W`` (``!= 0``, in column order; NaN never matches): one pass over ``W``."""
+    if indptr.shape[0] != W.shape[0] + 1:
+        return False
+    for r in range(W.shape[0]):
+        k = indptr[r]
+        end = indptr[r + 1]
+        for j in range(W.shape[1]):
+            w = W[r, j]
+            if w != 0:
+                if k >= end or idx[k] != j or val[k] != w:
+                    return False
+                k += 1
+        if k != end:
+            return False
+    return True
+
+
 def same_values(a, b, chunk=1 << 20) -> bool:
     """``a`` and ``b`` have the same shape and dtype and equal values (``==``, so NaN never
     matches; -0.0 matches 0.0, which no weight, bias or threshold can tell apart). One pass in

@@ -54,8 +54,7 @@ def graph_ff_snntorch(cuba=False, seed=0):
     f1, f2 = torch.nn.Linear(40, 300), torch.nn.Linear(300, 100)
     with torch.no_grad():
         f1.weight.copy_(torch.from_numpy(rng.normal(0.25, 0.3, (300, 40))))
-        # a bias into a CubaLIF would enter its synaptic current: eventsim refuses that
-        f1.bias.copy_(torch.from_numpy(np.zeros(300) if cuba else rng.normal(0.0, 0.02, 300)))
+        f1.bias.copy_(torch.from_numpy(rng.normal(0.0, 0.02, 300)))
         f2.weight.copy_(torch.from_numpy(rng.normal(0.05, 0.2, (100, 300))))
         f2.bias.zero_()
     if cuba:

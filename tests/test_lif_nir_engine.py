@@ -31,9 +31,10 @@ def layered(seed, syn=False, refractory=0, graded=False):
     ipre = np.repeat(np.arange(10), 12)
     ipost = np.concatenate([rng.choice(40, 12, replace=False) for _ in range(10)])
     tau_syn = np.where(rng.random(100) < 0.5, 5e-4, 0.0) if syn else None
+    syn_bias = np.where(tau_syn > 0, rng.normal(0.0, 0.05, 100), 0.0) if syn else None
     return make_lif(10, 100, (ipre, ipost, rng.normal(0.6, 0.3, ipre.size), rng.integers(0, 3, ipre.size)),
                     (pre, post, w, d), tau=rng.uniform(5e-4, 3e-3, 100), thr=1.0, dt=1e-4,
-                    leak="euler", tau_syn=tau_syn, refractory=refractory,
+                    leak="euler", tau_syn=tau_syn, syn_bias=syn_bias, refractory=refractory,
                     events="graded" if graded else "binary")
 
 
@@ -87,5 +88,6 @@ def test_new_fields_survive_the_file(tmp_path):
     r = load_lif(tmp_path / "m.npz")
     assert r.leak == "euler"
     np.testing.assert_array_equal(r.tau_syn, m.tau_syn)
+    np.testing.assert_array_equal(r.syn_bias, m.syn_bias)
     x = (np.random.default_rng(0).random((60, 10)) < 0.2).astype(float)
     np.testing.assert_array_equal(simulate_lif(r, x).raster(), simulate_lif(m, x).raster())

@@ -69,6 +69,20 @@ def test_each_node_by_hand():
     assert s["thr"].tolist() == [1, 1, 0, 1, 0]
 
 
+def test_bias_into_a_cuba_node_enters_its_current_by_hand():
+    # CubaLIF at dt = 1 ms: I <- 0.5 I + (w_in dt/tau_syn)(S + b) = 0.5 I + S + 0.25 (b = 0.25),
+    # v <- 0.75 v + I (r dt/tau_mem = 1); no input spikes: I = 0.25, 0.375, 0.4375; v = 0.25, 0.5625, 0.859375
+    cuba = nir.CubaLIF(tau_syn=np.array([2e-3]), tau_mem=np.array([4e-3]), r=np.array([4.0]),
+                       v_leak=np.array([0.0]), v_threshold=np.array([10.0]), w_in=np.array([2.0]))
+    g = graph({"in": inp(1), "w": nir.Affine(np.array([[1.0]]), np.array([0.25])), "c": cuba, "o": out(1)},
+              [("in", "w"), ("w", "c"), ("c", "o")])
+    m = from_nir(g, DT)
+    assert m.syn_bias.tolist() == [0.25] and m.bias.tolist() == [0.0]
+    for engine in ("event", "reference"):
+        r = simulate_lif(m, np.zeros((3, 1)), engine=engine, record_v=True)
+        np.testing.assert_allclose(r.v[0, :, 0], [0.25, 0.5625, 0.859375], atol=1e-15)
+
+
 def test_delay_nodes_and_back_edges_by_hand():
     # in -> A (LIF, delay 2 steps on the way) -> B (LIF) -> back to A through a Linear
     big = lambda: nir.LIF(tau=np.array([1e9]), r=np.array([1e9 / DT]), v_leak=np.array([0.0]),
@@ -114,16 +128,11 @@ def test_unrepresentable_nodes_are_named(node, kind):
         from_nir(g, DT)
 
 
-def test_fractional_delay_and_bias_into_cuba_are_refused():
+def test_fractional_delay_is_refused():
     lif = nir.LIF(tau=np.ones(1), r=np.ones(1), v_leak=np.zeros(1), v_threshold=np.ones(1))
     g = graph({"in": inp(1), "d": nir.Delay(np.array([1.5 * DT])), "w": nir.Linear(np.ones((1, 1))), "l": lif},
               [("in", "d"), ("d", "w"), ("w", "l")])
     with pytest.raises(EventsimError, match=r"Delay node 'd': delay\[0\] = 0.0015 s is not a whole number"):
-        from_nir(g, DT)
-    cuba = nir.CubaLIF(tau_syn=np.ones(1), tau_mem=np.ones(1), r=np.ones(1), v_leak=np.zeros(1),
-                       v_threshold=np.ones(1))
-    g = graph({"in": inp(1), "w": nir.Affine(np.ones((1, 1)), np.ones(1)), "c": cuba}, [("in", "w"), ("w", "c")])
-    with pytest.raises(EventsimError, match="node 'c' \\(CubaLIF\\) receives a constant bias from Affine 'w'"):
         from_nir(g, DT)
 
 
@@ -169,13 +178,14 @@ def test_round_trip_of_an_imported_layered_graph(tmp_path):
     rng = np.random.default_rng(4)
     lif = lambda k: nir.CubaLIF(tau_syn=np.full(k, 5e-4), tau_mem=np.full(k, 2e-3), r=np.full(k, 2e-3 / 1e-4),
                                 v_leak=np.zeros(k), v_threshold=np.ones(k), w_in=np.full(k, 5.0))
-    g = graph({"in": inp(10), "f1": nir.Linear(rng.normal(0.3, 0.3, (60, 10))), "l1": lif(60),
+    g = graph({"in": inp(10), "f1": nir.Affine(rng.normal(0.3, 0.3, (60, 10)), rng.normal(0, 0.05, 60)), "l1": lif(60),
                "f2": nir.Linear(rng.normal(0.2, 0.3, (40, 60))), "l2": lif(40),
                "rec": nir.Linear(rng.normal(0.0, 0.2, (60, 40))), "d": nir.Delay(np.full(40, 3e-4)), "o": out(40)},
               [("in", "f1"), ("f1", "l1"), ("l1", "f2"), ("f2", "l2"), ("l2", "d"), ("d", "rec"), ("rec", "l1"),
                ("l2", "o")])
     m = from_nir(g, 1e-4)
     assert m.has_syn and int(m.rec.delay.max()) == 4  # back edge 1 + Delay 3
+    assert np.count_nonzero(m.syn_bias) == 60
     r = _roundtrip(m, tmp_path)
     x = (rng.random((100, 10)) < 0.3).astype(float)
     a, b = simulate_lif(m, x), simulate_lif(r, x)

@@ -62,9 +62,10 @@ of projection p if all its synapses share it, else -1; ``fused[p]`` its rows hav
 targets and do not reach every unit (one fused walk-and-mark pass); ``delays`` the delay of
 each synapse (aligned with the projections' ``vals``); ``blocks`` the unit blocks updated one
 after the other inside a step (boundaries, ``[0, n]`` without zero-delay synapses)."""
-LIFParams = namedtuple("LIFParams", "alpha thr bias v_reset subtract refractory graded beta has_syn")
+LIFParams = namedtuple("LIFParams", "alpha thr bias v_reset subtract refractory graded beta has_syn syn_bias")
 LIFParams.__doc__ = """The unit parameters (per unit arrays), the reset/refractory/event rules, and
-the synaptic-current decay ``beta`` (0: no current) with ``has_syn`` (some unit has one)."""
+the synaptic-current decay ``beta`` (0: no current) with ``has_syn`` (some unit has one) and
+the constant input ``syn_bias`` of the currents."""
 LIFState = namedtuple("LIFState", "v refr fired_i fired_v syn")
 LIFState.__doc__ = """One sample's state: membrane ``v``, refractory steps left ``refr``, and the
 units emitting at the current step with their values (``fired_i``/``fired_v``), the
@@ -88,11 +89,11 @@ def _lif_update(I, woke, wall, prm, st, lo, hi):
     v, refr, fired_i, fired_v = st.v, st.refr, st.fired_i, st.fired_v
     alpha, thr, bias, v_reset = prm.alpha, prm.thr, prm.bias, prm.v_reset
     subtract, refractory, graded = prm.subtract, prm.refractory, prm.graded
-    if prm.has_syn:  # synaptic currents: I(t) = beta I(t-1) + input, where beta > 0
-        beta, syn = prm.beta, st.syn
+    if prm.has_syn:  # synaptic currents: I(t) = beta I(t-1) + input + syn_bias, where beta > 0
+        beta, syn, sb = prm.beta, st.syn, prm.syn_bias
         for i in range(lo, hi):
             if beta[i] > 0.0:
-                syn[i] = beta[i] * syn[i] + I[i]
+                syn[i] = beta[i] * syn[i] + I[i] + sb[i]
                 I[i] = syn[i]
     nf = 0
     updates = 0
@@ -284,7 +285,8 @@ class CompiledLIF:
         f = lambda a: np.ascontiguousarray(a, dtype=np.float64)
         self.params = LIFParams(np.ascontiguousarray(model.alpha), f(model.thr), f(model.bias), f(model.v_reset),
                                 model.reset == "subtract", int(model.refractory), model.events == "graded",
-                                f(model.syn_decay), model.has_syn)
+                                f(model.syn_decay), model.has_syn,
+                                f(np.zeros(n) if model.syn_bias is None else model.syn_bias))
 
     def run(self, table, record_v=False, progress=None, chunk=None):
         """Run every sample of an :class:`~eventsim.inputs.InputTable`.

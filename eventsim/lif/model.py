@@ -12,8 +12,10 @@ instead; ``tau_i = inf`` (no leak, an integrate-and-fire unit) gives ``alpha_i =
 way. A unit with a synaptic time constant ``tau_syn_i > 0`` (a current-based unit, NIR's
 ``CubaLIF``) filters its input through a synaptic current first::
 
-    I_i(t) = beta_i * I_i(t-1) + sum_j w_ij * s_j(t - d_ij)            beta_i = exp(-dt / tau_syn_i)
+    I_i(t) = beta_i * I_i(t-1) + sum_j w_ij * s_j(t - d_ij) + c_i      beta_i = exp(-dt / tau_syn_i)
     v_i(t) = alpha_i * v_i(t-1) + b_i + I_i(t)                         (or 1 - dt / tau_syn_i, "euler")
+
+(``c_i`` = ``syn_bias``, a constant input to the current, 0 by default.)
 
 Sources ``j`` are the input channels (delays ``d >= 0``: an input
 event at step t with delay 0 acts at step t) and the units themselves (delays
@@ -44,7 +46,7 @@ from ..errors import EventsimError
 RESET_MODES = ("value", "subtract")
 EVENT_KINDS = ("binary", "graded")
 UNIT_KEYS = ("tau", "thr", "bias", "v_reset")
-OPTIONAL_UNIT_KEYS = ("tau_syn",)
+OPTIONAL_UNIT_KEYS = ("tau_syn", "syn_bias")
 LEAKS = ("exp", "euler")
 PROJ_KEYS = ("indptr", "indices", "weight", "delay")
 PROJECTIONS = ("input", "recurrent")
@@ -149,7 +151,8 @@ class LIFModel:
     events: "binary" (ACs) | "graded" (MACs). meta: free JSON-serialisable extras.
     tau_syn: (n,) synaptic time constants (s) or None: 0 = no synaptic current (the input acts
     on v directly), > 0 = a current-based unit. leak: "exp" (``alpha = exp(-dt/tau)``) or
-    "euler" (``alpha = 1 - dt/tau``, forward Euler: NIR imports).
+    "euler" (``alpha = 1 - dt/tau``, forward Euler: NIR imports). syn_bias: (n,) constant input
+    to the synaptic current or None (only where tau_syn > 0).
     """
 
     inp: Projection
@@ -165,6 +168,7 @@ class LIFModel:
     meta: dict = field(default_factory=dict)
     tau_syn: np.ndarray = None
     leak: str = "exp"
+    syn_bias: np.ndarray = None
 
     @property
     def n_in(self) -> int:
@@ -305,6 +309,14 @@ def validate_lif(model: LIFModel) -> None:
             i = int(np.argmax(model.tau_syn < 0))
             raise EventsimError(f"tau_syn[{i}] = {float(model.tau_syn[i])}; synaptic time constants must "
                                 f"be >= 0 (0: no synaptic current)")
+    if model.syn_bias is not None:
+        _check_unit_array("syn_bias", model.syn_bias, n)
+        ts = np.zeros(n) if model.tau_syn is None else model.tau_syn
+        bad = (model.syn_bias != 0) & (ts <= 0)
+        if np.any(bad):
+            i = int(np.argmax(bad))
+            raise EventsimError(f"syn_bias[{i}] = {float(model.syn_bias[i])} but unit {i} has no synaptic "
+                                f"current (tau_syn = 0); a constant input to such a unit is its bias")
     if not (isinstance(model.dt, (float, int, np.floating, np.integer)) and np.isfinite(model.dt)
             and model.dt > 0):
         raise EventsimError(f"dt = {model.dt!r} must be a positive number of seconds")
@@ -333,7 +345,7 @@ def validate_lif(model: LIFModel) -> None:
 
 def make_lif(n_in: int, n: int, input=None, recurrent=None, *, tau=0.02, thr=1.0, bias=0.0,
              v_reset=0.0, dt=1e-4, reset="value", refractory=0, events="binary", meta=None,
-             tau_syn=None, leak="exp") -> LIFModel:
+             tau_syn=None, leak="exp", syn_bias=None) -> LIFModel:
     """A validated :class:`LIFModel` from per-synapse tuples and scalar-or-array unit parameters.
 
     ``input`` and ``recurrent`` are ``(pre, post, weight[, delay])`` tuples or
@@ -360,7 +372,8 @@ def make_lif(n_in: int, n: int, input=None, recurrent=None, *, tau=0.02, thr=1.0
                  tau=unit(tau, "tau"), thr=unit(thr, "thr"), bias=unit(bias, "bias"),
                  v_reset=unit(v_reset, "v_reset"), dt=float(dt), reset=reset, refractory=refractory,
                  events=events, meta=dict(meta or {}),
-                 tau_syn=None if tau_syn is None else unit(tau_syn, "tau_syn"), leak=leak)
+                 tau_syn=None if tau_syn is None else unit(tau_syn, "tau_syn"), leak=leak,
+                 syn_bias=None if syn_bias is None else unit(syn_bias, "syn_bias"))
     validate_lif(m)
     return m
 
@@ -421,6 +434,8 @@ def save_lif(model: LIFModel, path) -> None:
         arrays[key] = np.asarray(getattr(model, key), dtype=np.float64)
     if model.has_syn:
         arrays["tau_syn"] = np.asarray(model.tau_syn, dtype=np.float64)
+    if model.syn_bias is not None and np.any(model.syn_bias):
+        arrays["syn_bias"] = np.asarray(model.syn_bias, dtype=np.float64)
     arrays["meta"] = np.array(json.dumps(model.meta_dict()))
     write_npz(path, arrays)
 
@@ -464,8 +479,9 @@ def lif_from_arrays(data: dict, source: str = "model") -> LIFModel:
             raise EventsimError(f"{source}: key {key!r} is missing (one threshold per unit)")
         else:
             units[key] = np.full(n, default)
-    if "tau_syn" in data:
-        units["tau_syn"] = np.asarray(data.pop("tau_syn"))
+    for key in OPTIONAL_UNIT_KEYS:
+        if key in data:
+            units[key] = np.asarray(data.pop(key))
     projs = {}
     for name, default_delay in (("input", 0), ("recurrent", 1)):
         present = [k for k in PROJ_KEYS if f"{name}.{k}" in data]

@@ -267,10 +267,6 @@ def from_nir(graph_or_path, dt: float, name_meta: bool = True) -> LIFModel:
             continue
         c, _ = propagate(a, _arr(b, sizes[a], "bias", a)[:, None], bias_only=True)
         for tgt, maps in c.items():
-            if nodes[tgt][0] in ("CubaLIF", "CubaLI"):
-                raise EventsimError(f"node {tgt!r} (CubaLIF) receives a constant bias from Affine {a!r}; it "
-                                    f"would enter the synaptic current, which eventsim's units do not take a "
-                                    f"bias into")
             bias_in[tgt] += sum(maps.values())[:, 0]
 
     order = order_neurons(inputs, neurons, {s: sorted(contrib[s]) for s in inputs + neurons})
@@ -284,10 +280,15 @@ def from_nir(graph_or_path, dt: float, name_meta: bool = True) -> LIFModel:
     for k in inputs:
         in_off[k] = m
         m += sizes[k]
-    units = {key: np.zeros(n) for key in ("tau", "thr", "v_reset", "bias", "tau_syn", "scale")}
+    units = {key: np.zeros(n) for key in ("tau", "thr", "v_reset", "bias", "tau_syn", "scale", "syn_bias")}
     for k in order:
         u = _neuron_units(nodes[k][0], nodes[k][1], k, dt)
-        u["bias"] = u["bias"] + u["scale"] * bias_in[k]
+        # a constant input enters the synaptic current of a CubaLIF / CubaLI, else v
+        if nodes[k][0] in ("CubaLIF", "CubaLI"):
+            u["syn_bias"] = u["scale"] * bias_in[k]
+        else:
+            u["syn_bias"] = np.zeros(sizes[k])
+            u["bias"] = u["bias"] + u["scale"] * bias_in[k]
         for key in units:
             units[key][off[k]:off[k] + sizes[k]] = u[key]
     syn = {"input": ([], [], [], []), "recurrent": ([], [], [], [])}
@@ -314,7 +315,7 @@ def from_nir(graph_or_path, dt: float, name_meta: bool = True) -> LIFModel:
         model = make_lif(m, n, cat(syn["input"]), cat(syn["recurrent"]), tau=units["tau"], thr=units["thr"],
                          bias=units["bias"], v_reset=units["v_reset"], dt=dt, reset="value",
                          tau_syn=units["tau_syn"] if np.any(units["tau_syn"]) else None, leak="euler",
-                         meta=meta)
+                         syn_bias=units["syn_bias"] if np.any(units["syn_bias"]) else None, meta=meta)
     except EventsimError as e:
         raise EventsimError(f"the NIR graph gives an invalid LIF model at dt = {dt} s: {e}") from None
     return model
@@ -457,8 +458,12 @@ def to_nir(model: LIFModel):
             args = dict(tau_syn=ts_eff, tau_mem=tau, r=r, v_leak=bias * tau / dt, w_in=w_in)
             node = nir.CubaLIF(v_threshold=thr, v_reset=vr, **args) if kind == "CubaLIF" else nir.CubaLI(**args)
         nodes[name] = node
-        if kind not in ("CubaLIF", "CubaLI") and np.any(bias):
-            nodes[f"{name}.bias"] = nir.Affine(np.zeros((k, model.n_in)), np.asarray(bias, float))
+        # a constant input: into v (LIF, LI, IF) or into the synaptic current (Cuba nodes),
+        # through an Affine of zero weights; the input scale is exactly 1
+        const = (bias if kind not in ("CubaLIF", "CubaLI") else
+                 (np.zeros(k) if model.syn_bias is None else model.syn_bias[sl]))
+        if np.any(const):
+            nodes[f"{name}.bias"] = nir.Affine(np.zeros((k, model.n_in)), np.asarray(const, float))
             edges += [("input", f"{name}.bias"), (f"{name}.bias", name)]
         nodes[f"{name}.output"] = nir.Output(np.array([k]))
         edges.append((name, f"{name}.output"))

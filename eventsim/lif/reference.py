@@ -68,7 +68,8 @@ def reference_run(model: LIFModel, inputs, n_steps=None) -> dict:
                 received[rpost[arrive]] = True
                 # synaptic current (where tau_syn > 0; refractory or not)
                 syn = here & (beta > 0)
-                cur = np.where(syn, beta * cur + I, cur)
+                cb = np.zeros(n) if model.syn_bias is None else model.syn_bias
+                cur = np.where(syn, beta * cur + I + cb, cur)
                 I = np.where(syn, cur, I)
                 # unit update
                 free = here & (ref == 0)

@@ -80,3 +80,6 @@ def test_cost_command_takes_a_lif_model(tmp_path, capsys):
     assert doc["kind"] == "lif" and doc["estimates"][0]["layers"][0]["acs"] == 3
     assert doc["timing"][0]["unit_updates"] == 5
     assert "loihi" in capsys.readouterr().out
+    assert main(["cost", "--model", str(tmp_path / "m.npz"), "--input", str(tmp_path / "x.npy"),
+                 "--event-op", "ac"]) == 2
+    assert "--event-op ac does not apply to a LIF run" in capsys.readouterr().err

@@ -241,6 +241,9 @@ def run_lif_cost(args, profiles, timing_table) -> int:
     from ..lif import load_lif, simulate_lif
     from .._fmt import format_sparsity
 
+    if args.event_op == "ac":
+        raise EventsimError("--event-op ac does not apply to a LIF run: its counts split the synaptic "
+                            "operations into ACs (binary spikes) and MACs (graded values) exactly; drop it")
     if args.placement != "contiguous" or args.spill:
         raise EventsimError("--placement balanced and --spill apply to EGRU runs; a LIF run is placed "
                             "contiguously and its weights are read from the profile's weight level")

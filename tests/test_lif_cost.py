@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from eventsim.cli import main
-from eventsim.hardware.lif_cost import lif_estimate, simulate_lif_timing
+from eventsim.hardware.lif_cost import lif_estimate, population_counts, simulate_lif_timing
 from eventsim.hardware.profiles import load_profile
 from eventsim.lif import make_lif, save_lif, simulate_lif
 
@@ -53,7 +53,26 @@ def test_energy_by_hand(name):
     time_s = (ops * mac_ns + upd * chip["unit_update_ns"]) * 1e-9 / chip["cores"]
     assert t["static_pj"] == pytest.approx(chip["static_power_w"] * time_s * 1e12, rel=1e-12)
     assert t["energy_pj"] == pytest.approx(compute + ops * read + packets * e["packet"] + t["static_pj"], rel=1e-12)
-    assert est["workload"] == "lif" and est["layers"][0]["packets"] == packets
+    assert est["workload"] == "lif" and t["packets"] == packets
+    # rows: the input channels' packets (2 input events, or 2 channels x 3 steps), then the units
+    assert [r["population"] for r in est["layers"]] == ["input", "lif"]
+    assert est["layers"][0]["packets"] == (2 if p.kind == "event" else 6) and est["layers"][0]["macs"] == 0
+
+
+def test_counts_per_population_by_hand():
+    m = tiny()
+    m.meta["nir"] = {"nodes": [["a", "IF", 0, 1], ["b", "IF", 1, 2]]}
+    pops = population_counts(m, simulate_lif(m, X), X)
+    # unit 0: AC at t0, MAC at t2 (input), updated at t0 and t2, one event;
+    # unit 1: ACs at t0 (input) and t1 (unit 0's event), MAC at t2, updated at t0, t1, t2, one event
+    assert pops == [{"name": "a", "units": 1, "acs": 1, "macs": 1, "event_driven": 2, "events": 1},
+                    {"name": "b", "units": 1, "acs": 2, "macs": 1, "event_driven": 3, "events": 1}]
+    p = load_profile("loihi")
+    whole = lif_estimate(simulate_lif(m, X).counts.to_dict(), p)
+    split = lif_estimate(simulate_lif(m, X).counts.to_dict(), p, populations=pops)
+    assert [r["population"] for r in split["layers"]] == ["input", "a", "b"]
+    for key in ("compute_pj", "memory_pj", "communication_pj", "energy_pj"):
+        assert split["total"][key] == pytest.approx(whole["total"][key], rel=1e-12)
 
 
 def test_timing_on_one_core_by_hand():
@@ -77,7 +96,7 @@ def test_cost_command_takes_a_lif_model(tmp_path, capsys):
     assert main(["cost", "--model", str(tmp_path / "m.npz"), "--input", str(tmp_path / "x.npy"),
                  "--hardware", "loihi", "--timing", "--cores", "1", "--json", J]) == 0
     doc = json.load(open(J))
-    assert doc["kind"] == "lif" and doc["estimates"][0]["layers"][0]["acs"] == 3
+    assert doc["kind"] == "lif" and doc["estimates"][0]["total"]["acs"] == 3
     assert doc["timing"][0]["unit_updates"] == 5
     assert "loihi" in capsys.readouterr().out
     assert main(["cost", "--model", str(tmp_path / "m.npz"), "--input", str(tmp_path / "x.npy"),

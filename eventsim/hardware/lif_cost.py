@@ -1,8 +1,10 @@
 """Energy and timing of a LIF run (``eventsim.lif``) on the hardware profiles.
 
 The same formulas, figures and JSON schema as the EGRU's (:mod:`eventsim.hardware.energy`,
-docs/hardware.md), with one population, the LIF units (an imported NIR graph's nodes
-are one population here). From the LIF counts (``docs/lif.md``):
+docs/hardware.md), with one row per population (the nodes of an imported NIR graph, else
+all units as ``lif``; :func:`population_counts` splits the counts by the population the
+synapses end in) after a row ``input`` for the input channels' packets. From the LIF
+counts (``docs/lif.md``):
 
 - on an ``event`` profile: synaptic operations = ``effective_acs`` priced at ``energy.ac``
   plus ``effective_macs`` at ``energy.mac`` (binary spikes accumulate a weight, graded events
@@ -40,30 +42,91 @@ from ..errors import EventsimError
 from .energy import _row, _total
 
 
-def lif_estimate(counts: dict, profile, *, hops_per_packet: float = 0.0) -> dict:
-    """The energy estimate of a LIF run (its counts dict, ``LIFCounts.to_dict()``) on ``profile``."""
+def lif_estimate(counts: dict, profile, *, hops_per_packet: float = 0.0, populations=None) -> dict:
+    """The energy estimate of a LIF run (its counts dict, ``LIFCounts.to_dict()``) on ``profile``.
+
+    populations: per-population tallies from :func:`population_counts` (one row each, e.g.
+    the nodes of an imported NIR graph), or None for one row ``lif``. A first row ``input``
+    holds the input channels' packets (no operations)."""
     if counts.get("model") != "lif":
         raise EventsimError("these counts are not of a LIF run (no \"model\": \"lif\")")
     B, T, m, n = counts["samples"], counts["steps"], counts["inputs"], counts["units"]
     S = B * T
     e = profile.energy
-    if profile.kind == "event":
-        acs, macs = int(counts["effective_acs"]), int(counts["effective_macs"])
-        updates = int(counts["unit_updates"]["event_driven"])
-        sent = int(counts["events"]) + int(counts["input_events"])
-        executed = "event"
-    else:
-        acs, macs = 0, int(counts["synops"]["dense"])
-        updates = int(counts["unit_updates"]["clocked"])
-        sent = (m + n) * S
-        executed = "clocked"
-    row = _row("lif", acs + macs, updates, 0, 0, sent, 1, profile, e["mac"], 0.0, hops_per_packet)
-    row["acs"] = acs
-    row["compute_pj"] = acs * e["ac"] + macs * e["mac"] + updates * e["unit_update"]
-    row["dynamic_pj"] = row["compute_pj"] + row["memory_pj"] + row["communication_pj"]
-    return {"profile": profile.name, "kind": profile.kind, "workload": "lif", "executed_as": executed,
-            "event_op": "ac+mac" if executed == "event" else "mac", "samples": B, "steps": T,
-            "hops_per_packet": hops_per_packet, "layers": [row], "readout": None, "total": _total([row], profile, S)}
+    event = profile.kind == "event"
+    if populations is None:
+        populations = [{"name": "lif", "units": n, "acs": counts["effective_acs"], "macs": counts["effective_macs"],
+                        "event_driven": counts["unit_updates"]["event_driven"], "events": counts["events"]}]
+    rows = [_row("input", 0, 0, 0, 0, counts["input_events"] if event else m * S, 1, profile, e["mac"], 0.0,
+                 hops_per_packet)]
+    rows[0]["acs"] = 0
+    for p in populations:
+        k = int(p["units"])
+        if event:
+            acs, macs, updates, sent = int(p["acs"]), int(p["macs"]), int(p["event_driven"]), int(p["events"])
+        else:  # clocked: every source to every unit of the population, every step
+            acs, macs, updates, sent = 0, S * (m + n) * k, S * k, S * k
+        row = _row(p["name"], acs + macs, updates, 0, 0, sent, 1, profile, e["mac"], 0.0, hops_per_packet)
+        row["acs"] = acs
+        row["compute_pj"] = acs * e["ac"] + macs * e["mac"] + updates * e["unit_update"]
+        row["dynamic_pj"] = row["compute_pj"] + row["memory_pj"] + row["communication_pj"]
+        rows.append(row)
+    total = _total(rows, profile, S)
+    total["acs"] = sum(r["acs"] for r in rows)
+    return {"profile": profile.name, "kind": profile.kind, "workload": "lif",
+            "executed_as": "event" if event else "clocked", "event_op": "ac+mac" if event else "mac",
+            "samples": B, "steps": T, "hops_per_packet": hops_per_packet, "layers": rows, "readout": None,
+            "total": total}
+
+
+def population_counts(model, result, inputs) -> list:
+    """Per population (the NIR nodes of an imported model, else all units as ``lif``): units,
+    ACs and MACs of the synapses that end in it, event-driven updates and events of its units,
+    taken from the run's spikes with the definitions of ``docs/lif.md``; they add up to the
+    run's counts (checked)."""
+    from ..lif.inputs import input_table
+    c = result.counts
+    B, T, n = c.samples, c.steps, c.units
+    info = model.meta.get("nir") if isinstance(model.meta, dict) else None
+    blocks = [("lif", 0, n)]
+    if isinstance(info, dict) and info.get("nodes"):
+        blocks = [(str(name), int(a), int(b)) for name, _, a, b in info["nodes"]]
+    pop = np.zeros(n, np.int64)
+    for k, (_, a, b) in enumerate(blocks):
+        pop[a:b] = k
+    P = len(blocks)
+    acs, macs, upd, evs = (np.zeros(P, np.int64) for _ in range(4))
+    X = input_table(inputs, model.n_in, T).dense()
+    graded = model.events == "graded"
+
+    def deliver(proj, t, j, val, mark):
+        """Ops of events (t, j, value) through ``proj`` inside the run, into mark and tallies."""
+        L = proj.row_lengths()[j]
+        if not L.sum():
+            return
+        start = np.repeat(proj.indptr[j], L)
+        k = start + (np.arange(L.sum()) - np.repeat(np.cumsum(L) - L, L))
+        tt = np.repeat(t, L) + proj.delay[k]
+        ok = tt < T
+        tgt = proj.indices[k][ok]
+        is_mac = np.repeat(val != 1.0, L)[ok] if not (graded and proj is model.rec) else np.ones(ok.sum(), bool)
+        np.add.at(acs, pop[tgt[~is_mac]], 1)
+        np.add.at(macs, pop[tgt[is_mac]], 1)
+        mark[tt[ok], tgt] = True
+
+    for b in range(B):
+        mark = np.zeros((T, n), bool)
+        t, ch = np.nonzero(X[b])
+        deliver(model.inp, t, ch, X[b][t, ch], mark)
+        sel = result.sample == b
+        deliver(model.rec, result.t[sel], result.unit[sel], result.value[sel], mark)
+        mark[result.t[sel], result.unit[sel]] = True
+        np.add.at(upd, pop[np.nonzero(mark)[1]], 1)
+        np.add.at(evs, pop[result.unit[sel]], 1)
+    assert (acs.sum(), macs.sum(), upd.sum(), evs.sum()) == (c.effective_acs, c.effective_macs,
+                                                             c.event_driven_updates, c.events)
+    return [{"name": name, "units": b - a, "acs": int(acs[k]), "macs": int(macs[k]), "event_driven": int(upd[k]),
+             "events": int(evs[k])} for k, (name, a, b) in enumerate(blocks)]
 
 
 # --- timing ---
@@ -251,7 +314,8 @@ def run_lif_cost(args, profiles, timing_table) -> int:
     inputs = load_input(args.input)
     res = simulate_lif(model, inputs)
     counts = res.counts.to_dict()
-    ests = [lif_estimate(counts, p) for p in profiles]
+    pops = population_counts(model, res, inputs)
+    ests = [lif_estimate(counts, p, populations=pops) for p in profiles]
     doc = {"format": "eventsim-cost/1", "model": args.model, "kind": "lif", "input": args.input,
            "samples": counts["samples"], "steps": counts["steps"], "estimates": ests,
            "profiles": {p.name: p.to_dict() for p in profiles}}

@@ -85,11 +85,12 @@ def compare(folder: str, profiles: list, thetas, tolerance: float, progress: boo
     from eventsim.train.delta_sweep import pick_theta, sweep_thetas
     from eventsim.train.losses import higher_is_better
 
-    summary = _load(os.path.join(folder, "summary.json"))
-    for need in ("egru/counts.json", "egru/history.json", "gru/counts.json", "gru/model.npz", "scenario.toml"):
+    for need in ("summary.json", "egru/counts.json", "egru/history.json", "gru/counts.json", "gru/model.npz",
+                 "scenario.toml"):
         if not os.path.isfile(os.path.join(folder, need)):
-            raise EventsimError(f"{folder!r} has no {need}: give a study folder with a trained egru and gru "
-                                f"(model.npz is not committed in docs/results; run the study)")
+            raise EventsimError(f"{folder!r} has no {need}: give a one-seed study folder with a trained egru and "
+                                f"gru (model.npz is not committed in docs/results; run the study)")
+    summary = _load(os.path.join(folder, "summary.json"))
     metric = summary["metric"]
     up = higher_is_better(metric)
     sc = load_scenario(os.path.join(folder, "scenario.toml"))

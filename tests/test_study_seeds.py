@@ -189,3 +189,29 @@ def test_several_seeds_resume_per_seed_and_one_seed_is_a_plain_study(seeds_study
     one = run_study(str(path), out_dir=out / "seed1", progress=False, seeds=[1])
     assert "seeds" not in one and one["models"]["gru"]["source"]["resumed_from_epoch"] == 2
     assert one["models"]["gru"]["metric"] == before["models"]["gru"]["seeds"]["metric"]["values"][1]
+
+
+def test_delta_vs_egru_script_agrees_with_the_studys_delta_row(seeds_study, tmp_path):
+    """analysis/delta_vs_egru.py picks Θ and measures it by its own path (sweep_thetas on the
+    test split); with the study's grid and tolerance it must find the study's DeltaGRU row."""
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location(
+        "delta_vs_egru", Path(__file__).resolve().parents[1] / "analysis" / "delta_vs_egru.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    _, out, _ = seeds_study
+    page, figures = tmp_path / "page.md", tmp_path / "figures.json"
+    rc = mod.main([str(out / "seed0"), "--thetas", "0.05,0.2,1.0", "--tolerance", "0.05", "--out", str(page),
+                   "--json", str(figures)])
+    assert rc == 0
+    rows = {r["model"]: r for r in json.loads(figures.read_text())[0]["rows"]}
+    study = json.loads((out / "seed0" / "summary.json").read_text())["models"]
+    sweep = json.loads((out / "seed0" / "delta" / "delta_sweep.json").read_text())
+    d = rows["DeltaGRU @GRU"]
+    assert d["theta"] == sweep["theta_x"]
+    assert d["metric"] == pytest.approx(study["delta"]["metric"])
+    assert d["effective_macs_per_step"] == pytest.approx(study["delta"]["effective_macs_per_step"])
+    assert rows["EGRU"]["effective_macs_per_step"] == pytest.approx(study["egru"]["effective_macs_per_step"])
+    assert "**" in page.read_text() and "wins" in page.read_text()
+    assert mod.main([str(tmp_path)]) == 2       # not a study folder: one clear error

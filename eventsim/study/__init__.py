@@ -5,6 +5,8 @@
 - :mod:`.parallel`: training the models in worker processes (``--jobs``);
 - :mod:`.summary`: the summary entries, silent units, intervals and paired tests;
 - :mod:`.tables`: the summary as text, Markdown and CSV, and the uncertainty sentences.
+- :mod:`.seeds`: a study over several seeds (one study per seed, means and spreads);
+- :mod:`.delta`: a DeltaGRU row converted from the study's GRU, Θ picked on validation.
 
 Nothing here draws a figure or writes the report (:mod:`eventsim.plots.report`, which
 reads this package's tables; ``eventsim study`` calls it after the study).

@@ -9,7 +9,8 @@ its path. Sources:
 - ``sparsity``: a ``history.json`` (sparsity over epochs), a ``raster.npz`` or an
   input with ``--model`` (sparsity over steps + per-unit event-rate histogram);
 - ``savings``: a counts JSON (SPEC §4);
-- ``tradeoff``: ``summary.json`` files / study folders / sweep tables (.csv/.json).
+- ``tradeoff``: ``summary.json`` files / study folders / sweep tables (.csv/.json) / a
+  study's ``delta_sweep.json``.
 """
 from __future__ import annotations
 
@@ -274,10 +275,13 @@ def register(subparsers):
     v.set_defaults(func=_savings)
 
     t = sub.add_parser("tradeoff", help="task metric vs effective MACs of several models/runs",
-                       description="One point per model/run: task metric against effective MACs per step, and "
-                                   "MAC savings vs a dense GRU against activity sparsity with the EGRU paper's "
-                                   "reference figures for a matching task.")
-    t.add_argument("sources", nargs="+", help="summary.json files, study folders, or sweep tables (.csv/.json)")
+                       description="One point per model/run: task metric against effective MACs per step (a "
+                                   "study's DeltaGRU Θ sweep as a line, the GRU's metric as a dotted reference; a "
+                                   "study over seeds gives a point per seed), and MAC savings vs a dense GRU "
+                                   "against activity sparsity with the EGRU paper's reference figures for a "
+                                   "matching task.")
+    t.add_argument("sources", nargs="+", help="summary.json files, study folders, sweep tables (.csv/.json) or a "
+                                              "study's <model>/delta_sweep.json")
     t.add_argument("--out", "-o", help="PNG file to write (default: next to the first source)")
     t.add_argument("--title", help="figure title")
     t.add_argument("--dpi", type=int, default=150, help="resolution in dots per inch (default 150)")

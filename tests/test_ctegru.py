@@ -164,3 +164,17 @@ def test_bad_run_options_are_refused():
         simulate_ctegru(model, ([0.0], [0]), rtol=0.0)
     with pytest.raises(EventsimError, match="raise max_events"):
         simulate_ctegru(_active(2, [6], 1), poisson_stream(2, 500.0, 0.05, seed=1), max_events=2)
+
+
+def test_raster_draws_real_valued_times(tmp_path):
+    from eventsim.plots.ct_raster import ct_raster_figure
+    from eventsim.plots.style import save
+    model = _active(3, [6, 4], 3)
+    stream = poisson_stream(3, 300.0, 0.03, seed=3)
+    res = simulate_ctegru(model, stream)
+    fig = ct_raster_figure(res, model.sizes, stream)
+    dots = [len(ax.collections[0].get_offsets()) for ax in fig.axes]
+    assert dots == [len(stream)] + [int(n) for n in res.counts.raw[:, 0]]
+    save(fig, tmp_path / "r.png")
+    with pytest.raises(EventsimError, match="lack"):
+        ct_raster_figure({}, model.sizes)

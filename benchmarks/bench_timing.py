@@ -12,8 +12,10 @@ and SpiNNaker 2 (152 cores) with the contiguous and the balanced placement.
 
 Reported per configuration: median wall time of ``--repeats`` runs (the first,
 compiling, call is made before timing), events per second (emitted events /
-median wall time), queue entries' packets per second, and what the simulation
-measured (chip steps/s, mean step latency, load imbalance, energy per step).
+median wall time), queue entries' packets per second, the entries the replay's queue
+handled and its wall time per entry (its own work; a balanced placement spreads each layer
+over more cores, so each emitting core sends to more cores: more entries), and what the
+simulation measured (chip steps/s, mean step latency, load imbalance, energy per step).
 The raw times of every repeat are kept in the JSON.
 """
 from __future__ import annotations
@@ -73,11 +75,13 @@ def main(argv=None) -> int:
                    "packets": d["packets"], "chip_steps_per_s": d["throughput_steps_per_s"],
                    "step_latency_mean_s": d["step_latency_s"]["mean"],
                    "load_imbalance": d["load_imbalance"], "utilisation_mean": d["utilisation"]["mean"],
-                   "energy_per_step_pj": d["energy"]["energy_per_step_pj"]}
+                   "energy_per_step_pj": d["energy"]["energy_per_step_pj"],
+                   "queue_entries": d["queue_entries"], "wall_ns_per_queue_entry": med / d["queue_entries"] * 1e9}
             rows.append(row)
             print(f"{pname:11s} {placement:10s} median {med:6.2f} s  {row['events_per_s']:9,.0f} events/s  "
                   f"{row['packets_per_s']:11,.0f} packets/s  chip {row['chip_steps_per_s']:9,.0f} steps/s  "
-                  f"imbalance {row['load_imbalance']:.2f}")
+                  f"imbalance {row['load_imbalance']:.2f}  {row['queue_entries']:,} queue entries "
+                  f"({row['wall_ns_per_queue_entry']:.0f} ns each)")
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                                 cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()

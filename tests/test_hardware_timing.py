@@ -208,6 +208,7 @@ def test_numba_kernel_equals_python_reference():
         assert np.array_equal(a.core_busy_s, b.core_busy_s)
         assert a.to_dict()["per_core"] == b.to_dict()["per_core"]
         assert (a.hops, a.host_packets, a.energy) == (b.hops, b.host_packets, b.energy)
+        assert a.queue_entries == b.queue_entries > 0
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -237,6 +238,7 @@ def test_seeded_stress(seed):
     assert int(a.core_updates.sum()) == c["total"]["unit_updates"]["event_driven"]
     assert np.array_equal(a.step_latency_s, b.step_latency_s)
     assert a.to_dict()["per_core"] == b.to_dict()["per_core"]
+    assert a.queue_entries == b.queue_entries > 0
 
 
 def _chip_dict(cores):

@@ -126,7 +126,8 @@ def _send(hp, et, ei, n, s, c, t_out, FAN, emit, ne, pop_to, ff, chip, tallies):
 
 @njit(cache=True)
 def _replay(net, chip, act):
-    """Run every step; returns latency (B*T,), busy_total, macs_c, upd_c, sent_c, recv_c, host, hops.
+    """Run every step; returns latency (B*T,), busy_total, macs_c, upd_c, sent_c, recv_c, host, hops,
+    queue entries (all steps: the replay's work is one heap push and pop per entry).
 
     The state is plain arrays: the heap (hp, et, ei), per core ``cf`` = (free at, busy total)
     and ``ci`` (columns ``K_*``), per population ``pending``/``ff_done`` (P, C), ``done``,
@@ -135,7 +136,7 @@ def _replay(net, chip, act):
     latency = np.zeros(act.B * act.T)
     cf = np.zeros((2, C))
     ci = np.zeros((4, C), np.int64)
-    totals = np.zeros(2, np.int64)
+    totals = np.zeros(3, np.int64)
     pending = np.zeros((P, C), np.int64)
     ff_done = np.zeros((P, C))
     done = np.zeros(P, np.int64)
@@ -174,10 +175,11 @@ def _replay(net, chip, act):
                                           (pending, done, last_update, emit))
                     if fin > end:
                         end = fin
+            totals[2] += s
             latency[bt] = (end - t0 + chip.bar_ns) * 1e-9
             t0 = end + chip.bar_ns
     return latency, cf[1].copy(), ci[K_MACS].copy(), ci[K_UPD].copy(), ci[K_SENT].copy(), ci[K_RECV].copy(), \
-        totals[0], totals[1]
+        totals[0], totals[1], totals[2]
 
 
 @njit(cache=True, inline="always")

@@ -69,7 +69,8 @@ class TimingResult:
     core_updates, packets_sent, packets_received: per core. host_packets:
     input packets injected by the host. hops: sum over packets of their hops.
     energy: compute/memory/communication/static/total pJ. memory: the SRAM
-    fit report. wall_s: seconds the simulation itself took.
+    fit report. wall_s: seconds the simulation itself took. queue_entries: entries the
+    simulation's event queue handled (its own work: a heap push and pop each), all steps.
     """
 
     profile: str
@@ -89,6 +90,7 @@ class TimingResult:
     memory: dict
     wall_s: float = 0.0
     used_cores: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    queue_entries: int = 0
 
     @property
     def total_time_s(self) -> float:
@@ -130,7 +132,8 @@ class TimingResult:
                              "unit_updates": self.core_updates.tolist(),
                              "packets_sent": self.packets_sent.tolist(),
                              "packets_received": self.packets_received.tolist()},
-                "energy": dict(self.energy), "memory": dict(self.memory), "wall_s": self.wall_s}
+                "energy": dict(self.energy), "memory": dict(self.memory), "wall_s": self.wall_s,
+                "queue_entries": self.queue_entries}
 
     def _check(self) -> None:
         """Invariants: packets sent (cores + host) = received; busy time within the run."""
@@ -269,7 +272,7 @@ def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous"
         out = _run_kernel(r)
     else:
         out = _PythonReplay(r, progress, check).run()
-    latency, busy_total, macs_c, upd_c, sent_c, recv_c, host_packets, hops_total = out
+    latency, busy_total, macs_c, upd_c, sent_c, recv_c, host_packets, hops_total, entries = out
     latency = np.asarray(latency, np.float64).reshape(r.B, r.T)
     host_packets, hops_total = int(host_packets), int(hops_total)
     macs_c, upd_c = np.asarray(macs_c, np.int64), np.asarray(upd_c, np.int64)
@@ -284,7 +287,7 @@ def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous"
                         events=int(sum(y.sum() for y in r.y_rec)) if r.delta is not None
                         else int(sum(y.sum() for y in r.y_act)), input_events=int(r.x_act.sum()),
                         energy=energy, memory=r.mem.to_dict(), wall_s=_time.perf_counter() - t_wall,
-                        used_cores=used)
+                        used_cores=used, queue_entries=int(entries))
 
 
 @dataclass
@@ -495,7 +498,7 @@ class _PythonReplay:
         if bar is not None:
             bar.close()
         return (latency, st.busy_total, self.macs_c, self.upd_c, self.sent_c, self.recv_c, self.host_packets,
-                self.hops_total)
+                self.hops_total, st.seq)
 
     def step(self, b, t, t0):
         """Step t of sample b from t0 until the queue is empty; returns when the last core finished."""

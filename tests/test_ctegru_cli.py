@@ -30,6 +30,12 @@ def test_count_writes_counts_and_events_as_the_api(files, capsys):
     assert counts["kind"] == "ctegru" and counts["samples"] == 2 and counts["duration_s"] == 0.1
     layer = counts["layers"][0]
     assert layer["accumulates"] == 2 * layer["synaptic_events"] == 2 * layer["macs"]
+    assert main(["count", "--model", m, "--input", s, "--engine", "dense", "--quiet",
+                 "--json", str(tmp / "ref.json")]) == 0  # the naive reference: same integer counts
+    ref = json.loads((tmp / "ref.json").read_text())
+    assert ref["engine"] == "reference" and counts["total"]["events"] > 0
+    for f in ("events", "synaptic_events", "unit_wakeups"):
+        assert ref["total"][f] == counts["total"][f]
     with np.load(tmp / "o.npz") as z:
         assert sorted(z.files) == sorted(f"layer{k}.event_{x}" for k in (0, 1)
                                          for x in ("time", "unit", "sample"))

@@ -395,12 +395,16 @@ def _delta_sweeps(ax, pts: list, scale: float, annotate: bool) -> None:
         sw = p["sweep"]
         ax.plot([x[1] for x in sw], [x[2] * scale for x in sw], color=st.KIND_COLORS["deltagru"], lw=0.9,
                 marker=".", ms=4, alpha=0.75, zorder=2, label="DeltaGRU Θ sweep" if i == 0 else None)
-        if annotate and i == 0:
-            step = max(1, len(sw) // 5)
-            for th, macs, m, _ in sw[::step]:
-                if th is not None:
+        if annotate and i == 0:   # Θ beside the points that are apart (crowded ones left bare)
+            span = (max(x[2] for x in sw) - min(x[2] for x in sw)) or 1.0
+            last = None
+            for th, macs, m, _ in sw:
+                if th is None or macs <= 0:
+                    continue
+                if last is None or abs(np.log10(macs / last[0])) > 0.1 or abs(m - last[1]) > 0.08 * span:
                     ax.annotate(f"Θ={th:g}", (macs, m * scale), xytext=(2, -9), textcoords="offset points",
                                 fontsize=6, color=st.KIND_COLORS["deltagru"])
+                    last = (macs, m)
 
 
 def _savings_vs_sparsity(ax2, pts: list, refs: list, task, annotate: bool) -> None:

@@ -71,3 +71,37 @@ def test_random_commands_refuse_other_models_options(tmp_path, capsys):
     main(["random-model", "--kind", "ctegru", "--inputs", "2", "--layers", "3", "--out", m])
     assert main(["random-input", "--model", m, "--steps", "10", "--out", str(tmp_path / "s.npz")]) == 2
     assert "give --duration (seconds)" in capsys.readouterr().err
+
+
+def test_plot_raster_draws_the_dense_reference_events_at_their_times(files, capsys, monkeypatch):
+    """The raster's dots are the events of the naive reference (an independent integration)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.figure
+
+    tmp, m, s = files
+    drawn = []
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def spy(fig, *a, **k):
+        drawn.extend(ax.collections[0].get_offsets() for ax in fig.axes if ax.collections)
+        return real_savefig(fig, *a, **k)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", spy)
+    png = tmp / "r.png"
+    assert main(["plot", "raster", s, "--model", m, "--samples", "1", "-o", str(png)]) == 0
+    assert png.stat().st_size > 0
+    ref = simulate_ctegru(load_ctegru(m), SpikeStream.load(s), engine="reference")
+    stream = SpikeStream.load(s)
+    assert len(drawn) == 3  # input + two layers
+    np.testing.assert_array_equal(drawn[0][:, 0], stream.t[stream.sample == 1])
+    for k in (0, 1):
+        sel = ref.event_sample[k] == 1
+        np.testing.assert_allclose(drawn[k + 1][:, 0], ref.event_time[k][sel], atol=1e-7)
+        np.testing.assert_array_equal(drawn[k + 1][:, 1], ref.event_unit[k][sel])
+    capsys.readouterr()
+    for extra, match in ((["--samples", "0,1"], "one sample"), (["--samples", "7"], "2 sample"),
+                         (["--steps", "0:5"], "no steps")):
+        assert main(["plot", "raster", s, "--model", m, "-o", str(tmp / "x.png"), *extra]) == 2
+        assert match in capsys.readouterr().err

@@ -112,6 +112,42 @@ def _events_from(args):
     return res.y, inputs
 
 
+def _is_ctegru(path) -> bool:
+    from .count import is_ctegru
+
+    return is_ctegru(path)
+
+
+def _ct_raster(args, out, samples, t_range):
+    """Raster of a continuous-time EGRU (SPEC §6) on a spike stream: events at real times.
+
+    ``--samples`` takes one sample; ``--steps`` (a range of steps) has no meaning without a
+    clock and is refused rather than reinterpreted."""
+    from ..ctegru.inputs import SpikeStream
+    from ..ctegru.model import load_ctegru
+    from ..ctegru.simulate import simulate_ctegru
+    from ..errors import EventsimError
+    from ..plots.ct_raster import ct_raster_figure
+
+    if t_range is not None:
+        raise EventsimError("--steps: a continuous-time EGRU has no steps; its raster shows the whole "
+                            "run in seconds (set its length with the input's duration)")
+    if samples is not None and len(samples) != 1:
+        raise EventsimError(f"--samples {args.samples!r}: a continuous-time raster draws one sample; "
+                            "give one index")
+    sample = samples[0] if samples else 0
+    model = load_ctegru(args.model)
+    stream = SpikeStream.load(args.source)
+    if sample >= stream.n_samples:
+        raise EventsimError(f"--samples {sample}: the input has {stream.n_samples} sample(s)")
+    res = simulate_ctegru(model, stream)
+    fig = ct_raster_figure(res, model.sizes, None if args.no_input else stream, sample=sample)
+    if args.title:
+        fig.suptitle(args.title)
+    print(_save(fig, out, args.dpi))
+    return 0
+
+
 def _raster(args):
     from ..errors import EventsimError
     from ..plots.raster import raster_figure
@@ -128,6 +164,8 @@ def _raster(args):
     for opt, v in (("--max-time-bins", args.max_time_bins), ("--max-unit-bins", args.max_unit_bins)):
         if v < 1:
             raise EventsimError(f"{opt} {v} must be >= 1")
+    if args.model is not None and _is_ctegru(args.model):
+        return _ct_raster(args, out, samples, t_range)
     layers, inputs = _events_from(args)
     if args.no_input:
         inputs = None
@@ -227,6 +265,7 @@ def register(subparsers):
         epilog="examples:\n"
                "  eventsim plot raster results/digits/egru/raster.npz --samples 0,1\n"
                "  eventsim plot raster x.npy --model m.npz --steps 0:500\n"
+               "  eventsim plot raster spikes.npz --model ct.npz   (continuous-time EGRU, seconds)\n"
                "  eventsim plot sparsity results/digits/egru/history.json\n"
                "  eventsim plot savings results/digits/egru/counts.json\n"
                "  eventsim plot tradeoff results/digits results/smnist5k -o tradeoff.png")

@@ -4,6 +4,7 @@ steps, layout time and memory, 2-thread scaling, paper-size models.
 
 Run:  python benchmarks/bench_engine.py [--quick] [--out benchmarks/results/engine.json]
       python benchmarks/bench_engine.py --issue18 [--paper] [--out benchmarks/results/issue18.json]
+      python benchmarks/bench_engine.py --embedding-only [--out benchmarks/results/embedding.json]
 
 All figures of one run are measured in the same process, back to back, and
 reported as medians of repeats (the machines are shared and noisy).
@@ -38,6 +39,10 @@ With ``--issue18`` (docs/performance.md quotes these):
 9. With ``--paper``: a paper-size language model (embedding 750, layers 1350/1350/750,
    vocabulary 10,000, random weights) over 20,000 and 80,000 tokens, and a 590-unit model over
    1,000 samples of 784 steps: time, peak memory, GMAC/s.
+10. With ``--embedding-only``: the per-call cost of a model with the language model's 10,000 x
+   750 embedding, 10 tokens: a plain ``simulate(model, ids)`` call (its layout and the
+   embedding's input rows kept and checked) against building the input table from the
+   embedding, as every call did before (``prepare_input`` without the kept rows).
 """
 from __future__ import annotations
 
@@ -476,6 +481,20 @@ def main_issue18(args):
     print(f"raw results written to {args.out}")
 
 
+def bench_embedding(repeats):
+    """Per-call cost of an embedding model (10 tokens): simulate with its kept input rows
+    against rebuilding the input table from the embedding (interleaved)."""
+    from eventsim.inputs import prepare_input
+    model = eventsim.random_model(750, [64], n_out=8, vocab=10000, seed=0)
+    ids = np.random.default_rng(0).integers(0, 10000, size=(1, 10))
+    simulate(model, ids)
+    med = interleaved_medians({"call": lambda: simulate(model, ids, threads=1),
+                               "rebuild": lambda: prepare_input(model, ids)}, repeats)
+    return {"embedding": list(model.embedding.shape), "tokens": 10, "layers": model.sizes,
+            "simulate_call_seconds": med["call"], "input_table_rebuild_seconds": med["rebuild"],
+            "load_avg_1min": os.getloadavg()[0]}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
@@ -485,6 +504,8 @@ def main():
     ap.add_argument("--paper", action="store_true", help="with --issue18: the paper-size models too")
     ap.add_argument("--threads-only", action="store_true",
                     help="only the 2-thread figures, three times (default out: benchmarks/results/threads.json)")
+    ap.add_argument("--embedding-only", action="store_true",
+                    help="only the embedding model's per-call cost (default out: benchmarks/results/embedding.json)")
     ap.add_argument("--paper-only", action="store_true",
                     help="only the paper-size models (default out: benchmarks/results/paper.json)")
     args = ap.parse_args()
@@ -498,6 +519,15 @@ def main():
                   f"control (libm update) {r['control_libm_speedup']:.2f}x, load {r['load_avg_1min']:.1f}")
         with open(args.out, "w") as f:
             json.dump({"date": time.strftime("%Y-%m-%d %H:%M:%S"), "runs": runs}, f, indent=1)
+        print(f"raw results written to {args.out}")
+        return
+    if args.embedding_only:
+        args.out = args.out or "benchmarks/results/embedding.json"
+        r = bench_embedding(7)
+        print(f"[embedding] 10-token simulate call {r['simulate_call_seconds'] * 1e3:.1f} ms; rebuilding the "
+              f"input table alone {r['input_table_rebuild_seconds'] * 1e3:.1f} ms")
+        with open(args.out, "w") as f:
+            json.dump({"date": time.strftime("%Y-%m-%d %H:%M:%S"), **r}, f, indent=1)
         print(f"raw results written to {args.out}")
         return
     if args.paper_only:

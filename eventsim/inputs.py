@@ -249,7 +249,7 @@ def _stream_table(inputs: "EventStream", B: int, T: int, m: int, dtype, run_byte
     check_memory(16 * (B + 1) + 64 * len(inputs) + extra,
                  f"a run on an event stream of {B:,} samples x {T:,} steps ({len(inputs):,} events)",
                  "use fewer samples (the largest sample index sets the number of samples) or "
-                 "steps, or record less")
+                 "steps, record less, or use smaller delays")
     order = np.lexsort((inputs.channel, inputs.t, inputs.sample))
     smp, stp, ch = inputs.sample[order], inputs.t[order], inputs.channel[order]
     vals = inputs.value[order].astype(dtype)

@@ -272,3 +272,39 @@ def test_counts_that_would_overflow_are_refused():
         simulate_deltagru(random_deltagru(4, [8], seed=0), ev)
     with pytest.raises(EventsimError, match="64-bit integers"):
         simulate_lif(random_lif_model(4, 10, seed=0), ev)
+
+
+def _cli(*args, limit=256 << 20):
+    env = dict(os.environ, EVENTSIM_MEMORY_LIMIT=str(limit))
+    return subprocess.run([sys.executable, "-m", "eventsim.cli", *map(str, args)], capture_output=True,
+                          text=True, env=env, timeout=300)
+
+
+def test_cli_huge_delay_one_line(tmp_path):
+    """A delay of 10^8 steps: one line naming the size and the fix, for the EGRU's --delays and a
+    LIF network's synapse delays, with a dense and an event-stream input."""
+    m = tmp_path / "m.npz"
+    eventsim.save_model(eventsim.random_model(4, [8], n_out=2, seed=0), m)
+    x = tmp_path / "x.npy"
+    np.save(x, np.ones((5, 4), np.float32))
+    s = tmp_path / "s.npz"
+    EventStream.from_arrays([0], [3], [1], [1.0], n_steps=5).save(s)
+    lif = tmp_path / "lif.npz"
+    assert _cli("lif", "random-model", "--inputs", 4, "--units", 10, "--fanout-in", 3, "--fanout-rec", 3, "--delay-rec", 1,
+                10**8, lif).returncode == 0
+    for args in (("count", "--model", m, "--input", x, "--delays", "0:100000000", "--quiet"),
+                 ("count", "--model", m, "--input", s, "--delays", "0:100000000", "--quiet"),
+                 ("lif", "run", "--model", lif, "--input", x),
+                 ("lif", "run", "--model", lif, "--input", s)):
+        p = _cli(*args)
+        assert p.returncode == 2, p.stderr
+        assert p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
+        assert "needs about" in p.stderr and "GiB of memory" in p.stderr and "smaller delays" in p.stderr
+
+
+@pytest.mark.parametrize("kind", ["egru", "deltagru"])
+def test_cli_layer_of_ten_million_units_one_line(tmp_path, kind):
+    p = _cli("random-model", "--inputs", 4, "--layers", 10**7, "--kind", kind, "--out", tmp_path / "m.npz")
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
+    assert "a model of 300,000,120,000,000 weights needs about" in p.stderr and "are available" in p.stderr
+    assert not (tmp_path / "m.npz").exists()

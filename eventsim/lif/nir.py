@@ -510,25 +510,6 @@ def to_nir(model: LIFModel):
     for a, b in edges:
         succ.setdefault(a, set()).add(b)
 
-    def reach1(k):
-        out, todo = set(), list(succ.get(k, ()))
-        while todo:
-            x = todo.pop()
-            if x in names:
-                out.add(x)
-            elif x in succ:
-                todo += list(succ[x])
-        return out
-    hints = [("input", names[0])] if names[0] not in reach1("input") else []
-    hints += [(a, b) for a, b in zip(names, names[1:]) if b not in reach1(a)]
-    for a, b in hints:
-        ia = model.n_in if a == "input" else next(z - y for nm, _, y, z in blocks if nm == a)
-        ib = next(z - y for nm, _, y, z in blocks if nm == b)
-        nodes[f"order.{a}.{b}"] = nir.Linear(np.zeros((ib, ia)))
-        edges += [(a, f"order.{a}.{b}"), (f"order.{a}.{b}", b)]
-        succ.setdefault(a, set()).add(f"order.{a}.{b}")
-        succ[f"order.{a}.{b}"] = {b}
-
     def reach(k):  # neuron nodes reached from k through linear nodes
         out, todo = set(), list(succ.get(k, ()))
         while todo:
@@ -537,8 +518,17 @@ def to_nir(model: LIFModel):
                 out.add(x)
             elif x in succ:
                 todo += list(succ[x])
-        return sorted(out)
-    order = order_neurons(["input"], sorted(names), {k: reach(k) for k in ["input"] + names})
+        return out
+    hints = [("input", names[0])] if names[0] not in reach("input") else []
+    hints += [(a, b) for a, b in zip(names, names[1:]) if b not in reach(a)]
+    for a, b in hints:
+        ia = model.n_in if a == "input" else next(z - y for nm, _, y, z in blocks if nm == a)
+        ib = next(z - y for nm, _, y, z in blocks if nm == b)
+        nodes[f"order.{a}.{b}"] = nir.Linear(np.zeros((ib, ia)))
+        edges += [(a, f"order.{a}.{b}"), (f"order.{a}.{b}", b)]
+        succ.setdefault(a, set()).add(f"order.{a}.{b}")
+        succ[f"order.{a}.{b}"] = {b}
+    order = order_neurons(["input"], sorted(names), {k: sorted(reach(k)) for k in ["input"] + names})
     if order != names:
         raise EventsimError(f"this network cannot be exported so that it reads back the same: its blocks "
                             f"{names} would be ordered {order} by the NIR import's same-step rule")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 
 import numpy as np
 
@@ -13,6 +14,11 @@ def read_npz(path, what: str) -> dict:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise EventsimError(f"{what} {path!r} does not exist")
+    if os.path.isfile(path) and not zipfile.is_zipfile(path):  # numpy would blame "pickled data"
+        with open(path, "rb") as f:
+            head = f.read(8)
+        kind = " (it is an HDF5 file, e.g. a NIR graph or NIR data)" if head.startswith(b"\x89HDF") else ""
+        raise EventsimError(f"{what} {path!r} is not a .npz archive (a zip of arrays){kind}")
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}

@@ -63,6 +63,19 @@ def lif_activity(model, res):
     return nir.NIRGraphData(nodes=nodes)
 
 
+ACTIVITY_SUFFIXES = (".nir", ".h5", ".hdf5")
+
+
+def check_activity_path(path, option: str = "--save-activity") -> None:
+    """Refuse, before any work, an activity file whose name says it is something else: the
+    file is HDF5 (NIR data), so ``out.npz`` or ``out.json`` would mislead the next reader."""
+    from pathlib import Path
+
+    if Path(str(path)).suffix.lower() not in ACTIVITY_SUFFIXES:
+        raise EventsimError(f"{option} {str(path)!r}: NIR data is an HDF5 file; name it "
+                            f"{' or '.join(ACTIVITY_SUFFIXES)} (e.g. activity.nir)")
+
+
 def write_activity(path, data) -> None:
     """Write NIR data atomically (``nir.write_data``)."""
     from .outputs import atomic_path

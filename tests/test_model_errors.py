@@ -81,8 +81,11 @@ def test_unreadable_and_missing_files(tmp_path):
     with pytest.raises(EventsimError, match="does not exist"):
         load_model(tmp_path / "nope.npz")
     (tmp_path / "bad.npz").write_text("not a zip")
-    with pytest.raises(EventsimError, match="not a readable .npz archive"):
+    with pytest.raises(EventsimError, match=r"not a \.npz archive \(a zip of arrays\)$"):
         load_model(tmp_path / "bad.npz")
+    (tmp_path / "h5.npz").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(64))  # an HDF5 signature
+    with pytest.raises(EventsimError, match="HDF5 file, e.g. a NIR graph"):
+        load_model(tmp_path / "h5.npz")
 
 
 def test_random_model_bad_arguments():

@@ -255,3 +255,19 @@ def test_egru_events_as_valued_event_data(tmp_path, capsys):
             t, i = np.nonzero(res.y[k][b])
             want = sorted(zip(t.tolist(), i.tolist(), res.y[k][b][t, i].astype(float).tolist()))
             assert got == want and len(want) > 10
+
+
+def test_activity_file_must_be_named_as_nir_data(tmp_path, capsys):
+    """NIR data is HDF5: a name like out.npz is refused before the run, and the file the
+    name points at is left as it was."""
+    import eventsim
+    m, x = str(tmp_path / "m.npz"), str(tmp_path / "x.npy")
+    eventsim.save_model(eventsim.random_model(3, [4], seed=0), m)
+    np.save(x, np.zeros((1, 5, 3)))
+    keep = tmp_path / "keep.npz"
+    keep.write_bytes(b"precious")
+    capsys.readouterr()
+    for argv in (["count", "--model", m, "--input", x], ["lif", "run", "--model", m, "--input", x]):
+        assert main([*argv, "--save-activity", str(keep)]) == 2
+        assert "name it .nir" in capsys.readouterr().err
+    assert keep.read_bytes() == b"precious"

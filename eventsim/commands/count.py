@@ -77,6 +77,8 @@ def run(args) -> int:
         from .._npz import read_npz
         from ..deltagru.model import file_kind
         from ..lif.nir import nir_module
+        from ..nirdata import check_activity_path
+        check_activity_path(args.save_activity)
         nir_module()  # the extra, before any work
         kind = file_kind(read_npz(args.model, "model file"), str(args.model))
         if kind != "egru":

@@ -141,6 +141,8 @@ def _run(args) -> int:
                   [("--model", args.model), ("--input", args.input)])
     if args.save_activity:
         from ..lif.nir import nir_module
+        from ..nirdata import check_activity_path
+        check_activity_path(args.save_activity)
         nir_module()  # fail before the run when the extra is missing
     if args.steps is not None and args.steps < 1:
         from ..errors import EventsimError

@@ -83,3 +83,13 @@ def test_a_delta_sweep_file_alone_and_the_command(tmp_path, capsys):
     out = tmp_path / "t.png"
     assert main(["plot", "tradeoff", str(folder), "-o", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_seeds_of_one_model_carry_one_label_and_piles_are_thinned():
+    from eventsim.plots.savings import _apart, _labels
+    pts = [{"name": n} for n in ("egru s0", "egru s1", "gru s0", "gru s1", "lstm", "egru s2")]
+    assert _labels(pts) == ["egru", None, "gru", None, "lstm", None]
+    # points 1 and 2 lie within 0.12 decades and 6% of the y range of point 0; point 3 does not
+    assert _apart([1000, 1200, 1100, 5000], [0.5, 0.51, 0.49, 1.0]) == [0, 3]
+    assert _apart([1000, 1000], [0.0, 1.0]) == [0, 1]
+    assert _apart([], []) == []

@@ -31,6 +31,7 @@ import csv
 import json
 import logging
 import os
+import re
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -357,6 +358,33 @@ def tradeoff_figure(rows: Sequence[Mapping], *, metric: str | None = None, metri
     return fig
 
 
+def _apart(xs, ys, dx: float = 0.12, dy: float = 0.06) -> list:
+    """Indices of the points to name: each point unless an already named one lies within
+    ``dx`` (in log10 of x) and ``dy`` (a fraction of y's range) of it, so that seeds of one
+    model, drawn nearly on top of each other, carry one label instead of an unreadable pile."""
+    lx = np.log10(np.maximum(np.asarray(xs, float), 1e-300))
+    if len(lx) == 0:
+        return []
+    y = np.asarray(ys, float)
+    span = float(y.max() - y.min()) or 1.0
+    named = []
+    for i in range(len(lx)):
+        if all(abs(lx[i] - lx[j]) > dx or abs(y[i] - y[j]) > dy * span for j in named):
+            named.append(i)
+    return named
+
+
+def _labels(pts: list) -> list:
+    """Per point its label, or None: the seeds of one model ('egru s0', 'egru s1', ...) carry
+    one label, the model's name, on the first of them."""
+    base = [re.sub(r" s\d+$", "", p["name"]) for p in pts]
+    first = {}
+    for i, b in enumerate(base):
+        first.setdefault(b, i)
+    seeded = {b for b, p in zip(base, pts) if b != p["name"]}
+    return [(b if b in seeded else pts[i]["name"]) if first[b] == i else None for i, b in enumerate(base)]
+
+
 def _metric_vs_macs(ax, pts: list, scale: float, metric_name, annotate: bool) -> None:
     """Left panel: each model's task metric against its effective MACs per step (log)."""
     seen = set()
@@ -366,8 +394,12 @@ def _metric_vs_macs(ax, pts: list, scale: float, metric_name, annotate: bool) ->
         seen.add(k)
         ax.scatter(p["macs"], p["metric"] * scale, s=36, color=st.KIND_COLORS[k], marker=st.KIND_MARKERS[k],
                    label=lab, zorder=3, edgecolor="white", linewidth=0.5)
-        if annotate and len(pts) <= 20:
-            ax.annotate(p["name"], (p["macs"], p["metric"] * scale), xytext=(4, 3),
+    if annotate and len(pts) <= 20:
+        labels = _labels(pts)
+        idx = [i for i in range(len(pts)) if labels[i]]
+        for j in _apart([pts[i]["macs"] for i in idx], [pts[i]["metric"] for i in idx]):
+            p = pts[idx[j]]
+            ax.annotate(labels[idx[j]], (p["macs"], p["metric"] * scale), xytext=(4, 3),
                         textcoords="offset points", fontsize=7)
     egru = [p for p in pts if p["kind"] == "egru"]
     if len(egru) > 1:
@@ -421,8 +453,12 @@ def _savings_vs_sparsity(ax2, pts: list, refs: list, task, annotate: bool) -> No
         seen.add(k)
         ax2.scatter(100 * p["sparsity"], p["savings_vs_gru"], s=36, color=st.KIND_COLORS[k],
                     marker=st.KIND_MARKERS[k], zorder=3, edgecolor="white", linewidth=0.5, label=lab)
-        if annotate and len(sx) <= 20:
-            ax2.annotate(p["name"], (100 * p["sparsity"], p["savings_vs_gru"]), xytext=(4, 3),
+    if annotate and sx and len(sx) <= 20:
+        labels = _labels(sx)
+        idx = [i for i in range(len(sx)) if labels[i]]
+        for j in _apart([sx[i]["savings_vs_gru"] for i in idx], [sx[i]["sparsity"] for i in idx], dx=0.05):
+            p = sx[idx[j]]
+            ax2.annotate(labels[idx[j]], (100 * p["sparsity"], p["savings_vs_gru"]), xytext=(4, 3),
                          textcoords="offset points", fontsize=7)
     ymax = max([1.0 / (1.0 - 0.9)] + [p["savings_vs_gru"] for p in sx])
     for p in sx:   # a DeltaGRU's sweep: savings = the dense GRU's MACs / the sweep point's

@@ -137,10 +137,8 @@ def _run_model(args, profiles) -> int:
         raise EventsimError("--model needs --input (the run to cost)")
     check_outputs([("--json", args.json)],
                   [("--model", args.model), ("--input", args.input)] + _profile_files(args.hardware))
-    from ..hardware.lif_cost import is_lif_file
-    if is_lif_file(args.model):  # a LIF network (eventsim.lif): its own counts, same formulas
-        from ..hardware.lif_cost import run_lif_cost
-        return run_lif_cost(args, profiles, _timing_table)
+    if _is_lif_file(args.model):  # a LIF network (eventsim.lif): its own counts, same formulas
+        return _run_lif(args, profiles)
     from .count import is_ctegru
     if is_ctegru(args.model):
         return _run_ctegru(args, profiles)
@@ -241,3 +239,57 @@ def run(args) -> int:
     rc = _run_results(args, profiles) if args.results else _run_model(args, profiles)
     sys.stdout.flush()
     return rc
+
+
+def _is_lif_file(path) -> bool:
+    """True for a LIF model file (``.npz`` with ``tau`` and ``input.indptr``)."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return {"tau.npy", "input.indptr.npy"} <= names
+
+
+def _run_lif(args, profiles) -> int:
+    """``eventsim cost --model LIF.npz --input X [--timing]``: the LIF run's energy per profile."""
+    from ..errors import EventsimError
+    from ..hardware.energy import energy_table
+    from ..hardware.lif_cost import lif_estimate, population_counts, simulate_lif_timing
+    from ..inputs import load_input
+    from ..lif import load_lif, simulate_lif
+    from .._fmt import format_sparsity
+    from ._util import write_json
+
+    if args.event_op == "ac":
+        raise EventsimError("--event-op ac does not apply to a LIF run: its counts split the synaptic "
+                            "operations into ACs (binary spikes) and MACs (graded values) exactly; drop it")
+    if args.placement != "contiguous" or args.spill:
+        raise EventsimError("--placement balanced and --spill apply to EGRU runs; a LIF run is placed "
+                            "contiguously and its weights are read from the profile's weight level")
+    model = load_lif(args.model)
+    inputs = load_input(args.input)
+    res = simulate_lif(model, inputs)
+    counts = res.counts.to_dict()
+    pops = population_counts(model, res, inputs)
+    ests = [lif_estimate(counts, p, populations=pops) for p in profiles]
+    doc = {"format": "eventsim-cost/1", "model": args.model, "kind": "lif", "input": args.input,
+           "samples": counts["samples"], "steps": counts["steps"], "estimates": ests,
+           "profiles": {p.name: p.to_dict() for p in profiles}}
+    if args.timing:
+        doc["timing"] = [simulate_lif_timing(model, res, inputs, p, args.cores) for p in profiles]
+    if args.json:
+        write_json(args.json, doc)
+    if not args.quiet:
+        print(f"model {args.model}: LIF, {model.n_in} inputs -> {model.n} units; {counts['samples']} sample(s) x "
+              f"{counts['steps']} steps; activity sparsity "
+              f"{format_sparsity(counts['activity_sparsity'], counts['events'])}; "
+              f"{counts['effective_acs']:,} ACs, {counts['effective_macs']:,} MACs")
+        print(energy_table(ests))
+        if args.timing:
+            print()
+            print(_timing_table(doc["timing"]))
+        if args.json:
+            print(f"written to {args.json}")
+    return 0

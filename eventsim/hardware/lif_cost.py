@@ -166,15 +166,8 @@ def simulate_lif_timing(model, result, inputs, profile, n_cores=None) -> dict:
     else:
         in_rows = _cores_of_rows(model.inp, core_of)
         rec_rows = _cores_of_rows(model.rec, core_of)
-    # blocks: as the engine (a cut before a unit reached by a zero-delay synapse from its block)
-    pre, post, _, d = model.rec.synapses()
-    zmax = np.full(n, -1, np.int64)
-    np.maximum.at(zmax, post[d == 0], pre[d == 0])
-    blocks = [0]
-    for u in range(n):
-        if zmax[u] >= blocks[-1]:
-            blocks.append(u)
-    blocks.append(n)
+    from ..lif.engine import unit_blocks
+    blocks = unit_blocks(model)  # as the engine updates them
     table = input_table(inputs, model.n_in, result.counts.steps)
     X = table.dense()
     B, T = X.shape[0], X.shape[1]
@@ -281,57 +274,3 @@ def simulate_lif_timing(model, result, inputs, profile, n_cores=None) -> dict:
             "energy": {"compute_pj": compute, "memory_pj": memory, "communication_pj": comm, "static_pj": static,
                        "energy_pj": compute + memory + comm + static,
                        "energy_per_step_pj": (compute + memory + comm + static) / (B * T)}}
-
-
-# --- the command (eventsim cost --model LIF.npz --input X) ---
-
-def is_lif_file(path) -> bool:
-    """True for a LIF model file (``.npz`` with ``tau`` and ``input.indptr``)."""
-    import zipfile
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = set(z.namelist())
-    except (OSError, zipfile.BadZipFile):
-        return False
-    return {"tau.npy", "input.indptr.npy"} <= names
-
-
-def run_lif_cost(args, profiles, timing_table) -> int:
-    """``eventsim cost --model LIF.npz --input X [--timing]``: the LIF run's energy per profile."""
-    from ..commands._util import write_json
-    from ..hardware.energy import energy_table
-    from ..inputs import load_input
-    from ..lif import load_lif, simulate_lif
-    from .._fmt import format_sparsity
-
-    if args.event_op == "ac":
-        raise EventsimError("--event-op ac does not apply to a LIF run: its counts split the synaptic "
-                            "operations into ACs (binary spikes) and MACs (graded values) exactly; drop it")
-    if args.placement != "contiguous" or args.spill:
-        raise EventsimError("--placement balanced and --spill apply to EGRU runs; a LIF run is placed "
-                            "contiguously and its weights are read from the profile's weight level")
-    model = load_lif(args.model)
-    inputs = load_input(args.input)
-    res = simulate_lif(model, inputs)
-    counts = res.counts.to_dict()
-    pops = population_counts(model, res, inputs)
-    ests = [lif_estimate(counts, p, populations=pops) for p in profiles]
-    doc = {"format": "eventsim-cost/1", "model": args.model, "kind": "lif", "input": args.input,
-           "samples": counts["samples"], "steps": counts["steps"], "estimates": ests,
-           "profiles": {p.name: p.to_dict() for p in profiles}}
-    if args.timing:
-        doc["timing"] = [simulate_lif_timing(model, res, inputs, p, args.cores) for p in profiles]
-    if args.json:
-        write_json(args.json, doc)
-    if not args.quiet:
-        print(f"model {args.model}: LIF, {model.n_in} inputs -> {model.n} units; {counts['samples']} sample(s) x "
-              f"{counts['steps']} steps; activity sparsity "
-              f"{format_sparsity(counts['activity_sparsity'], counts['events'])}; "
-              f"{counts['effective_acs']:,} ACs, {counts['effective_macs']:,} MACs")
-        print(energy_table(ests))
-        if args.timing:
-            print()
-            print(timing_table(doc["timing"]))
-        if args.json:
-            print(f"written to {args.json}")
-    return 0

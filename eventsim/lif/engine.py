@@ -248,6 +248,22 @@ def _emit(t, horizon, proj, net, queue, buckets, prm, st, out, nf, n_out):
     return n_out
 
 
+def unit_blocks(model) -> list:
+    """Bounds of the unit blocks a step updates in order: a cut before unit ``b`` when a
+    zero-delay recurrent synapse reaches ``b`` from inside the current block (so that the
+    synapse acts within the step, after its source has been updated). ``[0, ..., n]``."""
+    n = model.n
+    pre, post, _, d = model.rec.synapses()
+    zmax = np.full(n, -1, np.int64)
+    np.maximum.at(zmax, post[d == 0], pre[d == 0])
+    blocks = [0]
+    for b in range(n):
+        if zmax[b] >= blocks[-1]:
+            blocks.append(b)
+    blocks.append(n)
+    return blocks
+
+
 class CompiledLIF:
     """A :class:`~eventsim.lif.model.LIFModel` laid out for the event engine (build once, run many)."""
 
@@ -266,15 +282,7 @@ class CompiledLIF:
                 lo, hi = int(p.delay.min()), int(p.delay.max())
                 # zero-delay recurrent synapses are walked when emitted, into bucket t
                 pdelay.append(lo if lo == hi and not (p is model.rec and lo == 0) else -1)
-        # unit blocks: cut before unit b when a zero-delay synapse reaches b from the block
-        pre, post, _, d = model.rec.synapses()
-        zmax = np.full(n, -1, np.int64)
-        np.maximum.at(zmax, post[d == 0], pre[d == 0])
-        blocks = [0]
-        for b in range(n):
-            if zmax[b] >= blocks[-1]:
-                blocks.append(b)
-        blocks.append(n)
+        blocks = unit_blocks(model)
         # rows without duplicate targets and not reaching every unit: one fused pass
         fused = np.array([int(pr.uidx.size == pr.nnz and not pr.full.any()) for pr in projs], np.uint8)
         self.net = LIFNet(np.array(pdelay, dtype=np.int64), fused, delays, np.array(blocks, dtype=np.int64))

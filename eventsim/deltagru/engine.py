@@ -42,9 +42,9 @@ from collections import namedtuple
 import numpy as np
 from numba import njit, prange
 
-from ..engine.core import InputRows, input_cursor, input_span, pack_matrices, walk_list
+from ..engine.core import input_cursor, input_rows, input_span, pack_matrices, walk_list
 from ..engine.runner import BatchRunner
-from ..engine.queue import EventQueue, copy_queue, queue_drain, queue_push, ring_layout
+from ..engine.queue import EventQueue, copy_queue, new_queue, queue_drain, queue_push, ring_layout
 from ..egru.counts import RAW_FIELDS
 
 # layer metadata columns
@@ -298,13 +298,11 @@ class CompiledDeltaGRU(BatchRunner):
         L = self.model.n_layers
         n_tot, m_tot = int(self.unit_off[-1]), int(self.in_off[-1])
         rec = self._records(B, T, record)
-        carry = EventQueue(net.qmeta, np.zeros((B, net.q_src), np.int32), np.zeros((B, net.q_src), dt),
-                           np.zeros((B, net.q_cnt), np.int64), np.zeros((B, net.q_cnt), np.int64))
+        carry = new_queue(net.qmeta, net.q_src, net.q_cnt, dt, batch=B)
         res = DeltaOut(np.zeros((B, L, N_RAW), np.int64), np.zeros((B, n_tot), dt), np.zeros((B, m_tot), dt),
                        np.zeros((B, n_tot), dt), np.tile(net.bias, (B, 1)), np.tile(net.rbias, (B, 1)),
                        np.zeros((B, max(self.n_out, 1)), dt))
-        inputs = InputRows(table.indptr, table.idx, table.val.astype(dt, copy=False),
-                           np.ascontiguousarray(table.sptr[b0:b1 + 1]), table.steps, table.rows)
+        inputs = input_rows(table, b0, b1, dt)
         return (inputs, rec, res, carry, T, keep_queue)
 
     def _advance(self, job, t0, t1):

@@ -40,10 +40,10 @@ from collections import namedtuple
 import numpy as np
 from numba import njit, prange
 
-from ..engine.core import (PM_INDPTR, PM_ROWS, InputRows, csr_matches, deliver_list, input_cursor,
+from ..engine.core import (PM_INDPTR, PM_ROWS, csr_matches, deliver_list, input_cursor, input_rows,
                            input_span, pack_matrices, same_values, walk_row)
 from ..engine.runner import BatchRunner
-from ..engine.queue import EventQueue, copy_queue, queue_drain, queue_push, ring_layout
+from ..engine.queue import EventQueue, copy_queue, new_queue, queue_drain, queue_push, ring_layout
 
 # layer metadata columns
 LM_NIN, LM_N, LM_UOFF, LM_DFF, LM_DREC = range(5)
@@ -390,12 +390,10 @@ class CompiledEGRU(BatchRunner):
                           rec_ro, np.zeros((B, T, self.n_out), dt) if rec_ro else dummy3,
                           rec_steps, np.zeros((B, T, L + 1, 3), np.int64) if rec_steps
                           else np.zeros((1, 1, 1, 1), np.int64))
-        carry = EventQueue(net.qmeta, np.zeros((B, net.q_src), np.int32), np.zeros((B, net.q_src), dt),
-                           np.zeros((B, net.q_cnt), np.int64), np.zeros((B, net.q_cnt), np.int64))
+        carry = new_queue(net.qmeta, net.q_src, net.q_cnt, dt, batch=B)
         res = EGRUOut(np.zeros((B, L, N_RAW), np.int64), np.zeros((B, 2), np.int64), np.zeros((B, n_tot), dt),
                       np.zeros((B, n_tot), dt), np.zeros((B, max(self.n_out, 1)), dt))
-        inputs = InputRows(table.indptr, table.idx, table.val.astype(dt, copy=False),
-                           np.ascontiguousarray(table.sptr[b0:b1 + 1]), table.steps, table.rows)
+        inputs = input_rows(table, b0, b1, dt)
         return (inputs, rec, res, carry, T, keep_queue)
 
     def _advance(self, job, t0, t1):

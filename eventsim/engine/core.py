@@ -256,6 +256,12 @@ InputRows.__doc__ = """The input table (:class:`~eventsim.inputs.InputTable`) as
 its rows (CSR) and each sample's calendar (CSR by step)."""
 
 
+def input_rows(table, b0: int, b1: int, dtype) -> InputRows:
+    """The kernel's view of samples ``b0 .. b1-1`` of an input table, values as ``dtype``."""
+    return InputRows(table.indptr, table.idx, table.val.astype(dtype, copy=False),
+                     np.ascontiguousarray(table.sptr[b0:b1 + 1]), table.steps, table.rows)
+
+
 @njit(cache=True)
 def input_cursor(inputs, b, t):
     """The first calendar entry of sample ``b`` at step ``t`` or later (binary search); a run

@@ -108,10 +108,12 @@ def ring_layout(caps, slots):
     return meta, so, co
 
 
-def new_queue(meta, n_src, n_cnt, dtype):
-    """An empty queue with the layout of :func:`ring_layout` (events of ``dtype``)."""
-    return EventQueue(meta, np.zeros(n_src, np.int32), np.zeros(n_src, dtype),
-                      np.zeros(n_cnt, np.int64), np.zeros(n_cnt, np.int64))
+def new_queue(meta, n_src, n_cnt, dtype, batch=None):
+    """An empty queue with the layout of :func:`ring_layout` (events of ``dtype``); with
+    ``batch`` one queue per sample, rows of (batch, ...) arrays (a batched run's carry)."""
+    lead = () if batch is None else (batch,)
+    return EventQueue(meta, np.zeros(lead + (n_src,), np.int32), np.zeros(lead + (n_src,), dtype),
+                      np.zeros(lead + (n_cnt,), np.int64), np.zeros(lead + (n_cnt,), np.int64))
 
 
 @njit(cache=True)

@@ -29,6 +29,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .._npz import read_npz, write_npz
+from ..egru.model import KernelLayer
 from ..errors import EventsimError
 
 KIND = "ctegru"
@@ -44,7 +45,7 @@ BIAS_SCALE = 0.1
 
 
 @dataclass
-class CTEGRULayer:
+class CTEGRULayer(KernelLayer):
     """Parameters of one continuous-time EGRU layer (SPEC §6).
 
     kernel (m, 3n) and recurrent_kernel (n, 3n): weights, column blocks [u | r | z];
@@ -58,14 +59,6 @@ class CTEGRULayer:
     thr: np.ndarray
     tau_syn: np.ndarray
     tau_mem: np.ndarray
-
-    @property
-    def n_in(self) -> int:
-        return int(self.kernel.shape[0])
-
-    @property
-    def n_units(self) -> int:
-        return int(self.recurrent_kernel.shape[0])
 
 
 @dataclass

@@ -24,7 +24,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .._npz import read_npz, write_npz
-from ..egru.model import LayerStack, _check_array, check_head, parse_meta, read_stack
+from ..egru.model import KernelLayer, LayerStack, _check_array, check_head, parse_meta, read_stack
 from ..errors import EventsimError
 
 KIND = "deltagru"
@@ -34,7 +34,7 @@ THETA_H = 0.1   # default state delta threshold of random_deltagru
 
 
 @dataclass
-class DeltaGRULayer:
+class DeltaGRULayer(KernelLayer):
     """Parameters of one DeltaGRU layer (SPEC §5).
 
     kernel: (m, 3n) input weights; row i is the fan-out of input i's deltas.
@@ -50,17 +50,6 @@ class DeltaGRULayer:
     recurrent_bias: np.ndarray
     theta_x: np.ndarray
     theta_h: np.ndarray
-
-    @property
-    def n_in(self) -> int:
-        return int(self.kernel.shape[0])
-
-    @property
-    def n_units(self) -> int:
-        return int(self.recurrent_kernel.shape[0])
-
-    def arrays(self) -> dict:
-        return {k: getattr(self, k) for k in LAYER_KEYS}
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Optional, Sequence
 
 import numpy as np
@@ -23,8 +23,25 @@ LAYER_KEYS = ("kernel", "recurrent_kernel", "bias", "recurrent_bias", "thr")
 OPTIONAL_KEYS = ("readout.weight", "readout.bias", "embedding.weight", "meta")
 
 
+class KernelLayer:
+    """What every recurrent layer dataclass shares: ``kernel`` (m, ·) and
+    ``recurrent_kernel`` (n, ·) give its sizes, and its fields are its file arrays. Mixed
+    into :class:`EGRULayer`, the DeltaGRU's and the continuous-time EGRU's layers."""
+
+    @property
+    def n_in(self) -> int:
+        return int(self.kernel.shape[0])
+
+    @property
+    def n_units(self) -> int:
+        return int(self.recurrent_kernel.shape[0])
+
+    def arrays(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
 @dataclass
-class EGRULayer:
+class EGRULayer(KernelLayer):
     """Parameters of one EGRU layer (SPEC §1).
 
     kernel: (m, 3n) input weights; row i is the fan-out of input i.
@@ -41,15 +58,8 @@ class EGRULayer:
     thr: np.ndarray
 
     @property
-    def n_in(self) -> int:
-        return int(self.kernel.shape[0])
-
-    @property
-    def n_units(self) -> int:
+    def n_units(self) -> int:  # the thresholds' length: what validation checks the rest against
         return int(self.thr.shape[0])
-
-    def arrays(self) -> dict:
-        return {k: getattr(self, k) for k in LAYER_KEYS}
 
 
 class LayerStack:

@@ -65,8 +65,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..egru.init import DAMPENING, RESET, SUPPORT
+from . import _fast
 
 KINDS = ("egru", "gru", "lstm", "deltagru")
+FAST = True   # EGRU (pseudo-derivative), GRU and LSTM run on eventsim.train._fast; False: this module
 GATES = {"egru": 3, "gru": 3, "lstm": 4, "deltagru": 3}
 SURROGATE_BETA = 4.0  # slope of the smooth stand-in (gradient checks only)
 
@@ -103,6 +105,12 @@ class EGRUOptions:
     surrogate: str = "pseudo"
     theta_x: object = 0.0            # DeltaGRU: float or (m,) array
     theta_h: object = 0.0            # DeltaGRU: float or (n,) array
+
+
+def _fast_path(kind: str, opt) -> bool:
+    """Whether a GRU-type layer runs on :mod:`eventsim.train._fast` (the EGRU with its
+    pseudo-derivative and the GRU; the DeltaGRU and the smooth stand-in stay here)."""
+    return FAST and (kind == "gru" or (kind == "egru" and opt.surrogate == "pseudo"))
 
 
 def _event_fn(c, thr, opt: EGRUOptions):
@@ -165,6 +173,10 @@ def gru_type_forward(p: dict, X: np.ndarray, kind: str, opt: EGRUOptions = None,
     egru = kind == "egru"
     thr = p["thr"] if egru else None
     thr_fire = thr if thr_offset is None else thr + thr_offset   # what c is compared with
+    if _fast_path(kind, opt):
+        Y, cache = _fast.gru_forward(p, X, egru, egru and opt.reset == "output", thr_fire)
+        cache["thr_offset"] = thr_offset
+        return Y, cache
     dt = K.dtype
     delta = kind == "deltagru"
     if delta:   # input deltas do not depend on the recurrence: all steps' Mx at once
@@ -235,6 +247,10 @@ def gru_type_backward(p: dict, cache: dict, dY: np.ndarray, kind: str, opt: EGRU
     dt = K.dtype
     thr = p["thr"] if egru else None
     thr_fire = thr if cache.get("thr_offset") is None else thr + cache["thr_offset"]
+    if _fast_path(kind, opt):
+        return _fast.gru_backward(p, cache, dY, egru, egru and opt.reset == "output", thr_fire,
+                                  opt.activity_reg if egru else 0.0, opt.dampening if egru else 0.0,
+                                  opt.support if egru else 0.0, need_dx)
     dVX = np.empty((B, T, 3 * n), dt)
     dVH = np.empty((B, T, 3 * n), dt)
     dthr = np.zeros(n, dt) if egru else None
@@ -288,6 +304,8 @@ def gru_type_backward(p: dict, cache: dict, dY: np.ndarray, kind: str, opt: EGRU
 # ----------------------------------------------------------------------------------------
 def lstm_forward(p: dict, X: np.ndarray):
     """Run an LSTM layer over X (B, T, m); returns ``(H, cache)`` with H (B, T, n)."""
+    if FAST:
+        return _fast.lstm_forward(p, X)
     K, R, b, rb = p["kernel"], p["recurrent_kernel"], p["bias"], p["recurrent_bias"]
     B, T, m = X.shape
     n = R.shape[0]
@@ -311,6 +329,8 @@ def lstm_forward(p: dict, X: np.ndarray):
 
 def lstm_backward(p: dict, cache: dict, dH: np.ndarray, need_dx: bool = True):
     """BPTT through an LSTM layer; same contract as :func:`gru_type_backward`."""
+    if FAST:
+        return _fast.lstm_backward(p, cache, dH, need_dx)
     K, R = p["kernel"], p["recurrent_kernel"]
     X, A, C, TC, H = (cache[k] for k in ("X", "A", "C", "TC", "Y"))
     B, T, n = H.shape

@@ -85,6 +85,7 @@ def _fields():
         "floor_reg": (None, _FLOAT, (0.0, None)),
         "floor_rate": (None, _FLOAT, (0.0, 1.0, "both_open")),
         "thr_jitter": (0.0, _FLOAT, (0.0, None)),  # σ of the training threshold jitter (0 = off)
+        "floor_unjittered": (False, _BOOL, None),  # the rate floor counts events at ϑ, not ϑ + σε
         "epochs": (None, _INT, (1, None)),        # None: train.epochs
         "loss": (None, _STR, LOSSES),             # None: train.loss
         "lr": (None, _FLOAT, (0.0, None, "open")),  # None: train.lr
@@ -107,7 +108,7 @@ def _fields():
 
 TRAIN_FIELDS, MODEL_FIELDS, MEASURE_FIELDS = _fields()
 EGRU_ONLY = ("thr_mean", "train_thr", "dampening", "support", "reset", "activity_reg", "floor_reg",
-             "floor_rate", "thr_jitter")
+             "floor_rate", "thr_jitter", "floor_unjittered")
 DELTAGRU_ONLY = ("theta_x", "theta_h", "delta_penalty", "from", "thetas", "tolerance")
 #: the Θ grid (Θx = Θh) of a DeltaGRU converted from a GRU when the scenario gives none
 DEFAULT_THETAS = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5)

@@ -84,6 +84,7 @@ def model_settings(sc, m: dict, ds):
         t["train_thr"] = bool(m.get("train_thr", True))
         t["thr_mean"] = float(m["thr_mean"]) if m.get("thr_mean") is not None else THR_MEAN
         t["thr_jitter"] = float(m.get("thr_jitter") or 0.0)
+        t["floor_unjittered"] = bool(m.get("floor_unjittered") or False)
     if m["kind"] == "deltagru":
         t["delta_penalty"] = float(m.get("delta_penalty") or 0.0)
     for key in [k for k, v in t.items() if v is None]:

@@ -175,7 +175,7 @@ def gru_type_forward(p: dict, X: np.ndarray, kind: str, opt: EGRUOptions = None,
     thr_fire = thr if thr_offset is None else thr + thr_offset   # what c is compared with
     if _fast_path(kind, opt):
         Y, cache = _fast.gru_forward(p, X, egru, egru and opt.reset == "output", thr_fire)
-        cache["thr_offset"] = thr_offset
+        cache.update(thr_offset=thr_offset, thr=thr)
         return Y, cache
     dt = K.dtype
     delta = kind == "deltagru"
@@ -220,7 +220,7 @@ def gru_type_forward(p: dict, X: np.ndarray, kind: str, opt: EGRUOptions = None,
         else:
             y = s = c
         Z[:, t] = z; Rg[:, t] = r; G[:, t] = g; VHg[:, t] = vh[:, 2 * n:]; C[:, t] = c; Y[:, t] = y
-    cache = dict(X=X, Z=Z, R=Rg, G=G, VHg=VHg, C=C, Y=Y, S=S, O=O, thr_offset=thr_offset)
+    cache = dict(X=X, Z=Z, R=Rg, G=G, VHg=VHg, C=C, Y=Y, S=S, O=O, thr_offset=thr_offset, thr=thr)
     if delta:   # what the weights multiplied: x̂_t and ĥ_t (the straight-through backward)
         cache.update(X=Xw, Hin=Hin, sent_x=sent_x, sent_h=sent_h)
     return Y, cache

@@ -227,7 +227,7 @@ def _read_steps(top: np.ndarray, loss: str) -> np.ndarray:
 
 def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: float = 0.0,
                    rng=None, activity_reg: float = 0.0, floor_reg: float = 0.0, floor_rate: float = 0.0,
-                   thr_jitter: float = 0.0, delta_penalty: float = 0.0):
+                   thr_jitter: float = 0.0, delta_penalty: float = 0.0, floor_unjittered: bool = False):
     """Forward, loss and the full BPTT backward.
 
     Returns ``(loss_value, grads, ps, stats)``: ``grads`` keyed like ``params``,
@@ -237,7 +237,8 @@ def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: f
     ``activity_reg`` λ adds ``λ · mean(o)`` over all EGRU layers, (sample, step,
     unit) entries to the loss (the mean event rate; its gradient flows through the
     pseudo-derivative, see :mod:`eventsim.train.regulariser`); ``floor_reg`` λ_f adds
-    the rate floor ``λ_f · mean over units of max(0, floor_rate − rate)`` (same module).
+    the rate floor ``λ_f · mean over units of max(0, floor_rate − rate)`` (same module;
+    with ``floor_unjittered`` the rates count events at the unjittered thresholds).
     ``thr_jitter``: see :func:`forward`. ``delta_penalty`` λ (DeltaGRU) adds the change
     penalty ``λ · (1/B) Σ_b Σ_layers Σ_t Σ_j |h_t − h_{t−1}|`` (h_0 = 0;
     :func:`eventsim.train.regulariser.change_penalty`); the stats then hold ``events`` (state
@@ -270,7 +271,7 @@ def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: f
     if spec.kind == "egru":
         smooth = spec.surrogate == "sigmoid"
         pen, reg_scale, events, entries = event_rate_penalty(ps.caches, activity_reg, smooth)
-        fpen, floor_coefs = rate_floor_penalty(ps.caches, floor_reg, floor_rate, smooth)
+        fpen, floor_coefs = rate_floor_penalty(ps.caches, floor_reg, floor_rate, smooth, floor_unjittered)
         stats["events"] = events
         stats["unit_steps"] = entries
         value += pen + fpen
@@ -302,7 +303,7 @@ def loss_and_grads(spec: NetSpec, params: dict, X, target, loss: str, dropout: f
 
 def loss_value(spec: NetSpec, params: dict, X, target, loss: str, activity_reg: float = 0.0,
                floor_reg: float = 0.0, floor_rate: float = 0.0, thr_jitter: float = 0.0, rng=None,
-               delta_penalty: float = 0.0) -> float:
+               delta_penalty: float = 0.0, floor_unjittered: bool = False) -> float:
     """The loss of :func:`loss_and_grads` (no dropout), forward only."""
     ps = forward(spec, params, X, 0.0, rng, thr_jitter)
     logits = readout_logits(params, ps.top, loss)
@@ -310,7 +311,7 @@ def loss_value(spec: NetSpec, params: dict, X, target, loss: str, activity_reg: 
     if spec.kind == "egru":
         smooth = spec.surrogate == "sigmoid"
         value += event_rate_penalty(ps.caches, activity_reg, smooth)[0]
-        value += rate_floor_penalty(ps.caches, floor_reg, floor_rate, smooth)[0]
+        value += rate_floor_penalty(ps.caches, floor_reg, floor_rate, smooth, floor_unjittered)[0]
     if spec.kind == "deltagru":
         value += change_penalty(ps.caches, delta_penalty)[0]
     return value

@@ -44,6 +44,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .cells import SURROGATE_BETA, sigmoid
+
 
 def event_rate_penalty(caches: list, lam: float, smooth: bool = False):
     """``(value, scale, events, entries)`` of the penalty over the layers' caches.
@@ -59,13 +61,20 @@ def event_rate_penalty(caches: list, lam: float, smooth: bool = False):
     return lam * events / entries, lam / entries, events, entries
 
 
-def rate_floor_penalty(caches: list, lam: float, floor: float, smooth: bool = False):
+def rate_floor_penalty(caches: list, lam: float, floor: float, smooth: bool = False,
+                       unjittered: bool = False):
     """``(value, coefficients)`` of the rate floor over the layers' caches.
 
     value = λ_f/U · Σ_j max(0, r_min − rate_j) (added to the loss); coefficients: per
     layer the (n,) per-entry gradient ∂value/∂o (−λ_f/N for units below the floor, else
     0), added to the activity regulariser's factor in the layer backward. With the
     smooth stand-in of the gradient checks the rate is the mean of o.
+
+    ``unjittered`` (with threshold jitter): rate_j counts the entries where c > ϑ_j, the
+    events the trained model will emit, instead of the jittered c > ϑ_j + σε that the
+    forward pass used; the gradient still takes the pseudo-derivative at the jittered
+    threshold (the state the forward pass had). Without it, a unit whose jitter makes it
+    fire in training can satisfy the floor and still never fire at ϑ.
     """
     if not lam or not caches:
         return 0.0, [0.0] * len(caches)
@@ -74,11 +83,13 @@ def rate_floor_penalty(caches: list, lam: float, floor: float, smooth: bool = Fa
     for c in caches:
         O = c["O"]
         B, T, n = O.shape
+        if unjittered and c.get("thr_offset") is not None:
+            O = (sigmoid(SURROGATE_BETA * (c["C"] - c["thr"])) if smooth else c["C"] > c["thr"])
         fired = O.sum(axis=(0, 1)) if smooth else np.count_nonzero(O, axis=(0, 1))
         rate = fired / (B * T)
         below = rate < floor
         short += float(np.sum(floor - rate[below]))
-        coefs.append(np.where(below, -lam / (B * T * units), 0.0).astype(O.dtype))
+        coefs.append(np.where(below, -lam / (B * T * units), 0.0).astype(c["C"].dtype))
     return lam * short / units, coefs
 
 

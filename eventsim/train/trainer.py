@@ -50,6 +50,9 @@ class TrainConfig:
     than a fraction r_min of a batch's entries (EGRU; 0 = off; :mod:`.regulariser`).
     thr_jitter: σ of the threshold jitter (EGRU; 0 = off): in training, each sample's
     unit fires when c > ϑ + σ·ε, ε ~ N(0, 1) drawn per sequence; evaluation uses ϑ.
+    floor_unjittered: the rate floor counts each unit's events at its threshold ϑ
+    (c > ϑ, what evaluation and the event engine see) rather than at the jittered one
+    (only matters with thr_jitter).
     delta_penalty: λ of the DeltaGRU's change penalty λ·(1/B)·Σ|h_t − h_{t−1}| (0 = off;
     :func:`eventsim.train.regulariser.change_penalty`).
     loss: "last" | "all" | "trace" | "lm". metric: "accuracy" | "bpc" | "perplexity".
@@ -76,6 +79,7 @@ class TrainConfig:
     floor_reg: float = 0.0
     floor_rate: float = 0.02
     thr_jitter: float = 0.0
+    floor_unjittered: bool = False
     delta_penalty: float = 0.0
     seed: int = 0
     loss: str = "last"
@@ -203,7 +207,7 @@ def evaluate(spec: NetSpec, params: dict, x, y, loss: str, metric: str, batch_si
 # reproduces the training of before: left out of the fingerprint at that value, so that
 # an older checkpoint still resumes (it trained exactly so)
 LATER_FIELDS = {"update_bias": 0.0, "floor_reg": 0.0, "floor_rate": 0.02, "thr_jitter": 0.0,
-                "delta_penalty": 0.0}
+                "delta_penalty": 0.0, "floor_unjittered": False}
 #: TrainConfig fields that do not change the training (never part of a fingerprint)
 NOT_TRAINING = ("keep_checkpoints",)
 
@@ -415,7 +419,8 @@ def _batch_grads(spec: NetSpec, config: TrainConfig, run: _Run, plan: _Plan, idx
     return loss_and_grads(spec, run.params, plan.X[idx], plan.Y[idx], config.loss, config.dropout, run.rng,
                           config.activity_reg if egru else 0.0, config.floor_reg if egru else 0.0,
                           config.floor_rate, config.thr_jitter,
-                          config.delta_penalty if spec.kind == "deltagru" else 0.0)
+                          config.delta_penalty if spec.kind == "deltagru" else 0.0,
+                          floor_unjittered=config.floor_unjittered)
 
 
 def _accumulate(agg: dict, value: float, n: int, st: dict) -> None:

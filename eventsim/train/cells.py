@@ -113,6 +113,13 @@ def _fast_path(kind: str, opt) -> bool:
     return FAST and (kind == "gru" or (kind == "egru" and opt.surrogate == "pseudo"))
 
 
+def _same_precision(reg, dt) -> bool:
+    """Whether the regulariser factor keeps ``reg·h'`` in the layer's precision, as the fast
+    kernels compute it: a Python number or an array of the layer's dtype (training's
+    case). A float64 factor on a float32 layer makes NumPy compute that term in float64."""
+    return isinstance(reg, (int, float)) or (isinstance(reg, np.ndarray) and reg.dtype == dt)
+
+
 def _event_fn(c, thr, opt: EGRUOptions):
     """(o, h') for pre-threshold states c: the event indicator and ∂o/∂c."""
     if opt.surrogate == "sigmoid":
@@ -247,7 +254,7 @@ def gru_type_backward(p: dict, cache: dict, dY: np.ndarray, kind: str, opt: EGRU
     dt = K.dtype
     thr = p["thr"] if egru else None
     thr_fire = thr if cache.get("thr_offset") is None else thr + cache["thr_offset"]
-    if _fast_path(kind, opt):
+    if _fast_path(kind, opt) and (not egru or _same_precision(opt.activity_reg, dt)):
         return _fast.gru_backward(p, cache, dY, egru, egru and opt.reset == "output", thr_fire,
                                   opt.activity_reg if egru else 0.0, opt.dampening if egru else 0.0,
                                   opt.support if egru else 0.0, need_dx)

@@ -107,12 +107,12 @@ def test_a_changed_setting_is_a_difference(tmp_path):
     see a train key moved into a model with the same value (how the study resolves it)."""
     src = RESULTS / "digits" / "scenario.toml"
     toml = src.read_text()
-    assert "activity_reg = 0.2\n" in toml and "batch_size = 32\n" in toml
+    assert "activity_reg = 0.11\n" in toml and "batch_size = 32\n" in toml
     changed = tmp_path / "changed.toml"
-    changed.write_text(toml.replace("activity_reg = 0.2\n", "activity_reg = 0.3\n")
+    changed.write_text(toml.replace("activity_reg = 0.11\n", "activity_reg = 0.3\n")
                        .replace("batch_size = 32\n", "batch_size = 16\n"))
     assert differences(changed, "digits") == [
-        "models.egru.activity_reg: 0.3 here, 0.2 shipped", "train.batch_size: 16 here, 32 shipped"]
+        "models.egru.activity_reg: 0.3 here, 0.11 shipped", "train.batch_size: 16 here, 32 shipped"]
     shutil.copy(src, tmp_path / "same.toml")
     assert differences(tmp_path / "same.toml", "digits") == []
     moved = tmp_path / "moved.toml"       # the GRU's epochs, inherited, set on the model itself

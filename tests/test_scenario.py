@@ -13,7 +13,7 @@ from eventsim.scenario import (SCENARIO_DIR, builtin_scenarios, dumps_toml, load
                                scenario_from_dict)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REQUIRED = {"digits", "digits-2layer", "smnist5k", "psmnist5k", "mnist1d", "nmnist5k", "char-lm", "tiny"}
+REQUIRED = {"digits", "smnist5k", "psmnist5k", "mnist1d", "nmnist5k", "char-lm", "tiny"}
 
 MINIMAL = """
 [data]
@@ -61,7 +61,8 @@ def test_defaults_filled(tmp_path):
     assert s.models == [{"name": "e", "kind": "egru", "units": [8], "thr_mean": 0.3,
                          "train_thr": True, "dampening": 0.7, "support": 1.0, "reset": "threshold",
                          "weight_density": 1.0, "update_bias": 0.0, "activity_reg": None,
-                         "floor_reg": None, "floor_rate": None, "thr_jitter": 0.0, "epochs": None,
+                         "floor_reg": None, "floor_rate": None, "thr_jitter": 0.0, "floor_unjittered": False,
+                         "epochs": None,
                          "loss": None, "lr": None, "embedding_dim": None, "checkpoint": None}]
     assert s.measure == {"test_samples": None, "raster_samples": 4}
     assert s.data == {"name": "digits"}

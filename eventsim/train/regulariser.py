@@ -83,13 +83,14 @@ def rate_floor_penalty(caches: list, lam: float, floor: float, smooth: bool = Fa
     for c in caches:
         O = c["O"]
         B, T, n = O.shape
+        dtype = O.dtype
         if unjittered and c.get("thr_offset") is not None:
             O = (sigmoid(SURROGATE_BETA * (c["C"] - c["thr"])) if smooth else c["C"] > c["thr"])
         fired = O.sum(axis=(0, 1)) if smooth else np.count_nonzero(O, axis=(0, 1))
         rate = fired / (B * T)
         below = rate < floor
         short += float(np.sum(floor - rate[below]))
-        coefs.append(np.where(below, -lam / (B * T * units), 0.0).astype(c["C"].dtype))
+        coefs.append(np.where(below, -lam / (B * T * units), 0.0).astype(dtype))
     return lam * short / units, coefs
 
 

@@ -187,15 +187,14 @@ def _gru_backward_step(t, dY, dy_rec, ds, C, Z, Rg, G, VHg, S, thr, thr_fire, re
 
 
 def gru_backward(p: dict, cache: dict, dY: np.ndarray, egru: bool, output_reset: bool, thr_fire,
-                 reg, dampening: float, support: float, need_dx: bool = True):
-    """BPTT of :func:`gru_forward`: ``(grads, dX)`` as
-    :func:`eventsim.train.cells.gru_type_backward` (``reg``: the regularisers' per-entry
-    factor, a number or (n,))."""
-    K, R = p["kernel"], p["recurrent_kernel"]
-    dt = K.dtype
-    X, Z, Rg, G, VHg, C, Y, S = (cache[key] for key in ("X", "Z", "R", "G", "VHg", "C", "Y", "S"))
-    B, T, n = Y.shape
-    m = X.shape[2]
+                 reg, dampening: float, support: float):
+    """The BPTT time loop of :func:`eventsim.train.cells.gru_type_backward` for a layer run
+    by :func:`gru_forward`: ``(dVX, dVH, dthr)`` (``reg``: the regularisers' per-entry
+    factor, a number or (n,)); the caller forms the parameter gradients from them."""
+    R = p["recurrent_kernel"]
+    dt = R.dtype
+    Z, Rg, G, VHg, C, S = (cache[key] for key in ("Z", "R", "G", "VHg", "C", "S"))
+    B, T, n = C.shape
     has_reg = bool(egru and np.any(reg))
     thr = np.asarray(p["thr"] if egru else np.zeros(n), dt)
     thr_fire = np.ascontiguousarray(np.broadcast_to(thr_fire if egru else thr, (B, n)), dt)
@@ -216,15 +215,7 @@ def gru_backward(p: dict, cache: dict, dY: np.ndarray, egru: bool, output_reset:
         np.matmul(dVH[:, t], RT, out=dy_rec)
         if egru and output_reset:
             dy_rec -= dc
-    Yprev = np.concatenate([np.zeros((B, 1, n), dt), Y[:, :-1]], axis=1).reshape(B * T, n)
-    dVX2 = dVX.reshape(B * T, 3 * n)
-    dVH2 = dVH.reshape(B * T, 3 * n)
-    grads = {"kernel": X.reshape(B * T, m).T @ dVX2, "recurrent_kernel": Yprev.T @ dVH2,
-             "bias": dVX2.sum(0), "recurrent_bias": dVH2.sum(0)}
-    if egru:
-        grads["thr"] = dthr
-    dX = (dVX2 @ K.T).reshape(B, T, m) if need_dx else None
-    return grads, dX
+    return dVX, dVH, dthr if egru else None
 
 
 # ------------------------------------------------------------------------------------ LSTM
@@ -312,13 +303,13 @@ def _lstm_backward_step(t, dH, dh_rec, dc_next, A, C, TC, k, dVA):
             dc_next[b, q] = dc * gf
 
 
-def lstm_backward(p: dict, cache: dict, dH: np.ndarray, need_dx: bool = True):
-    """BPTT of :func:`lstm_forward`, as :func:`eventsim.train.cells.lstm_backward`."""
-    K, R = p["kernel"], p["recurrent_kernel"]
-    dt = K.dtype
-    X, A, C, TC, H = (cache[key] for key in ("X", "A", "C", "TC", "Y"))
-    B, T, n = H.shape
-    m = X.shape[2]
+def lstm_backward(p: dict, cache: dict, dH: np.ndarray):
+    """The BPTT time loop of :func:`eventsim.train.cells.lstm_backward` for a layer run by
+    :func:`lstm_forward`: the gate gradients dVA (B, T, 4n)."""
+    R = p["recurrent_kernel"]
+    dt = R.dtype
+    A, C, TC = (cache[key] for key in ("A", "C", "TC"))
+    B, T, n = C.shape
     k = _consts(dt, 1.0, 0.5, 0.0)
     dVA = np.empty((B, T, 4 * n), dt)
     dh_rec = np.zeros((B, n), dt)
@@ -328,10 +319,4 @@ def lstm_backward(p: dict, cache: dict, dH: np.ndarray, need_dx: bool = True):
     for t in range(T - 1, -1, -1):
         _lstm_backward_step(t, dH, dh_rec, dc_next, A, C, TC, k, dVA)
         np.matmul(dVA[:, t], RT, out=dh_rec)
-    Hprev = np.concatenate([np.zeros((B, 1, n), dt), H[:, :-1]], axis=1).reshape(B * T, n)
-    dVA2 = dVA.reshape(B * T, 4 * n)
-    db = dVA2.sum(0)
-    grads = {"kernel": X.reshape(B * T, m).T @ dVA2, "recurrent_kernel": Hprev.T @ dVA2,
-             "bias": db, "recurrent_bias": db.copy()}
-    dX = (dVA2 @ K.T).reshape(B, T, m) if need_dx else None
-    return grads, dX
+    return dVA

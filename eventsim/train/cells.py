@@ -247,17 +247,17 @@ def gru_type_backward(p: dict, cache: dict, dY: np.ndarray, kind: str, opt: EGRU
     otherwise differentiated as a GRU (straight-through; see the module docstring).
     """
     K, R = p["kernel"], p["recurrent_kernel"]
-    X, Z, Rg, G, VHg, C, Y, S, O = (cache[k] for k in ("X", "Z", "R", "G", "VHg", "C", "Y", "S", "O"))
+    Z, Rg, G, VHg, C, Y, S, O = (cache[k] for k in ("Z", "R", "G", "VHg", "C", "Y", "S", "O"))
     B, T, n = Y.shape
-    m = X.shape[2]
     egru = kind == "egru"
     dt = K.dtype
     thr = p["thr"] if egru else None
     thr_fire = thr if cache.get("thr_offset") is None else thr + cache["thr_offset"]
     if _fast_path(kind, opt) and (not egru or _same_precision(opt.activity_reg, dt)):
-        return _fast.gru_backward(p, cache, dY, egru, egru and opt.reset == "output", thr_fire,
-                                  opt.activity_reg if egru else 0.0, opt.dampening if egru else 0.0,
-                                  opt.support if egru else 0.0, need_dx)
+        dVX, dVH, dthr = _fast.gru_backward(p, cache, dY, egru, egru and opt.reset == "output", thr_fire,
+                                            opt.activity_reg if egru else 0.0, opt.dampening if egru else 0.0,
+                                            opt.support if egru else 0.0)
+        return _param_grads(cache, dVX, dVH, K, need_dx, thr=dthr)
     dVX = np.empty((B, T, 3 * n), dt)
     dVH = np.empty((B, T, 3 * n), dt)
     dthr = np.zeros(n, dt) if egru else None
@@ -294,14 +294,27 @@ def gru_type_backward(p: dict, cache: dict, dY: np.ndarray, kind: str, opt: EGRU
         dy_rec = dVH[:, t] @ RT
         if egru and opt.reset == "output":
             dy_rec -= dc
+    return _param_grads(cache, dVX, dVH, K, need_dx, thr=dthr)
+
+
+def _param_grads(cache: dict, dVX, dVH, K, need_dx: bool, thr=None):
+    """The parameter gradients and dX of a layer from its pre-activation gradients dVX
+    (input side) and dVH (recurrent side), (B, T, G·n) each: one BLAS call per weight.
+    ``recurrent_kernel`` multiplied ``cache["Hin"]`` if present (DeltaGRU: ĥ_t), else
+    y_{t−1}; ``thr``: the threshold gradient, if any. An LSTM passes dVA twice (its two
+    biases get the same gradient)."""
+    X, Y = cache["X"], cache["Y"]
+    B, T, n = Y.shape
+    m = X.shape[2]
     Yprev = cache["Hin"].reshape(B * T, n) if cache.get("Hin") is not None else \
-        np.concatenate([np.zeros((B, 1, n), dt), Y[:, :-1]], axis=1).reshape(B * T, n)
-    dVX2 = dVX.reshape(B * T, 3 * n)
-    dVH2 = dVH.reshape(B * T, 3 * n)
+        np.concatenate([np.zeros((B, 1, n), Y.dtype), Y[:, :-1]], axis=1).reshape(B * T, n)
+    dVX2 = dVX.reshape(B * T, -1)
+    dVH2 = dVH.reshape(B * T, -1)
+    db = dVX2.sum(0)
     grads = {"kernel": X.reshape(B * T, m).T @ dVX2, "recurrent_kernel": Yprev.T @ dVH2,
-             "bias": dVX2.sum(0), "recurrent_bias": dVH2.sum(0)}
-    if egru:
-        grads["thr"] = dthr
+             "bias": db, "recurrent_bias": db.copy() if dVH is dVX else dVH2.sum(0)}
+    if thr is not None:
+        grads["thr"] = thr
     dX = (dVX2 @ K.T).reshape(B, T, m) if need_dx else None
     return grads, dX
 
@@ -337,11 +350,11 @@ def lstm_forward(p: dict, X: np.ndarray):
 def lstm_backward(p: dict, cache: dict, dH: np.ndarray, need_dx: bool = True):
     """BPTT through an LSTM layer; same contract as :func:`gru_type_backward`."""
     if FAST:
-        return _fast.lstm_backward(p, cache, dH, need_dx)
+        dVA = _fast.lstm_backward(p, cache, dH)
+        return _param_grads(cache, dVA, dVA, p["kernel"], need_dx)
     K, R = p["kernel"], p["recurrent_kernel"]
-    X, A, C, TC, H = (cache[k] for k in ("X", "A", "C", "TC", "Y"))
+    A, C, TC, H = (cache[k] for k in ("A", "C", "TC", "Y"))
     B, T, n = H.shape
-    m = X.shape[2]
     dt = K.dtype
     dVA = np.empty((B, T, 4 * n), dt)
     dh_rec = np.zeros((B, n), dt)
@@ -360,13 +373,7 @@ def lstm_backward(p: dict, cache: dict, dH: np.ndarray, need_dx: bool = True):
         dVA[:, t, 3 * n:] = dh * tc * o * (1.0 - o)
         dc_next = dc * f
         dh_rec = dVA[:, t] @ RT
-    Hprev = np.concatenate([np.zeros((B, 1, n), dt), H[:, :-1]], axis=1).reshape(B * T, n)
-    dVA2 = dVA.reshape(B * T, 4 * n)
-    db = dVA2.sum(0)
-    grads = {"kernel": X.reshape(B * T, m).T @ dVA2, "recurrent_kernel": Hprev.T @ dVA2,
-             "bias": db, "recurrent_bias": db.copy()}
-    dX = (dVA2 @ K.T).reshape(B, T, m) if need_dx else None
-    return grads, dX
+    return _param_grads(cache, dVA, dVA, K, need_dx)
 
 
 def layer_forward(kind, p, X, opt=None, thr_offset=None):

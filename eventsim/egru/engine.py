@@ -43,6 +43,7 @@ from numba import njit, prange
 from ..engine.core import (PM_INDPTR, PM_ROWS, csr_matches, deliver_list, input_cursor, input_rows,
                            input_span, pack_matrices, same_values, walk_row)
 from ..engine.runner import BatchRunner
+from ..engine.vmath import gate_block
 from ..engine.queue import EventQueue, copy_queue, new_queue, queue_drain, queue_push, ring_layout
 
 # layer metadata columns
@@ -61,19 +62,22 @@ kernel of layer l, 2l + 1: its recurrent kernel, 2L: the readout): layer table `
 thresholds, the queue layout (``qmeta`` and the sizes of its arrays), ``one`` (1 in the
 model's dtype: float literals would promote float32 arithmetic to float64) and, per unit, the
 gates of a *quiet* step (no synaptic event reached the unit: its pre-activations are its
-biases): ``z0`` = z and ``k0`` = (1 − z)·g, computed by :func:`_gates` exactly as the update
-loop computes them, so a quiet unit's ``c = z0·s + k0`` is bit for bit the full update's."""
+biases): ``z0`` = z and ``k0`` = (1 − z)·g, computed by the update's own
+:func:`~eventsim.engine.vmath.gate_block`, so a quiet unit's ``c = z0·s + k0`` is bit for bit
+the full update's."""
 EGRURecords = namedtuple("EGRURecords", "rec_y y rec_c c rec_ro readout rec_steps steps")
 EGRURecords.__doc__ = "Per-step records: a flag and its (B, T, ...) array (a dummy when off)."
 EGRUOut = namedtuple("EGRUOut", "raw ro_counts s_final y_final last_ro")
 EGRUOut.__doc__ = """Per-sample results: raw counts (B, L, N_RAW), readout (MACs, events) (B, 2),
 final state and last logits."""
-EGRUState = namedtuple("EGRUState", "s ylast vx vh touched ro_acc queue cur T")
+EGRUState = namedtuple("EGRUState", "s ylast vx vh touched ro_acc queue cur T zg kg cb gx widx")
 EGRUState.__doc__ = """One sample's state inside the kernel: internal state ``s`` and last output
 ``ylast`` (all units; views of the run's ``s_final``/``y_final``, carried from one range of
 steps to the next), the pre-activations ``vx``/``vh`` and wake-up marks of the layer being
 stepped, the step's logits, the sample's event queue (a view of the carried queues), its
-input cursor (``cur[0]``) and the run's number of steps ``T``."""
+input cursor (``cur[0]``), the run's number of steps ``T`` and the update's scratch: the
+gates ``zg``/``kg`` and pre-threshold states ``cb`` of the layer's units, the gathered
+pre-activations and gates of its woken units ``gx`` (8, n) and a unit index list ``widx``."""
 
 
 @njit(cache=True, parallel=True)
@@ -100,7 +104,9 @@ def _state(proj, net, out, carry, b, T):
                      np.empty(3 * net.max_n, dtype=dt), np.zeros(net.max_n, dtype=np.uint8),
                      np.empty(max(net.n_out, 1), dtype=dt),
                      EventQueue(carry.meta, carry.src[b], carry.val[b], carry.cnt[b], carry.due[b]),
-                     np.zeros(1, np.int64), T)
+                     np.zeros(1, np.int64), T, np.empty(net.max_n, dtype=dt), np.empty(net.max_n, dtype=dt),
+                     np.empty(net.max_n, dtype=dt), np.empty((8, net.max_n), dtype=dt),
+                     np.empty(net.max_n, np.int64))
 
 
 @njit(cache=True)
@@ -159,75 +165,127 @@ def _deliver_ff(proj, net, inputs, b, t, l, st):
     return macs, z - a, full
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _update_layer(proj, net, b, t, l, all_touched, st, rec, out):
     """(d) update every unit of layer l (SPEC §1) and (e) emit its events: unit j emitting y
     at step t queues (j, y) for its own layer at step t + 1 + d_rec and for layer l+1 at step
     t + d_ff(l+1); the last layer's events walk the readout at once. Returns (events,
-    event-driven updates)."""
-    one = net.one
+    event-driven updates).
+
+    In three passes over the layer's units: the gates of the woken units (:func:`_wake_gates`,
+    vectorised), the new states and outputs of every unit (:func:`_new_states`, vectorised),
+    then the emitters only, in unit order (:func:`_emit`)."""
     n = net.lmeta[l, LM_N]
     uoff = net.lmeta[l, LM_UOFF]
-    # arrays read out of their tuples once, not in the loop (each read costs a reference count)
-    s, ylast, vx, vh, touched, thr, queue = st.s, st.ylast, st.vx, st.vh, st.touched, net.thr, st.queue
-    reset_output = net.reset_output
-    rec_y, rec_c, y_rec, c_rec = rec.rec_y, rec.rec_c, rec.y, rec.c
+    woken = _wake_gates(net, l, all_touched, st)
+    _new_states(net, l, st)
+    if rec.rec_y:
+        rec.y[b, t, uoff:uoff + n] = st.ylast[uoff:uoff + n]
+    if rec.rec_c:
+        rec.c[b, t, uoff:uoff + n] = st.cb[:n]
+    events, fired_quiet = _emit(proj, net, b, t, l, all_touched, st, rec, out)
+    return events, woken + fired_quiet
+
+
+@njit(cache=True, error_model="numpy")
+def _wake_gates(net, l, all_touched, st):
+    """Write the gates (z, (1 − z)·g) of every unit of layer l into ``st.zg``/``st.kg``: a woken
+    unit's from its pre-activations (:func:`~eventsim.engine.vmath.gate_block` over the block
+    of woken units), a quiet one's are its biases' (``net.z0``/``net.k0``, the same arithmetic
+    done at layout time). Returns the number of woken units."""
+    n = net.lmeta[l, LM_N]
+    uoff = net.lmeta[l, LM_UOFF]
+    vx, vh, zg, kg = st.vx, st.vh, st.zg, st.kg
+    if all_touched:
+        gate_block(vx[:n], vh[:n], vx[n:2 * n], vh[n:2 * n], vx[2 * n:3 * n], vh[2 * n:3 * n],
+                   zg[:n], kg[:n])
+        return n
+    touched, widx = st.touched, st.widx
+    k = 0
+    for j in range(n):  # the woken units, in order (branch-free compaction)
+        widx[k] = j
+        k += touched[j]
+    zg[:n] = net.z0[uoff:uoff + n]
+    kg[:n] = net.k0[uoff:uoff + n]
+    if k == 0:
+        return 0
+    gx = st.gx
+    for part in range(3):
+        ax, ah, o = gx[2 * part], gx[2 * part + 1], part * n
+        for q in range(k):
+            ax[q] = vx[o + widx[q]]
+            ah[q] = vh[o + widx[q]]
+    gz, gk = gx[6], gx[7]
+    gate_block(gx[0, :k], gx[1, :k], gx[2, :k], gx[3, :k], gx[4, :k], gx[5, :k], gz[:k], gk[:k])
+    for q in range(k):
+        zg[widx[q]] = gz[q]
+        kg[widx[q]] = gk[q]
+    return k
+
+
+@njit(cache=True, error_model="numpy")
+def _new_states(net, l, st):
+    """c = z·s + (1 − z)·g (minus the last output with reset "output"), the event test c > ϑ,
+    the new state s and output y of every unit of layer l; c is kept in ``st.cb``. One array
+    written per loop: each loop vectorises."""
+    n = net.lmeta[l, LM_N]
+    uoff = net.lmeta[l, LM_UOFF]
+    zg, kg, cb = st.zg, st.kg, st.cb
+    s = st.s[uoff:uoff + n]
+    y = st.ylast[uoff:uoff + n]
+    th = net.thr[uoff:uoff + n]
+    zero = net.one - net.one
+    if net.reset_output:
+        for j in range(n):
+            cb[j] = (zg[j] * s[j] + kg[j]) - y[j]
+        for j in range(n):
+            s[j] = cb[j]
+    else:
+        for j in range(n):
+            cb[j] = zg[j] * s[j] + kg[j]
+        for j in range(n):
+            s[j] = cb[j] - th[j] if cb[j] > th[j] else cb[j]
+    for j in range(n):
+        y[j] = cb[j] if cb[j] > th[j] else zero
+
+
+@njit(cache=True)
+def _emit(proj, net, b, t, l, all_touched, st, rec, out):
+    """(e) the events of layer l at step t, in unit order: queue each for its own layer (step
+    t + 1 + d_rec) and the next (step t + d_ff(l+1)), or walk the readout for the last layer.
+    Returns (events, emitters that no event reached)."""
+    n = net.lmeta[l, LM_N]
+    uoff = net.lmeta[l, LM_UOFF]
+    cb, eidx, touched, queue = st.cb, st.widx, st.touched, st.queue
+    th = net.thr[uoff:uoff + n]
+    e = 0
+    for j in range(n):  # the emitters, in order (branch-free compaction)
+        eidx[e] = j
+        e += cb[j] > th[j]
     L = net.lmeta.shape[0]
     last = l == L - 1
     due_rec = t + 1 + net.lmeta[l, LM_DREC]
     due_ff = t + net.lmeta[l + 1, LM_DFF] if not last else t
-    z0, k0 = net.z0, net.k0
-    events = 0
-    updates = 0
-    for j in range(n):
-        u = uoff + j
-        woke = all_touched or touched[j] == 1
-        if woke:
-            zz, kk = _gates(vx[j], vh[j], vx[n + j], vh[n + j], vx[2 * n + j], vh[2 * n + j], one)
-        else:  # quiet: nothing reached unit j, its gates are those of its biases (no exp, no tanh)
-            zz, kk = z0[u], k0[u]
-        c = zz * s[u] + kk
-        if reset_output:
-            c = c - ylast[u]
-        th = thr[u]
-        fire = c > th
-        if fire:
-            y = c
-            s[u] = c - th if not reset_output else c
-            events += 1
-            queue_push(queue, 2 * l + 1, due_rec, j, y)
-            if not last:
-                queue_push(queue, 2 * l + 2, due_ff, j, y)
-            elif net.has_readout:
-                m_ro = walk_row(proj, 2 * L, j, y, st.ro_acc)
-                out.ro_counts[b, 0] += m_ro
-                out.ro_counts[b, 1] += 1
-                if rec.rec_steps:
-                    rec.steps[b, t, L, ST_MACS] += m_ro
-        else:
-            y = one - one
-            s[u] = c
-        ylast[u] = y
-        if fire or woke:
-            updates += 1
-        if rec_y:
-            y_rec[b, t, u] = y
-        if rec_c:
-            c_rec[b, t, u] = c
-    return events, updates
+    quiet = 0
+    for q in range(e):
+        j = eidx[q]
+        v = cb[j]
+        if not all_touched and touched[j] == 0:
+            quiet += 1
+        queue_push(queue, 2 * l + 1, due_rec, j, v)
+        if not last:
+            queue_push(queue, 2 * l + 2, due_ff, j, v)
+        elif net.has_readout:
+            m_ro = walk_row(proj, 2 * L, j, v, st.ro_acc)
+            out.ro_counts[b, 0] += m_ro
+            out.ro_counts[b, 1] += 1
+            if rec.rec_steps:
+                rec.steps[b, t, L, ST_MACS] += m_ro
+    return e, quiet
 
 
 @njit(cache=True)
-def _gates(vxz, vhz, vxr, vhr, vxg, vhg, one):
-    """SPEC §1's gates of one unit from its pre-activations: (z, (1 − z)·g)."""
-    zz = one / (one + np.exp(-(vxz + vhz)))
-    rr = one / (one + np.exp(-(vxr + vhr)))
-    gg = np.tanh(vxg + rr * vhg)
-    return zz, (one - zz) * gg
-
-
-@njit(cache=True)
-def _quiet_gates(bias, rbias, lmeta, one):
+def _quiet_gates(bias, rbias, lmeta):
     """Per unit (all layers), the gates of a step in which nothing reached it: (z0, k0)."""
     n_tot = lmeta[-1, LM_UOFF] + lmeta[-1, LM_N]
     z0 = np.empty(n_tot, bias.dtype)
@@ -236,9 +294,9 @@ def _quiet_gates(bias, rbias, lmeta, one):
         n = lmeta[l, LM_N]
         uoff = lmeta[l, LM_UOFF]
         g = 3 * uoff
-        for j in range(n):
-            z0[uoff + j], k0[uoff + j] = _gates(bias[g + j], rbias[g + j], bias[g + n + j], rbias[g + n + j],
-                                                bias[g + 2 * n + j], rbias[g + 2 * n + j], one)
+        gate_block(bias[g:g + n], rbias[g:g + n], bias[g + n:g + 2 * n], rbias[g + n:g + 2 * n],
+                   bias[g + 2 * n:g + 3 * n], rbias[g + 2 * n:g + 3 * n], z0[uoff:uoff + n],
+                   k0[uoff:uoff + n])
     return z0, k0
 
 
@@ -282,7 +340,7 @@ class CompiledEGRU(BatchRunner):
         cat = lambda name: np.ascontiguousarray(np.concatenate([getattr(l, name) for l in model.layers]))
         self.n_out = model.n_out or 0
         bias, rbias, one = cat("bias"), cat("recurrent_bias"), dt.type(1)
-        z0, k0 = _quiet_gates(bias, rbias, lmeta, one)
+        z0, k0 = _quiet_gates(bias, rbias, lmeta)
         self.net = EGRUNet(lmeta, bias, rbias, cat("thr"),
                            model.readout_bias if self.has_readout else np.zeros(1, dt), qmeta, q_src, q_cnt,
                            max(sizes), self.n_out, model.reset == "output", self.has_readout, one, z0, k0)

@@ -123,9 +123,11 @@ def walk_row(pr, p, i, v, acc):
 @njit(cache=True)
 def walk_list(pr, p, idx, val, a, b, acc):
     """Walk the rows of events ``idx[a:b]`` (values ``val[a:b]``) of projection ``p`` into
-    ``acc``; return the MACs performed. Rows of a dense projection are walked four at a
-    time (one pass over ``acc`` per four rows instead of one per row: the same MACs,
-    summed in another order)."""
+    ``acc``; return the MACs performed. Rows of a dense projection are walked eight at a
+    time, then four, then one (one pass over ``acc`` per block of rows instead of one per
+    row: the same MACs; a block's eight products are summed as a balanced tree, then added
+    to ``acc``). Eight rows measured 1.1-1.2x faster than four on this machine's AVX2 core
+    (fewer loads and stores of ``acc``); sixteen no faster."""
     if pr.meta[p, PM_DENSE] == 0:
         done = 0
         for q in range(a, b):
@@ -136,7 +138,24 @@ def walk_list(pr, p, idx, val, a, b, acc):
     voff = pr.meta[p, PM_VALS]
     w = pr.meta[p, PM_WIDTH]
     q = a
-    while q + 4 <= b:
+    while q + 8 <= b:
+        s0 = voff + indptr[base + idx[q]]
+        s1 = voff + indptr[base + idx[q + 1]]
+        s2 = voff + indptr[base + idx[q + 2]]
+        s3 = voff + indptr[base + idx[q + 3]]
+        s4 = voff + indptr[base + idx[q + 4]]
+        s5 = voff + indptr[base + idx[q + 5]]
+        s6 = voff + indptr[base + idx[q + 6]]
+        s7 = voff + indptr[base + idx[q + 7]]
+        r0, r1, r2, r3 = vals[s0:s0 + w], vals[s1:s1 + w], vals[s2:s2 + w], vals[s3:s3 + w]
+        r4, r5, r6, r7 = vals[s4:s4 + w], vals[s5:s5 + w], vals[s6:s6 + w], vals[s7:s7 + w]
+        v0, v1, v2, v3 = val[q], val[q + 1], val[q + 2], val[q + 3]
+        v4, v5, v6, v7 = val[q + 4], val[q + 5], val[q + 6], val[q + 7]
+        for k in range(w):
+            acc[k] += (((v0 * r0[k] + v1 * r1[k]) + (v2 * r2[k] + v3 * r3[k]))
+                       + ((v4 * r4[k] + v5 * r5[k]) + (v6 * r6[k] + v7 * r7[k])))
+        q += 8
+    if q + 4 <= b:
         s0 = voff + indptr[base + idx[q]]
         s1 = voff + indptr[base + idx[q + 1]]
         s2 = voff + indptr[base + idx[q + 2]]
@@ -144,7 +163,7 @@ def walk_list(pr, p, idx, val, a, b, acc):
         r0, r1, r2, r3 = vals[s0:s0 + w], vals[s1:s1 + w], vals[s2:s2 + w], vals[s3:s3 + w]
         v0, v1, v2, v3 = val[q], val[q + 1], val[q + 2], val[q + 3]
         for k in range(w):
-            acc[k] += v0 * r0[k] + v1 * r1[k] + v2 * r2[k] + v3 * r3[k]
+            acc[k] += (v0 * r0[k] + v1 * r1[k]) + (v2 * r2[k] + v3 * r3[k])
         q += 4
     while q < b:
         walk_row(pr, p, idx[q], val[q], acc)

@@ -38,38 +38,45 @@ def assert_same(a, b, atol=1e-10):
 
 
 REC = ("y", "c", "readout", "steps")
+# without "c" the engine lets units sleep (event-driven updates); with it every unit is updated
+# at every step: the engine is held to the reference both ways
+SLEEP = ("y", "readout", "steps")
+RECS = pytest.mark.parametrize("rec_", [REC, SLEEP], ids=["all-units", "sleeping"])
 
 
+@RECS
 @pytest.mark.parametrize("reset", ["threshold", "output"])
 @pytest.mark.parametrize("density", [1.0, 0.3])
-def test_multilayer_matches_reference(reset, density):
+def test_multilayer_matches_reference(reset, density, rec_):
     rng = np.random.default_rng(3)
     m = eventsim.random_model(7, [12, 9, 5], n_out=4, seed=11, dtype="float64", reset=reset,
                               weight_density=density, thr_mean=0.15)
     x = sparse_input(rng, (3, 40, 7), 0.4)
-    a = simulate(m, x, record=REC)
+    a = simulate(m, x, record=rec_)
     b = simulate(m, x, engine="dense", record=REC)
     assert_same(a, b)
     assert 0 < a.counts.to_dict()["total"]["events"]  # the case exercises events
 
 
-def test_weight_sparse_counts_fewer_macs():
+@RECS
+def test_weight_sparse_counts_fewer_macs(rec_):
     rng = np.random.default_rng(0)
     m = eventsim.random_model(6, [16, 16], seed=2, dtype="float64", weight_density=0.2, thr_mean=0.1)
     x = sparse_input(rng, (2, 30, 6), 0.8)
-    a = simulate(m, x, record=REC)
+    a = simulate(m, x, record=rec_)
     assert_same(a, simulate(m, x, engine="dense", record=REC))
     d = a.counts.to_dict()["layers"][0]["macs"]
     assert d["effective"] < d["activity_sparse"]
 
 
+@RECS
 @pytest.mark.parametrize("ff,rec", [((0, 0), (1, 0)), ((2, 1), (0, 3)), ((1, 0), (2, 2))])
-def test_delays_match_reference(ff, rec):
+def test_delays_match_reference(ff, rec, rec_):
     rng = np.random.default_rng(5)
     m = eventsim.random_model(4, [10, 8], n_out=2, seed=4, dtype="float64", thr_mean=0.1,
                               ff_delays=ff, rec_delays=rec)
     x = sparse_input(rng, (2, 25, 4), 0.6)
-    assert_same(simulate(m, x, record=REC), simulate(m, x, engine="dense", record=REC))
+    assert_same(simulate(m, x, record=rec_), simulate(m, x, engine="dense", record=REC))
 
 
 def test_delays_shift_events():
@@ -85,12 +92,13 @@ def test_delays_shift_events():
     assert not late[:5].any() and base[2].any()
 
 
-def test_event_stream_equals_dense_input():
+@RECS
+def test_event_stream_equals_dense_input(rec_):
     rng = np.random.default_rng(8)
     m = eventsim.random_model(5, [9], n_out=3, seed=3, dtype="float64", thr_mean=0.1)
     x = sparse_input(rng, (3, 20, 5), 0.3)
     stream = EventStream.from_dense(x)
-    a = simulate(m, stream, record=REC)
+    a = simulate(m, stream, record=rec_)
     assert_same(a, simulate(m, x, engine="dense", record=REC))
     assert_same(a, simulate(m, x, record=REC))
 
@@ -104,11 +112,12 @@ def test_event_stream_duplicates_add_up():
     assert_same(simulate(m, s, record=REC), simulate(m, x, engine="dense", record=REC))
 
 
-def test_embedding_tokens():
+@RECS
+def test_embedding_tokens(rec_):
     m = eventsim.random_model(6, [8, 8], n_out=11, vocab=11, seed=2, dtype="float64", thr_mean=0.1)
     m.embedding[3, :4] = 0.0  # a partly zero row: fewer input events
     tok = np.random.default_rng(1).integers(0, 11, size=(2, 30))
-    a = simulate(m, tok, record=REC)
+    a = simulate(m, tok, record=rec_)
     assert_same(a, simulate(m, tok, engine="dense", record=REC))
     n_active = sum(np.count_nonzero(m.embedding[t]) for t in tok.ravel())
     assert a.counts.to_dict()["layers"][0]["active_sources"]["inputs"] == n_active
@@ -169,7 +178,8 @@ def test_hypothesis_engine_equals_reference(data):
         layer.bias[:] = rng.normal(scale=0.5, size=layer.bias.shape)
     x = sparse_input(rng, (B, T, m_in), x_density)
     inp = EventStream.from_dense(x) if data.draw(st.booleans(), label="as stream") else x
-    a = simulate(m, inp, record=REC, n_steps=T if isinstance(inp, EventStream) else None)
+    rec_ = data.draw(st.sampled_from([REC, SLEEP]), label="record (c: no unit sleeps)")
+    a = simulate(m, inp, record=rec_, n_steps=T if isinstance(inp, EventStream) else None)
     assert_same(a, simulate(m, x, engine="dense", record=REC))
 
 

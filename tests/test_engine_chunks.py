@@ -64,16 +64,17 @@ def test_step_chunks_cover_the_run():
         list(step_chunks(5, 0))
 
 
+@pytest.mark.parametrize("rec_", [REC, ("y", "readout", "steps")], ids=["all-units", "sleeping"])
 @pytest.mark.parametrize("delays", [((0, 0), (0, 0)), ((0, 2), (3, 1))])
 @pytest.mark.parametrize("density", [1.0, 0.4])
-def test_egru_chunks_identical_and_equal_reference(delays, density):
+def test_egru_chunks_identical_and_equal_reference(delays, density, rec_):
     rng = np.random.default_rng(3)
     m = eventsim.random_model(5, [9, 7], n_out=3, seed=4, dtype="float64", thr_mean=0.1,
                               weight_density=density).with_delays(*delays)
     x = sparse_input(rng, (3, 40, 5), 0.4)
     cm = CompiledEGRU(m)
     table = prepare_input(m, x)
-    runs = [cm.run(table, REC, step_chunk=k) for k in CHUNKS]
+    runs = [cm.run(table, rec_, step_chunk=k) for k in CHUNKS]
     for r in runs[1:]:
         assert_equal_runs(runs[0], r)
     queues = [cm.final_queues(table, step_chunk=k) for k in CHUNKS]
@@ -84,7 +85,7 @@ def test_egru_chunks_identical_and_equal_reference(delays, density):
             q._check(40)
     # and the whole run against the dense reference
     from test_engine import assert_same
-    assert_same(simulate(m, x, record=REC), simulate(m, x, record=REC, engine="dense"))
+    assert_same(simulate(m, x, record=rec_), simulate(m, x, record=REC, engine="dense"))
     ref = simulate(m, x, record=REC, engine="dense")
     for k in range(2):
         np.testing.assert_allclose(runs[1]["y"][k], ref.y[k], atol=1e-10, rtol=0)
@@ -92,14 +93,15 @@ def test_egru_chunks_identical_and_equal_reference(delays, density):
     np.testing.assert_array_equal(runs[1]["raw"], runs[2]["raw"])
 
 
-def test_egru_chunks_event_stream_and_tokens():
+@pytest.mark.parametrize("rec_", [REC, ("y", "readout", "steps")], ids=["all-units", "sleeping"])
+def test_egru_chunks_event_stream_and_tokens(rec_):
     rng = np.random.default_rng(5)
     m = eventsim.random_model(6, [8], n_out=2, seed=1, dtype="float64", thr_mean=0.1)
     ev = EventStream.from_arrays([0, 0, 0, 1, 1], [2, 2, 30, 0, 55], [1, 4, 0, 5, 2],
                                  [0.7, -0.3, 1.2, 0.9, -1.1], n_steps=60)
     cm = CompiledEGRU(m)
     table = prepare_input(m, ev)
-    runs = [cm.run(table, REC, step_chunk=k) for k in CHUNKS]
+    runs = [cm.run(table, rec_, step_chunk=k) for k in CHUNKS]
     for r in runs[1:]:
         assert_equal_runs(runs[0], r)
     dense = simulate(m, ev.to_dense(np.float64), record=REC)
@@ -109,7 +111,7 @@ def test_egru_chunks_event_stream_and_tokens():
     ids = rng.integers(0, 11, size=(2, 25))
     ct = CompiledEGRU(tok)
     tt = prepare_input(tok, ids)
-    runs = [ct.run(tt, REC, step_chunk=k) for k in CHUNKS]
+    runs = [ct.run(tt, rec_, step_chunk=k) for k in CHUNKS]
     for r in runs[1:]:
         assert_equal_runs(runs[0], r)
     ref = simulate(tok, ids, record=REC, engine="dense")

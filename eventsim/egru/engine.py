@@ -56,7 +56,7 @@ N_RAW = 6
 
 # The kernel's arguments (named tuples of arrays and scalars: Numba passes them as plain tuples).
 EGRUNet = namedtuple("EGRUNet", "lmeta bias rbias thr ro_bias qmeta q_src q_cnt max_n n_out "
-                                "reset_output has_readout one z0 k0")
+                                "reset_output has_readout one z0 k0 sleep")
 EGRUNet.__doc__ = """A compiled EGRU (beside its :class:`~eventsim.engine.core.Projections`, 2l: the
 kernel of layer l, 2l + 1: its recurrent kernel, 2L: the readout): layer table ``lmeta`` (columns ``LM_*``), concatenated biases and
 thresholds, the queue layout (``qmeta`` and the sizes of its arrays), ``one`` (1 in the
@@ -64,20 +64,27 @@ model's dtype: float literals would promote float32 arithmetic to float64) and, 
 gates of a *quiet* step (no synaptic event reached the unit: its pre-activations are its
 biases): ``z0`` = z and ``k0`` = (1 − z)·g, computed by the update's own
 :func:`~eventsim.engine.vmath.gate_block`, so a quiet unit's ``c = z0·s + k0`` is bit for bit
-the full update's."""
+the full update's; ``sleep`` (uint8): the unit may sleep, i.e. its quiet map
+``f(s) = z0·s + k0`` (in the model's float arithmetic) keeps ``f(ϑ) ≤ ϑ`` (see
+:func:`_update_layer`)."""
 EGRURecords = namedtuple("EGRURecords", "rec_y y rec_c c rec_ro readout rec_steps steps")
 EGRURecords.__doc__ = "Per-step records: a flag and its (B, T, ...) array (a dummy when off)."
-EGRUOut = namedtuple("EGRUOut", "raw ro_counts s_final y_final last_ro")
+EGRUOut = namedtuple("EGRUOut", "raw ro_counts s_final y_final last_ro slept")
 EGRUOut.__doc__ = """Per-sample results: raw counts (B, L, N_RAW), readout (MACs, events) (B, 2),
-final state and last logits."""
-EGRUState = namedtuple("EGRUState", "s ylast vx vh touched ro_acc queue cur T zg kg cb gx widx")
+final state, last logits and the unit-steps the engine skipped (sleeping units, (B,))."""
+EGRUState = namedtuple("EGRUState", "s ylast vx vh touched ro_acc queue cur T zg kg cb gx widx "
+                                    "lazy live last t_all")
 EGRUState.__doc__ = """One sample's state inside the kernel: internal state ``s`` and last output
 ``ylast`` (all units; views of the run's ``s_final``/``y_final``, carried from one range of
 steps to the next), the pre-activations ``vx``/``vh`` and wake-up marks of the layer being
 stepped, the step's logits, the sample's event queue (a view of the carried queues), its
 input cursor (``cur[0]``), the run's number of steps ``T`` and the update's scratch: the
 gates ``zg``/``kg`` and pre-threshold states ``cb`` of the layer's units, the gathered
-pre-activations and gates of its woken units ``gx`` (8, n) and a unit index list ``widx``."""
+pre-activations and gates of its woken units ``gx`` (8, n) and a unit index list ``widx``;
+the event-driven bookkeeping (``lazy``: units may sleep; ``live`` (all units): must be updated
+at the next step; ``last``: a unit's last update step, ``t_all`` (per layer): the last step at
+which every unit of the layer was updated; a unit's state is current as of the later of
+the two)."""
 
 
 @njit(cache=True, parallel=True)
@@ -90,23 +97,33 @@ def _egru_run(proj, net, inputs, rec, out, carry, t0, t1, T):
     reject nested ones.)"""
     B = out.s_final.shape[0]
     for b in prange(B):
-        st = _state(proj, net, out, carry, b, T)
+        st = _state(proj, net, out, carry, b, T, not rec.rec_c, t0)
         st.cur[0] = input_cursor(inputs, b, t0 - net.lmeta[0, LM_DFF])
         for t in range(t0, t1):
             _egru_step(proj, net, inputs, b, t, st, rec, out)
+        for l in range(net.lmeta.shape[0]):  # the carried state is every unit's, as of step t1 - 1
+            _catch_up_layer(net, l, t1 - 1, st)
 
 
 @njit(cache=True)
-def _state(proj, net, out, carry, b, T):
-    """Sample b's state: its carried unit states and queue (views) and fresh scratch arrays."""
+def _state(proj, net, out, carry, b, T, lazy, t0):
+    """Sample b's state: its carried unit states and queue (views) and fresh scratch arrays;
+    every unit current as of step t0 - 1 and live unless it may sleep (``lazy``)."""
     dt = proj.vals.dtype
+    s, y, thr = out.s_final[b], out.y_final[b], net.thr
+    live = np.ones(s.shape[0], np.uint8)
+    if lazy:
+        for u in range(s.shape[0]):
+            live[u] = 0 if (net.sleep[u] == 1 and y[u] == 0 and s[u] <= thr[u]) else 1
+    L = net.lmeta.shape[0]
     return EGRUState(out.s_final[b], out.y_final[b], np.empty(3 * net.max_n, dtype=dt),
                      np.empty(3 * net.max_n, dtype=dt), np.zeros(net.max_n, dtype=np.uint8),
                      np.empty(max(net.n_out, 1), dtype=dt),
                      EventQueue(carry.meta, carry.src[b], carry.val[b], carry.cnt[b], carry.due[b]),
                      np.zeros(1, np.int64), T, np.empty(net.max_n, dtype=dt), np.empty(net.max_n, dtype=dt),
                      np.empty(net.max_n, dtype=dt), np.empty((8, net.max_n), dtype=dt),
-                     np.empty(net.max_n, np.int64))
+                     np.empty(net.max_n, np.int64), lazy, live, np.full(s.shape[0], t0 - 1, np.int64),
+                     np.full(L, t0 - 1, np.int64))
 
 
 @njit(cache=True)
@@ -148,11 +165,9 @@ def _deliver_ff(proj, net, inputs, b, t, l, st):
     its feed-forward events due at step t. Returns (MACs, events, some row reached every unit)."""
     n = net.lmeta[l, LM_N]
     goff = 3 * net.lmeta[l, LM_UOFF]
-    for q in range(3 * n):
-        st.vx[q] = net.bias[goff + q]
-        st.vh[q] = net.rbias[goff + q]
-    for q in range(n):
-        st.touched[q] = 0
+    st.vx[:3 * n] = net.bias[goff:goff + 3 * n]  # slice copies: no tuple read per element
+    st.vh[:3 * n] = net.rbias[goff:goff + 3 * n]
+    st.touched[:n] = 0
     if l > 0:  # the events layer l-1 emitted at step t - d_ff
         a, z = queue_drain(st.queue, 2 * l, t)
         macs, full = deliver_list(proj, 2 * l, st.queue.src, st.queue.val, a, z, st.vx, st.touched)
@@ -167,49 +182,129 @@ def _deliver_ff(proj, net, inputs, b, t, l, st):
 
 @njit(cache=True, error_model="numpy")
 def _update_layer(proj, net, b, t, l, all_touched, st, rec, out):
-    """(d) update every unit of layer l (SPEC §1) and (e) emit its events: unit j emitting y
-    at step t queues (j, y) for its own layer at step t + 1 + d_rec and for layer l+1 at step
-    t + d_ff(l+1); the last layer's events walk the readout at once. Returns (events,
-    event-driven updates).
+    """(d) update the units of layer l that must be (SPEC §1) and (e) emit their events: unit j
+    emitting y at step t queues (j, y) for its own layer at step t + 1 + d_rec and for layer
+    l+1 at step t + d_ff(l+1); the last layer's events walk the readout at once. Returns
+    (events, event-driven updates).
 
-    In three passes over the layer's units: the gates of the woken units (:func:`_wake_gates`,
-    vectorised), the new states and outputs of every unit (:func:`_new_states`, vectorised),
-    then the emitters only, in unit order (:func:`_emit`)."""
+    **Event-driven updates.** A unit that no event reached has its biases' gates, so its step
+    is the quiet map ``c = f(s) = z0·s + k0`` (``net.z0``/``net.k0``; minus its last output,
+    0, with reset "output"). f is non-decreasing (z0 ≥ 0, rounding is monotone), so when
+    ``f(ϑ) ≤ ϑ`` (``net.sleep``, computed once in the model's arithmetic) a unit with
+    ``s ≤ ϑ`` and last output 0 cannot fire while nothing reaches it: ``f(s) ≤ f(ϑ) ≤ ϑ``,
+    and its next s is that c again. Such a unit *sleeps*: it is not visited. When an event
+    next reaches it (or the run's range of steps ends) it is caught up by iterating f over
+    the steps it slept, stopping as soon as f(s) = s (the iterates of a non-decreasing map
+    are monotone, so a repeated value stays): bit for bit the state stepping would give.
+    Every other unit (it emitted, it can fire, or ``c`` is recorded) is *live* and updated
+    at every step.
+
+    The units to update (reached or live) are gathered; when they are more than half of the
+    layer, every unit is updated by vectorised passes (sleepers caught up first), else one by
+    one (:func:`_update_some`)."""
     n = net.lmeta[l, LM_N]
     uoff = net.lmeta[l, LM_UOFF]
-    woken = _wake_gates(net, l, all_touched, st)
+    woken = n
+    if not all_touched:
+        k, woken = _due_units(net, l, st)
+        if 2 * k <= n:
+            return _update_some(proj, net, b, t, l, k, st, rec, out)
+    _catch_up_layer(net, l, t - 1, st)
+    vx, vh = st.vx, st.vh
+    # a unit no event reached has its biases as pre-activations: its gates are z0, k0 exactly
+    gate_block(vx[:n], vh[:n], vx[n:2 * n], vh[n:2 * n], vx[2 * n:3 * n], vh[2 * n:3 * n],
+               st.zg[:n], st.kg[:n])
     _new_states(net, l, st)
     if rec.rec_y:
         rec.y[b, t, uoff:uoff + n] = st.ylast[uoff:uoff + n]
     if rec.rec_c:
         rec.c[b, t, uoff:uoff + n] = st.cb[:n]
     events, fired_quiet = _emit(proj, net, b, t, l, all_touched, st, rec, out)
+    st.t_all[l] = t
+    if st.lazy:
+        _sleepers(net, l, st)
     return events, woken + fired_quiet
 
 
-@njit(cache=True, error_model="numpy")
-def _wake_gates(net, l, all_touched, st):
-    """Write the gates (z, (1 − z)·g) of every unit of layer l into ``st.zg``/``st.kg``: a woken
-    unit's from its pre-activations (:func:`~eventsim.engine.vmath.gate_block` over the block
-    of woken units), a quiet one's are its biases' (``net.z0``/``net.k0``, the same arithmetic
-    done at layout time). Returns the number of woken units."""
+@njit(cache=True)
+def _due_units(net, l, st):
+    """List the units of layer l to update at this step (reached by an event or live) in
+    ``st.widx``, in order. Returns (how many, how many were reached)."""
     n = net.lmeta[l, LM_N]
-    uoff = net.lmeta[l, LM_UOFF]
-    vx, vh, zg, kg = st.vx, st.vh, st.zg, st.kg
-    if all_touched:
-        gate_block(vx[:n], vh[:n], vx[n:2 * n], vh[n:2 * n], vx[2 * n:3 * n], vh[2 * n:3 * n],
-                   zg[:n], kg[:n])
-        return n
+    live = st.live[net.lmeta[l, LM_UOFF]:net.lmeta[l, LM_UOFF] + n]
     touched, widx = st.touched, st.widx
     k = 0
-    for j in range(n):  # the woken units, in order (branch-free compaction)
+    woken = 0
+    for j in range(n):  # branch-free compaction
         widx[k] = j
-        k += touched[j]
-    zg[:n] = net.z0[uoff:uoff + n]
-    kg[:n] = net.k0[uoff:uoff + n]
-    if k == 0:
-        return 0
-    gx = st.gx
+        k += touched[j] | live[j]
+        woken += touched[j]
+    return k, woken
+
+
+@njit(cache=True)
+def _quiet_steps(z0, k0, sv, steps):
+    """s after ``steps`` quiet steps from ``sv`` (the quiet map iterated, stopping at a repeat)."""
+    for _ in range(steps):
+        c = z0 * sv + k0
+        if c == sv:
+            break
+        sv = c
+    return sv
+
+
+#: quiet steps caught up as vectorised rounds over the whole layer before the long sleepers
+#: are finished one by one
+_ROUNDS = 16
+
+
+@njit(cache=True)
+def _catch_up_layer(net, l, upto, st):
+    """Bring every unit of layer l to step ``upto`` (nothing to do when all were updated
+    then): up to ``_ROUNDS`` quiet steps as vectorised rounds over the layer (each unit takes
+    the map only in the rounds it owes: the same operations as one by one), the rest of the
+    long sleepers one by one."""
+    ta = st.t_all[l]
+    if ta >= upto:
+        return
+    n = net.lmeta[l, LM_N]
+    uoff = net.lmeta[l, LM_UOFF]
+    s, last = st.s[uoff:uoff + n], st.last[uoff:uoff + n]
+    z0, k0, owe = net.z0[uoff:uoff + n], net.k0[uoff:uoff + n], st.widx
+    most = 0
+    for j in range(n):
+        d = upto - (last[j] if last[j] > ta else ta)
+        owe[j] = d
+        most = d if d > most else most
+    for r in range(min(most, _ROUNDS)):
+        for j in range(n):
+            c = z0[j] * s[j] + k0[j]
+            s[j] = c if owe[j] > r else s[j]
+    if most > _ROUNDS:
+        for j in range(n):
+            if owe[j] > _ROUNDS:
+                s[j] = _quiet_steps(z0[j], k0[j], s[j], owe[j] - _ROUNDS)
+    st.t_all[l] = upto
+
+
+@njit(cache=True)
+def _sleepers(net, l, st):
+    """After a step that updated every unit of layer l: which of them sleep now."""
+    n = net.lmeta[l, LM_N]
+    uoff = net.lmeta[l, LM_UOFF]
+    live, sleep = st.live[uoff:uoff + n], net.sleep[uoff:uoff + n]
+    s, y, th = st.s[uoff:uoff + n], st.ylast[uoff:uoff + n], net.thr[uoff:uoff + n]
+    for j in range(n):
+        live[j] = 1 - (sleep[j] & np.uint8(y[j] == 0) & np.uint8(s[j] <= th[j]))
+
+
+@njit(cache=True, error_model="numpy")
+def _update_some(proj, net, b, t, l, k, st, rec, out):
+    """Update the k units listed in ``st.widx`` (in order) one by one, their gates computed as
+    one block; the others sleep. Returns (events, event-driven updates)."""
+    n = net.lmeta[l, LM_N]
+    uoff = net.lmeta[l, LM_UOFF]
+    vx, vh, widx, gx, touched = st.vx, st.vh, st.widx, st.gx, st.touched
     for part in range(3):
         ax, ah, o = gx[2 * part], gx[2 * part + 1], part * n
         for q in range(k):
@@ -217,10 +312,49 @@ def _wake_gates(net, l, all_touched, st):
             ah[q] = vh[o + widx[q]]
     gz, gk = gx[6], gx[7]
     gate_block(gx[0, :k], gx[1, :k], gx[2, :k], gx[3, :k], gx[4, :k], gx[5, :k], gz[:k], gk[:k])
+    out.slept[b] += n - k
+    s, ylast, thr, live, sleep, queue = st.s, st.ylast, net.thr, st.live, net.sleep, st.queue
+    lastu, z0, k0 = st.last, net.z0, net.k0
+    ta, lazy = st.t_all[l], st.lazy
+    reset_output = net.reset_output
+    L = net.lmeta.shape[0]
+    last = l == L - 1
+    due_rec = t + 1 + net.lmeta[l, LM_DREC]
+    due_ff = t + net.lmeta[l + 1, LM_DFF] if not last else t
+    zero = net.one - net.one
+    events = 0
+    updates = 0
     for q in range(k):
-        zg[widx[q]] = gz[q]
-        kg[widx[q]] = gk[q]
-    return k
+        j = widx[q]
+        u = uoff + j
+        owed = t - 1 - (lastu[u] if lastu[u] > ta else ta)
+        sv = _quiet_steps(z0[u], k0[u], s[u], owed) if owed > 0 else s[u]
+        c = gz[q] * sv + gk[q]
+        if reset_output:
+            c = c - ylast[u]
+        th = thr[u]
+        fire = c > th
+        y = c if fire else zero
+        s[u] = c - th if (fire and not reset_output) else c
+        ylast[u] = y
+        lastu[u] = t
+        live[u] = 0 if (lazy and sleep[u] == 1 and not fire and s[u] <= th) else 1
+        if fire or touched[j] == 1:
+            updates += 1
+        if rec.rec_y:
+            rec.y[b, t, u] = y
+        if fire:
+            events += 1
+            queue_push(queue, 2 * l + 1, due_rec, j, y)
+            if not last:
+                queue_push(queue, 2 * l + 2, due_ff, j, y)
+            elif net.has_readout:
+                m_ro = walk_row(proj, 2 * L, j, y, st.ro_acc)
+                out.ro_counts[b, 0] += m_ro
+                out.ro_counts[b, 1] += 1
+                if rec.rec_steps:
+                    rec.steps[b, t, L, ST_MACS] += m_ro
+    return events, updates
 
 
 @njit(cache=True, error_model="numpy")
@@ -300,6 +434,18 @@ def _quiet_gates(bias, rbias, lmeta):
     return z0, k0
 
 
+@njit(cache=True)
+def _may_sleep(z0, k0, thr):
+    """Per unit: 1 when its quiet map keeps f(ϑ) ≤ ϑ, computed exactly as the update computes c
+    (see :func:`_update_layer`; with reset "output" c is that minus a last output of 0, the
+    same number)."""
+    out = np.zeros(thr.shape[0], np.uint8)
+    for u in range(thr.shape[0]):
+        c = z0[u] * thr[u] + k0[u]
+        out[u] = 1 if c <= thr[u] else 0
+    return out
+
+
 class CompiledEGRU(BatchRunner):
     """A model's parameters laid out for the event engine (build once, run many times).
 
@@ -341,9 +487,11 @@ class CompiledEGRU(BatchRunner):
         self.n_out = model.n_out or 0
         bias, rbias, one = cat("bias"), cat("recurrent_bias"), dt.type(1)
         z0, k0 = _quiet_gates(bias, rbias, lmeta)
-        self.net = EGRUNet(lmeta, bias, rbias, cat("thr"),
+        thr = cat("thr")
+        sleep = _may_sleep(z0, k0, thr)
+        self.net = EGRUNet(lmeta, bias, rbias, thr,
                            model.readout_bias if self.has_readout else np.zeros(1, dt), qmeta, q_src, q_cnt,
-                           max(sizes), self.n_out, model.reset == "output", self.has_readout, one, z0, k0)
+                           max(sizes), self.n_out, model.reset == "output", self.has_readout, one, z0, k0, sleep)
 
     def embedding_rows(self, E):
         """The input rows (CSR: indptr, idx, val) of the embedding ``E``, kept from the previous
@@ -450,7 +598,7 @@ class CompiledEGRU(BatchRunner):
                           else np.zeros((1, 1, 1, 1), np.int64))
         carry = new_queue(net.qmeta, net.q_src, net.q_cnt, dt, batch=B)
         res = EGRUOut(np.zeros((B, L, N_RAW), np.int64), np.zeros((B, 2), np.int64), np.zeros((B, n_tot), dt),
-                      np.zeros((B, n_tot), dt), np.zeros((B, max(self.n_out, 1)), dt))
+                      np.zeros((B, n_tot), dt), np.zeros((B, max(self.n_out, 1)), dt), np.zeros(B, np.int64))
         inputs = input_rows(table, b0, b1, dt)
         return (inputs, rec, res, carry, T, keep_queue)
 
@@ -468,7 +616,8 @@ class CompiledEGRU(BatchRunner):
                "state": list(zip(split(res.s_final), split(res.y_final))),
                "y": split(rec.y) if rec.rec_y else None, "c": split(rec.c) if rec.rec_c else None,
                "readout": rec.readout if rec.rec_ro else None,
-               "last_readout": res.last_ro if self.has_readout else None, "per_step": None}
+               "last_readout": res.last_ro if self.has_readout else None, "per_step": None,
+               "slept": int(res.slept.sum())}
         if rec.rec_steps:
             st = rec.steps.sum(axis=0)
             out["per_step"] = {"events": st[:, :L, 0], "effective_macs": st[:, :, 1],
@@ -516,6 +665,7 @@ def _merge(parts):
                                                      for k in range(len(first[key]))]
     for key in ("readout", "last_readout"):
         out[key] = None if first[key] is None else cat([p[key] for p in parts])
+    out["slept"] = sum(p["slept"] for p in parts)
     out["per_step"] = None if first["per_step"] is None else {
         k: sum(p["per_step"][k] for p in parts) for k in first["per_step"]}
     if "queues" in first:

@@ -33,6 +33,9 @@ class SimResult:
         "steps" recorded, ``counts.per_step`` holds per-step figures.
     engine: "event" or "dense".
     single: the input had no batch axis (arrays still carry B = 1).
+    slept: event engine only: the unit-steps it did not visit because the unit slept (no
+        event reached it and it could not fire; caught up when next reached: see
+        :func:`eventsim.egru.engine._update_layer`). Its own work, not a count of SPEC §2.
     """
 
     y: Optional[list]
@@ -43,6 +46,7 @@ class SimResult:
     counts: Counts
     engine: str
     single: bool = False
+    slept: Optional[int] = None
 
 
 def _parse_record(record, records=RECORDS, what: str = "") -> tuple:
@@ -159,7 +163,8 @@ def simulate(model, inputs, engine: str = "event", record=(), threads: Optional[
             out = compiled.run(table, record, progress=progress)
         counts = compiled.counts(table.n_samples, table.n_steps, out)
         return SimResult(y=out["y"], c=out["c"], readout=out["readout"], last_readout=out["last_readout"],
-                         state=out["state"], counts=counts, engine="event", single=table.single)
+                         state=out["state"], counts=counts, engine="event", single=table.single,
+                         slept=out["slept"])
     if engine == "dense":
         from .reference import run_reference
         out = run_reference(model, table, record_steps="steps" in record)

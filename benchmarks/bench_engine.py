@@ -264,7 +264,9 @@ def bench_regime(name, n, m, T, thr, input_density, repeats):
 
 
 def bench_quiet(n, m, T, repeats):
-    """A quiet step (nothing reaches any unit) against a step that wakes every unit."""
+    """A quiet step (nothing reaches any unit: every unit sleeps, SPEC §2's event-driven update)
+    against a step in which 16 input rows reach every unit and none fires (every unit updated
+    with its gates), and the quiet step for several layer sizes (its cost per unit)."""
     model = eventsim.random_model(m, [n], seed=0)
     model.layers[0].thr[:] = 0.9
     model.layers[0].kernel[:] *= 1e-3  # every input row reaches every unit, no unit fires
@@ -274,10 +276,20 @@ def bench_quiet(n, m, T, repeats):
     med = interleaved_medians({"q": lambda: simulate(model, xq, threads=1),
                                "w": lambda: simulate(model, xw, threads=1)}, repeats)
     t_q, t_w = med["q"] / T, med["w"] / T
-    r = simulate(model, xw).counts.to_dict()["layers"][0]
+    rw = simulate(model, xw)
+    r = rw.counts.to_dict()["layers"][0]
     assert r["events"] == 0 and r["unit_updates"]["event_driven"] == n * T
+    slept = simulate(model, xq).slept
+    sizes = {}
+    for k in (64, 256, 1024, 4096):
+        mk = eventsim.random_model(m, [k], seed=0)
+        mk.layers[0].thr[:] = 0.9
+        simulate(mk, xq[:, :2])
+        sizes[k] = median_time(lambda: simulate(mk, xq, threads=1), repeats) / T
     return {"n": n, "m": m, "steps": T, "quiet_step_seconds": t_q, "woken_step_seconds": t_w,
-            "woken_macs_per_step": r["macs"]["effective"] / T, "ratio": t_w / t_q}
+            "woken_macs_per_step": r["macs"]["effective"] / T, "ratio": t_w / t_q,
+            "quiet_unit_steps_slept": slept, "quiet_unit_steps": n * T,
+            "quiet_step_seconds_by_units": sizes}
 
 
 LAYOUT_CODE = r"""
@@ -325,9 +337,10 @@ def bench_threads(n, m, B, T, thr, repeats):
     t1, t2 = med[1], med[2]
     c1, c2 = _control_scaling(repeats)
     l1, l2 = _control_libm_scaling(repeats)
+    v1, v2 = _control_vector_scaling(repeats)
     return {"n": n, "m": m, "samples": B, "steps": T, "one_thread_seconds": t1, "two_threads_seconds": t2,
             "speedup": t1 / t2, "control_speedup": c1 / c2, "control_libm_speedup": l1 / l2,
-            "load_avg_1min": os.getloadavg()[0]}
+            "control_vector_speedup": v1 / v2, "load_avg_1min": os.getloadavg()[0]}
 
 
 def _control_scaling(repeats):
@@ -386,6 +399,38 @@ def _control_libm_scaling(repeats):
         for k in (1, 2):
             numba.set_num_threads(k)
             times[k] = median_time(lambda: upd(v, out, 400), repeats)
+    finally:
+        numba.set_num_threads(old)
+    return times[1], times[2]
+
+
+def _control_vector_scaling(repeats):
+    """Like :func:`_control_scaling` but each chunk computes the engine's vectorised gates
+    (:func:`eventsim.engine.vmath.gate_block`) of 1024 float32 units 400 times: throughput-bound
+    SIMD arithmetic in the first-level cache, no calls, nothing shared."""
+    import numba
+    from numba import njit, prange
+
+    from eventsim.engine.vmath import gate_block
+
+    @njit(parallel=True)
+    def upd(v, z, k, reps):
+        n = v.shape[1] // 6
+        for b in prange(v.shape[0]):
+            for _ in range(reps):
+                gate_block(v[b, :n], v[b, n:2 * n], v[b, 2 * n:3 * n], v[b, 3 * n:4 * n],
+                           v[b, 4 * n:5 * n], v[b, 5 * n:], z[b], k[b])
+
+    v = np.random.default_rng(0).normal(size=(64, 6 * 1024)).astype(np.float32)
+    z = np.zeros((64, 1024), np.float32)
+    k = np.zeros((64, 1024), np.float32)
+    upd(v, z, k, 1)
+    old = numba.get_num_threads()
+    times = {}
+    try:
+        for t in (1, 2):
+            numba.set_num_threads(t)
+            times[t] = median_time(lambda: upd(v, z, k, 400), repeats)
     finally:
         numba.set_num_threads(old)
     return times[1], times[2]
@@ -457,7 +502,9 @@ def main_issue18(args):
               f"{r['efficiency_compiled']:.2f}, first call {r['efficiency_first_call']:.2f})")
     out["quiet"] = bench_quiet(1024, 16, 400 if q else 4000, reps)
     print(f"[quiet] {out['quiet']['quiet_step_seconds'] * 1e6:.1f} us per quiet step, "
-          f"{out['quiet']['woken_step_seconds'] * 1e6:.1f} us per step waking every unit")
+          f"{out['quiet']['woken_step_seconds'] * 1e6:.1f} us per step waking every unit; quiet step by "
+          "layer size: " + ", ".join(f"{k} units {v * 1e6:.1f} us" for k, v in
+                                     out['quiet']['quiet_step_seconds_by_units'].items()))
     out["layout"] = bench_layout([(1024, 16), (1024, 1024)] + ([] if q else [(4096, 16)]))
     for r in out["layout"]:
         print(f"[layout] n={r['n']} m={r['m']}: {r['layout_seconds'] * 1e3:.1f} ms "
@@ -467,7 +514,9 @@ def main_issue18(args):
     out["threads"] = bench_threads(1024, 16, 64, 50 if q else 400, 0.02, reps)
     print(f"[threads] 64 samples: 1 thread {out['threads']['one_thread_seconds']:.2f} s, 2 threads "
           f"{out['threads']['two_threads_seconds']:.2f} s: {out['threads']['speedup']:.2f}x (the machine's own "
-          f"2-thread scaling now, pure arithmetic: {out['threads']['control_speedup']:.2f}x)")
+          f"2-thread scaling now: arithmetic chain {out['threads']['control_speedup']:.2f}x, libm "
+          f"{out['threads']['control_libm_speedup']:.2f}x, vectorised gates "
+          f"{out['threads']['control_vector_speedup']:.2f}x)")
     out["throughput"] = [bench_throughput(1024, 10 if q else 50, reps, 1)]
     r = out["throughput"][0]
     print(f"[throughput] engine {r['engine_mac_per_s'] / 1e9:.2f} GMAC/s, BLAS matvec "
@@ -516,7 +565,8 @@ def main():
             r = bench_threads(1024, 16, 64, 400, 0.02, 5)
             runs.append(r)
             print(f"[threads] engine {r['speedup']:.2f}x, control (arithmetic chain) {r['control_speedup']:.2f}x, "
-                  f"control (libm update) {r['control_libm_speedup']:.2f}x, load {r['load_avg_1min']:.1f}")
+                  f"control (libm update) {r['control_libm_speedup']:.2f}x, control (vectorised update) "
+                  f"{r['control_vector_speedup']:.2f}x, load {r['load_avg_1min']:.1f}")
         with open(args.out, "w") as f:
             json.dump({"date": time.strftime("%Y-%m-%d %H:%M:%S"), "runs": runs}, f, indent=1)
         print(f"raw results written to {args.out}")

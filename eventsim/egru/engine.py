@@ -303,6 +303,9 @@ def _update_some(proj, net, b, t, l, k, st, rec, out):
     """Update the k units listed in ``st.widx`` (in order) one by one, their gates computed as
     one block; the others sleep. Returns (events, event-driven updates)."""
     n = net.lmeta[l, LM_N]
+    out.slept[b] += n - k
+    if k == 0:
+        return 0, 0
     uoff = net.lmeta[l, LM_UOFF]
     vx, vh, widx, gx, touched = st.vx, st.vh, st.widx, st.gx, st.touched
     for part in range(3):
@@ -312,7 +315,6 @@ def _update_some(proj, net, b, t, l, k, st, rec, out):
             ah[q] = vh[o + widx[q]]
     gz, gk = gx[6], gx[7]
     gate_block(gx[0, :k], gx[1, :k], gx[2, :k], gx[3, :k], gx[4, :k], gx[5, :k], gz[:k], gk[:k])
-    out.slept[b] += n - k
     s, ylast, thr, live, sleep, queue = st.s, st.ylast, net.thr, st.live, net.sleep, st.queue
     lastu, z0, k0 = st.last, net.z0, net.k0
     ta, lazy = st.t_all[l], st.lazy

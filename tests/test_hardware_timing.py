@@ -192,6 +192,18 @@ def test_timing_errors():
         simulate_timing(delayed, x, [np.zeros((1, 2, 4))], chip())
 
 
+def _same(a, b):
+    """The kernel's result b equals the Python loop's a in every field, bit for bit."""
+    assert np.array_equal(a.step_latency_s, b.step_latency_s)
+    assert np.array_equal(a.core_busy_s, b.core_busy_s)
+    assert a.to_dict()["per_core"] == b.to_dict()["per_core"]
+    assert (a.hops, a.host_packets, a.events, a.input_events) == (b.hops, b.host_packets, b.events, b.input_events)
+    assert a.energy == b.energy
+    assert a.queue_entries == b.queue_entries > 0
+    assert a.heap_entries == a.queue_entries  # the loop handles every entry of its queue
+    assert 0 < b.heap_entries
+
+
 def test_numba_kernel_equals_python_reference():
     """The Numba kernel replays exactly like the Python loop (bit-identical times)."""
     from eventsim.hardware import load_profile
@@ -204,18 +216,125 @@ def test_numba_kernel_equals_python_reference():
         a = simulate_timing(model, x, res.y, prof, strategy, n_cores=min(7, prof.chip["cores"]), fast=False)
         b = simulate_timing(model, x, res.y, prof, strategy, n_cores=min(7, prof.chip["cores"]), fast=True)
         b._check()
-        assert np.array_equal(a.step_latency_s, b.step_latency_s)
-        assert np.array_equal(a.core_busy_s, b.core_busy_s)
-        assert a.to_dict()["per_core"] == b.to_dict()["per_core"]
-        assert (a.hops, a.host_packets, a.energy) == (b.hops, b.host_packets, b.energy)
-        assert a.queue_entries == b.queue_entries > 0
+        _same(a, b)
 
 
-@pytest.mark.parametrize("seed", range(4))
+def test_one_send_reaches_eight_cores_in_five_groups():
+    """Layer 0's unit on core 3 of a row of 8 cores sends to layer 1's 8 units, one per core:
+    8 batches at hops 3 2 1 0 1 2 3 4, i.e. 5 arrival times. The kernel's heap handles one
+    entry per arrival time; every result equals the Python loop's and the hand-worked one."""
+    model = Model(layers=[layer([[1.0, 1.0, 1.0]], 1), layer(np.ones((1, 24)), 8)])
+    place = Placement(["layer0", "layer1"], [np.array([3]), np.arange(8)], 8, "manual")
+    x = np.ones((1, 1, 1), np.float32)
+    ys = [np.full((1, 1, 1), 0.7, np.float32), np.zeros((1, 1, 8), np.float32)]
+    a = simulate_timing(model, x, ys, chip(cores=8), place, fast=False, check=True)
+    b = simulate_timing(model, x, ys, chip(cores=8), place)
+    _same(a, b)
+    # host packet to core 3 at 2 + 3 = 5, served 5-8, update 8-18; packets leave at 20 and
+    # reach core 3 at 20, cores 2, 4 at 21, 1, 5 at 22, 0, 6 at 23 and 7 at 24 (3 ns each);
+    # layer 1's barrier passes at 18 + 5 = 23 (after the batches arriving at 23: created
+    # earlier); updates 23-33 (core 3) ... 27-37 (core 7); the step ends 37 + 5
+    assert b.step_latency_s[0, 0] == pytest.approx(42e-9)
+    assert b.core_busy_s.tolist() == pytest.approx([13e-9] * 3 + [26e-9] + [13e-9] * 4)
+    assert b.hops == 3 + (3 + 2 + 1 + 0 + 1 + 2 + 3 + 4)
+    # reference queue: host batch, barrier 0, ready, 8 batches, barrier 1, 8 readies
+    assert a.queue_entries == b.queue_entries == 20
+    # kernel heap: the host's inject and its one group, barrier 0, ready, 5 groups, barrier 1, 8 readies
+    assert b.heap_entries == 18
+
+
+@pytest.mark.parametrize("hop_ns", [1e-300, 0.0])
+def test_equal_arrival_times_are_served_by_core(hop_ns):
+    """Layer 0's unit on core 2 of a row of 4 sends to layer 1's units on cores 0, 1 and 3 (hops
+    2, 1, 1); hops take no time (0) or round away (1e-300): the three batches arrive at once and
+    are served in core order 0, 1, 3 (their creation order), not in hop order 1, 3, 0. Their
+    cores get ready at one time, in that order, and their sends reach core 2 at one time too, so
+    core 2 serves 7, 2 and 5 MACs (of 1/2.9 ns) in that order: another order changes the last
+    bits of its busy time and of the step's latency (a kernel serving by hops fails here)."""
+    k2 = np.zeros((3, 9), np.float32)
+    k2[0, :7] = 1.0
+    k2[1, :2] = 1.0
+    k2[2, :5] = 1.0
+    model = Model(layers=[layer([[1.0, 1.0, 1.0]], 1), layer(np.ones((1, 9)), 3), layer(k2, 3)])
+    place = Placement(["layer0", "layer1", "layer2"], [np.array([2]), np.array([0, 1, 3]), np.array([2, 2, 2])], 4,
+                      "manual")
+    x = np.ones((1, 1, 1), np.float32)
+    ys = [np.ones((1, 1, 1), np.float32), np.ones((1, 1, 3), np.float32), np.zeros((1, 1, 3), np.float32)]
+    d = _chip_dict(4)
+    prof = profile_from_dict({**d, "chip": {**d["chip"], "clock_hz": 2.9e9, "packet_ns": 10.0, "hop_ns": hop_ns,
+                                            "unit_update_ns": 14.1}})
+    a = simulate_timing(model, x, ys, prof, place, fast=False, check=True)
+    b = simulate_timing(model, x, ys, prof, place)
+    _same(a, b)
+    # reference queue: host batch, barrier 0, ready, 3 batches, barrier 1, 3 readies, 3 batches,
+    # barrier 2, ready; kernel heap: the inject and its group, barrier 0, ready, 1 group,
+    # barrier 1, 3 readies, 3 groups (one batch each), barrier 2, ready
+    assert (a.queue_entries, b.heap_entries) == (15, 14)
+
+
+def _mesh_chip(cores, kind="event", cores_per_tile=2, mesh_columns=2, hop_ns=1.0, packet_ns=2.0, **chip_kw):
+    """The test chip on a 2-D mesh: several destinations share each hop distance."""
+    d = _chip_dict(cores)
+    return profile_from_dict({**d, "kind": kind, "chip": {**d["chip"], "cores_per_tile": cores_per_tile,
+                                                          "mesh_columns": mesh_columns, "hop_ns": hop_ns,
+                                                          "packet_ns": packet_ns, **chip_kw}})
+
+
+_GROUPING_CASES = {
+    # integer times: ties of equal arrival times everywhere
+    "mesh-ties": dict(cores=12),
+    "mesh-ties-dense": dict(cores=12, kind="dense"),
+    # no packet latency: a send's same-tile batches arrive when the update ends
+    "no-packet-ns": dict(cores=12, packet_ns=0.0),
+    # hops take no time: all batches of a send arrive together, in core order
+    "no-hop-ns": dict(cores=12, hop_ns=0.0),
+    # hops far below the times' resolution: several hop distances round to one arrival time
+    "hop-below-ulp": dict(cores=12, hop_ns=1e-14),
+    # real-valued times
+    "float-times": dict(cores=16, cores_per_tile=4, mesh_columns=2, hop_ns=0.37, packet_ns=1.3,
+                        unit_update_ns=8.4, barrier_ns=11.3),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_GROUPING_CASES))
+@pytest.mark.parametrize("strategy", ["balanced", "contiguous"])
+def test_grouped_batches_equal_python_reference(case, strategy):
+    """The kernel serves a send's batches of one arrival time from one heap entry; on balanced
+    placements (every core sends to every core) and meshes where many cores share a hop
+    distance, with equal-time ties, on event and dense chips, it equals the Python loop."""
+    model = eventsim.random_model(5, [20, 14, 9], n_out=3, seed=7, weight_density=0.7, thr_mean=0.2)
+    x = np.random.default_rng(2).normal(size=(2, 9, 5)).astype(np.float32)
+    x[np.abs(x) < 0.4] = 0.0
+    res = eventsim.simulate(model, x, record=("y",))
+    prof = _mesh_chip(**_GROUPING_CASES[case])
+    a = simulate_timing(model, x, res.y, prof, strategy, fast=False)
+    b = simulate_timing(model, x, res.y, prof, strategy)
+    b._check()
+    _same(a, b)
+    if strategy == "balanced":  # sends to many cores, several of them at each arrival time
+        assert b.heap_entries < a.queue_entries
+
+
+@pytest.mark.parametrize("profile", ["loihi", "spinnaker2", "horowitz45nm", "gpu-dense"])
+def test_grouped_batches_of_a_deltagru(profile):
+    """A DeltaGRU's senders (input deltas, state deltas, a dense readout) on a balanced
+    placement over 12 cores: the kernel equals the Python loop."""
+    from eventsim.deltagru import random_deltagru, simulate_deltagru
+    from eventsim.hardware import load_profile
+    model = random_deltagru(4, [12, 8], n_out=3, theta_x=0.2, theta_h=0.05, seed=2)
+    x = np.random.default_rng(0).normal(size=(2, 10, 4)).astype(np.float32)
+    res = simulate_deltagru(model, x, record=("deltas",))
+    p = load_profile(profile)
+    a = simulate_timing(model, x, (res.dx, res.dh), p, "balanced", n_cores=12, fast=False)
+    b = simulate_timing(model, x, (res.dx, res.dh), p, "balanced", n_cores=12)
+    _same(a, b)
+
+
+@pytest.mark.parametrize("seed", range(8))
 def test_seeded_stress(seed):
-    """Random shapes, sparsity, placements and meshes: invariants hold after every queue entry,
-    the replay does the engine's counts, and the kernel equals the Python loop. Rerun one
-    failing case with its seed."""
+    """Random shapes, sparsity, placements, meshes and hop/packet times (zero included), event
+    and dense chips: invariants hold after every queue entry, the replay does the engine's
+    counts, and the kernel equals the Python loop. Rerun one failing case with its seed."""
     rng = np.random.default_rng(seed)
     sizes = [int(v) for v in rng.integers(3, 20, size=rng.integers(1, 4))]
     n_out = int(rng.integers(1, 5)) if seed % 2 else None
@@ -226,19 +345,21 @@ def test_seeded_stress(seed):
     x[rng.random(x.shape) < 0.5] = 0.0
     res = eventsim.simulate(model, x, record=("y",))
     c = res.counts.to_dict()
-    cores = int(rng.integers(1, 9))
-    prof = profile_from_dict({**_chip_dict(cores), "chip": {**_chip_dict(cores)["chip"],
-                                                            "cores_per_tile": int(rng.integers(1, 3)),
-                                                            "mesh_columns": int(rng.integers(1, 4))}})
+    cores = int(rng.integers(1, 13))
+    prof = _mesh_chip(cores, kind="dense" if seed % 4 == 3 else "event",
+                      cores_per_tile=int(rng.integers(1, 4)), mesh_columns=int(rng.integers(1, 4)),
+                      hop_ns=float(rng.choice([0.0, 1.0, 0.7])), packet_ns=float(rng.choice([0.0, 2.0, 1.9])))
     strategy = ("contiguous", "balanced")[seed % 2]
     a = simulate_timing(model, x, res.y, prof, strategy, check=True, fast=False)
     b = simulate_timing(model, x, res.y, prof, strategy)
     a._check()
-    assert int(a.core_macs.sum()) == c["total"]["macs"]["effective"]
-    assert int(a.core_updates.sum()) == c["total"]["unit_updates"]["event_driven"]
-    assert np.array_equal(a.step_latency_s, b.step_latency_s)
-    assert a.to_dict()["per_core"] == b.to_dict()["per_core"]
-    assert a.queue_entries == b.queue_entries > 0
+    if prof.kind == "event":
+        assert int(a.core_macs.sum()) == c["total"]["macs"]["effective"]
+        assert int(a.core_updates.sum()) == c["total"]["unit_updates"]["event_driven"]
+    else:
+        assert int(a.core_macs.sum()) == c["total"]["macs"]["dense"]
+        assert int(a.core_updates.sum()) == c["total"]["unit_updates"]["clocked"]
+    _same(a, b)
 
 
 def _chip_dict(cores):

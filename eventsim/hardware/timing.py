@@ -45,7 +45,10 @@ The energy adds the delta encoding as :mod:`eventsim.hardware.energy` prices it.
 
 This module's loop (``fast=False``, :class:`_PythonReplay`) is the readable
 reference; the default path runs the same model in a Numba kernel
-(:mod:`eventsim.hardware._replay`), checked bit for bit against it in the tests.
+(:mod:`eventsim.hardware._replay`), checked bit for bit against it in the tests. The
+kernel serves all batches of one send that arrive at one time from one heap entry (the
+same order of work, proved in its docstring), and sums the integer tallies (MACs, packets,
+hops), which do not depend on the order of work, from the fan-out tables.
 """
 from __future__ import annotations
 
@@ -69,8 +72,13 @@ class TimingResult:
     core_updates, packets_sent, packets_received: per core. host_packets:
     input packets injected by the host. hops: sum over packets of their hops.
     energy: compute/memory/communication/static/total pJ. memory: the SRAM
-    fit report. wall_s: seconds the simulation itself took. queue_entries: entries the
-    simulation's event queue handled (its own work: a heap push and pop each), all steps.
+    fit report. wall_s: seconds the simulation itself took. queue_entries: entries of the
+    model's event queue, all steps: one per packet batch (an update's, or the host's, packets
+    to one core), per core update (READY) and per barrier; the same on both paths.
+    heap_entries: entries the path that ran handled at the top of its heap, its own work: the
+    Python loop handles every queue entry (= queue_entries, a heap push and pop each); the
+    kernel one per (send, arrival time) group of batches, READY, barrier and step with inputs
+    (see :mod:`eventsim.hardware._replay`).
     """
 
     profile: str
@@ -91,6 +99,7 @@ class TimingResult:
     wall_s: float = 0.0
     used_cores: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     queue_entries: int = 0
+    heap_entries: int = 0
 
     @property
     def total_time_s(self) -> float:
@@ -133,7 +142,7 @@ class TimingResult:
                              "packets_sent": self.packets_sent.tolist(),
                              "packets_received": self.packets_received.tolist()},
                 "energy": dict(self.energy), "memory": dict(self.memory), "wall_s": self.wall_s,
-                "queue_entries": self.queue_entries}
+                "queue_entries": self.queue_entries, "heap_entries": self.heap_entries}
 
     def _check(self) -> None:
         """Invariants: packets sent (cores + host) = received; busy time within the run."""
@@ -272,7 +281,7 @@ def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous"
         out = _run_kernel(r)
     else:
         out = _PythonReplay(r, progress, check).run()
-    latency, busy_total, macs_c, upd_c, sent_c, recv_c, host_packets, hops_total, entries = out
+    latency, busy_total, macs_c, upd_c, sent_c, recv_c, host_packets, hops_total, entries, heap = out
     latency = np.asarray(latency, np.float64).reshape(r.B, r.T)
     host_packets, hops_total = int(host_packets), int(hops_total)
     macs_c, upd_c = np.asarray(macs_c, np.int64), np.asarray(upd_c, np.int64)
@@ -287,7 +296,7 @@ def simulate_timing(model, inputs, ys=None, profile=None, placement="contiguous"
                         events=int(sum(y.sum() for y in r.y_rec)) if r.delta is not None
                         else int(sum(y.sum() for y in r.y_act)), input_events=int(r.x_act.sum()),
                         energy=energy, memory=r.mem.to_dict(), wall_s=_time.perf_counter() - t_wall,
-                        used_cores=used, queue_entries=int(entries))
+                        used_cores=used, queue_entries=int(entries), heap_entries=int(heap))
 
 
 @dataclass
@@ -420,25 +429,79 @@ def _energy(r: _Replay, event_op, macs_c, upd_c, n_packets, hops_total, total_s)
     return energy
 
 
+def _destination_orders(r: _Replay, hop_ns: float):
+    """For each population q and source s (the cores, then the host as s = C, which only sends
+    to population 0): the cores holding q in (hops, core) order (core order alone when hops take
+    no time), the inverse order, the bounds and hops of its runs of equal hops, and the run of
+    each position."""
+    P, C = r.P, r.placement.n_cores
+    dcore = np.zeros((P, C + 1, C), np.int64)
+    dpos = np.full((P, C + 1, C), -1, np.int64)
+    rptr = np.zeros((P, C + 1, C + 1), np.int64)
+    rh = np.zeros((P, C + 1, C), np.int64)
+    nruns = np.zeros((P, C + 1), np.int64)
+    run_of = np.full((P, C + 1, C), -1, np.int64)
+    for q in range(P):
+        cores = r.cores_of[q]
+        k = cores.size
+        if k == 0:
+            continue
+        H = np.vstack([r.H[:, cores], r.H_host[cores][None]]) if q == 0 else r.H[:, cores]
+        if hop_ns <= 0:
+            H = np.zeros_like(H)
+        S = H.shape[0]
+        order = np.argsort(H, axis=1, kind="stable")
+        h = np.take_along_axis(H, order, axis=1)
+        dcore[q, :S, :k] = cores[order]
+        dpos[q, np.arange(S)[:, None], cores[order]] = np.arange(k)[None]
+        new = np.ones((S, k), bool)
+        new[:, 1:] = h[:, 1:] != h[:, :-1]
+        run_of[q, :S, :k] = np.cumsum(new, axis=1) - 1
+        nruns[q, :S] = run_of[q, :S, k - 1] + 1
+        rr, cc = np.nonzero(new)
+        j = run_of[q, rr, cc]
+        rptr[q, rr, j] = cc
+        rptr[q, np.arange(S), nruns[q, :S]] = k
+        rh[q, rr, j] = h[rr, cc]
+    return dcore, dpos, rptr, rh, nruns, run_of
+
+
 def _run_kernel(r: _Replay):
-    """Flatten the tables and call the Numba kernel (same model as :class:`_PythonReplay`)."""
+    """Flatten the tables, call the Numba kernel (same model as :class:`_PythonReplay`) for the
+    times, and sum the integer tallies, which do not depend on the order of work: every unit's
+    packets reach the same cores whenever it emits (its fan-out rows times its emissions)."""
     from ._replay import ReplayActivity, ReplayChip, ReplayNet, _replay
     B, T, P, L = r.B, r.T, r.P, r.L
     placement = r.placement
     C = placement.n_cores
     sizes = [c.size for c in placement.core_of]
     off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    N = int(off[-1])
-    y_all = np.zeros((B * T, N), np.bool_)
+    N, m = int(off[-1]), r.x_act.shape[2]
+    hop_ns = float(r.profile.chip["hop_ns"])
+    dcore, dpos, rptr, rh, nruns, run_of = _destination_orders(r, hop_ns)
+    # fan-out rows: MACs per destination core, in core order (FF, REC, IN) and in each source's
+    # destination order (W)
+    core_u = np.concatenate(placement.core_of).astype(np.int64)
+    pop_u = np.repeat(np.arange(P), sizes).astype(np.int64)
     FF = np.zeros((N, C), np.int64)
     REC = np.zeros((N, C), np.int64)
+    W = np.zeros((2 * N + m, C), np.int64)
+    y_all = np.zeros((B * T, N), np.bool_)
     y_rec = np.zeros((B * T, N), np.bool_)
-    for p in range(L):
-        y_all[:, off[p]:off[p + 1]] = r.y_act[p].reshape(B * T, -1)
-        y_rec[:, off[p]:off[p + 1]] = r.y_rec[p].reshape(B * T, -1)
-        REC[off[p]:off[p + 1]] = r.rec[p]
-    for p in range(P - 1):
-        FF[off[p]:off[p + 1]] = r.ff_next[p]
+    for p in range(P):
+        u = slice(off[p], off[p + 1])
+        if p + 1 < P:
+            FF[u] = r.ff_next[p]
+            k = r.cores_of[p + 1].size
+            W[u, :k] = np.take_along_axis(FF[u], dcore[p + 1, core_u[u], :k], axis=1)
+        if p < L:
+            REC[u] = r.rec[p]
+            k = r.cores_of[p].size
+            W[N + off[p]:N + off[p + 1], :k] = np.take_along_axis(REC[u], dcore[p, core_u[u], :k], axis=1)
+            y_all[:, u] = r.y_act[p].reshape(B * T, -1)
+            y_rec[:, u] = r.y_rec[p].reshape(B * T, -1)
+    IN = np.asarray(r.to_core[("ff", 0)], np.int64)
+    W[2 * N:, :r.cores_of[0].size] = IN[:, dcore[0, C, :r.cores_of[0].size]]
     unit_ptr = np.zeros((P, C + 1), np.int64)
     units = []
     base = 0
@@ -448,16 +511,46 @@ def _run_kernel(r: _Replay):
         unit_ptr[p] = base + np.searchsorted(placement.core_of[p][order], np.arange(C + 1))
         base += sizes[p]
     units = np.concatenate(units).astype(np.int64)
-    n_cores_pop = np.array([np.unique(c).size for c in placement.core_of], np.int64)
+    n_cores_pop = np.array([c.size for c in r.cores_of], np.int64)
     wake_a = np.stack(r.wake) if r.wake else np.zeros((0, B * T, C), np.int64)
     mac_ns = r.profile.mac_ns + r.mem.spill_fraction * r.profile.memory["spill_ns_per_weight"]
     ch = r.profile.chip
-    net = ReplayNet(P, L, C, np.ascontiguousarray(r.to_core[("ff", 0)]), FF, REC, unit_ptr, units, n_cores_pop)
-    chip = ReplayChip(r.H, r.H_host, mac_ns.astype(np.float64), float(ch["unit_update_ns"]),
-                      float(ch["packet_ns"]), float(ch["hop_ns"]), float(ch["barrier_ns"]), bool(r.dense))
+    # per row of W: the runs holding batches (ascending), and which cores (in core order) a
+    # feed-forward or input row sends a batch to
+    src_w = np.concatenate([core_u, core_u, np.full(m, C, np.int64)])
+    q_w = np.concatenate([pop_u + 1, pop_u, np.zeros(m, np.int64)])
+    sends = q_w < P
+    runs = np.where(sends[:, None], run_of[np.minimum(q_w, P - 1), src_w], -1)
+    rows, pos = np.nonzero((W > 0) & (runs >= 0))  # row-major: each row's runs ascending
+    key = rows * (C + 1) + runs[rows, pos]
+    first = np.ones(key.size, bool)
+    first[1:] = key[1:] != key[:-1]
+    run_idx = runs[rows, pos][first].astype(np.int64)
+    run_ptr = np.concatenate([[0], np.cumsum(np.bincount(rows[first], minlength=W.shape[0]))]).astype(np.int64)
+    PM = np.zeros(W.shape, np.int8)
+    PM[:N] = FF > 0
+    PM[2 * N:] = IN > 0
+    net = ReplayNet(P, L, C, N, m, W, PM, run_ptr, run_idx, dcore, dpos, rptr, rh, nruns, unit_ptr, units,
+                    n_cores_pop)
+    chip = ReplayChip(mac_ns.astype(np.float64), float(ch["unit_update_ns"]), float(ch["packet_ns"]), hop_ns,
+                      float(ch["barrier_ns"]), bool(r.dense))
     act = ReplayActivity(B, T, np.ascontiguousarray(r.x_act.reshape(B * T, -1)), y_all, y_rec,
                          np.ascontiguousarray(wake_a))
-    return _replay(net, chip, act)
+    latency, busy_total, upd_c, entries, heap = _replay(net, chip, act)
+    # tallies: emissions per unit (recurrent ones not at a sample's last step on an event chip)
+    n_ff = y_all.sum(0, dtype=np.int64)
+    n_rec = (y_rec.reshape(B, T, N) if r.dense else y_rec.reshape(B, T, N)[:, :-1]).sum((0, 1), dtype=np.int64)
+    n_in = r.x_act.sum((0, 1), dtype=np.int64)
+    macs_c = n_ff @ FF + n_rec @ REC + n_in @ IN
+    recv_c = n_ff @ (FF > 0) + n_rec @ (REC > 0) + n_in @ (IN > 0)
+    sent_u = n_ff * np.count_nonzero(FF, axis=1) + n_rec * np.count_nonzero(REC, axis=1)
+    sent_c = np.zeros(C, np.int64)
+    np.add.at(sent_c, core_u, sent_u)
+    H_u = r.H[core_u]
+    hops = (n_ff @ ((FF > 0) * H_u).sum(1) + n_rec @ ((REC > 0) * H_u).sum(1)
+            + n_in @ ((IN > 0) * r.H_host[None]).sum(1))
+    host = n_in @ np.count_nonzero(IN, axis=1)
+    return latency, busy_total, macs_c, upd_c, sent_c, recv_c, host, hops, entries, heap
 
 
 class _PythonReplay:
@@ -498,7 +591,7 @@ class _PythonReplay:
         if bar is not None:
             bar.close()
         return (latency, st.busy_total, self.macs_c, self.upd_c, self.sent_c, self.recv_c, self.host_packets,
-                self.hops_total, st.seq)
+                self.hops_total, st.seq, st.seq)
 
     def step(self, b, t, t0):
         """Step t of sample b from t0 until the queue is empty; returns when the last core finished."""

@@ -357,15 +357,14 @@ def _prepare(model, inputs, ys, profile, placement, n_cores, spill) -> _Replay:
     mem = check_memory(placement, model, profile, spill=spill)
     P, L = len(populations(model)), model.n_layers
     fan = fan_in_matrices(model, dense)
-    onehot = [np.eye(C)[placement.core_of[p]] for p in range(P)]
     # MACs that one active source causes on each core: (sources, C) per projection
-    # (float matmul: BLAS; the integer results are exact far below 2**53)
-    to_core = {key: np.rint(f @ onehot[key[1]]).astype(np.int64) for key, f in fan.items()}
+    to_core = {key: _sum_by_core(f, placement.core_of[key[1]], C) for key, f in fan.items()}
     H, H_host = mesh_hops(profile, C)
     if delta is not None:  # every unit updates every step
-        wake = [np.repeat(np.rint(onehot[k].sum(0)).astype(np.int64)[None], B * T, axis=0) for k in range(L)]
+        wake = [np.repeat(np.bincount(placement.core_of[k], minlength=C).astype(np.int64)[None], B * T, axis=0)
+                for k in range(L)]
     else:
-        wake = _wake_counts(x_act, y_act, fan, onehot)
+        wake = _wake_counts(x_act, y_act, fan, placement.core_of, C)
     return _Replay(profile=profile, placement=placement, mem=mem, dense=dense, x_act=x_act, y_act=y_act,
                    to_core=to_core, ff_next={p: to_core[("ff", p + 1)] for p in range(P - 1)},
                    rec={p: to_core[("rec", p)] for p in range(L)},
@@ -390,19 +389,42 @@ def _delta_tallies(model, x_act, y_rec, ys, dense) -> dict:
             "state_writes": sum(int(x.sum()) + int(h.sum()) + 6 * b * S for x, h, b in zip(dx, dh, n))}
 
 
-def _wake_counts(x_act, y_act, fan, onehot) -> list:
+def _sum_by_core(a, core_of, C) -> np.ndarray:
+    """(rows, C) int64: the columns of ``a`` (rows, n) summed by the core of their unit (exact)."""
+    order = np.argsort(core_of, kind="stable")
+    cores, starts = np.unique(core_of[order], return_index=True)
+    out = np.zeros((a.shape[0], C), np.int64)
+    if cores.size and a.shape[0]:
+        out[:, cores] = np.add.reduceat(a[:, order].astype(np.int64), starts, axis=1)
+    return out
+
+
+def _receives(src, reach) -> np.ndarray:
+    """(S, n) bool: which units receive an event from the active sources ``src`` (S, m) through
+    the synapses ``reach`` (m, n) bool. A unit every source reaches (all of them in a dense
+    kernel) receives when any source is active; the others go through a float32 matmul (exact:
+    counts of 0/1 far below 2**24)."""
+    full = reach.all(axis=0)
+    out = np.empty((src.shape[0], reach.shape[1]), bool)
+    out[:, full] = src.any(axis=1)[:, None]
+    if not full.all():
+        out[:, ~full] = (src.astype(np.float32) @ reach[:, ~full].astype(np.float32)) > 0
+    return out
+
+
+def _wake_counts(x_act, y_act, fan, core_of, C) -> list:
     """Per layer, the (B*T, C) units that wake on each core at (b, t): they received a
     synaptic event or emit (SPEC §2 event-driven updates)."""
     B, T = x_act.shape[:2]
     wake = []
     for k in range(len(y_act)):
         src = x_act if k == 0 else y_act[k - 1]
-        recv = (src.reshape(B * T, -1).astype(np.float32) @ (fan[("ff", k)] > 0)) > 0
+        recv = _receives(src.reshape(B * T, -1), fan[("ff", k)] > 0)
         prev = np.zeros_like(y_act[k])
         prev[:, 1:] = y_act[k][:, :-1]
-        recv |= (prev.reshape(B * T, -1).astype(np.float32) @ (fan[("rec", k)] > 0)) > 0
+        recv |= _receives(prev.reshape(B * T, -1), fan[("rec", k)] > 0)
         w = recv.reshape(B, T, -1) | y_act[k]
-        wake.append(np.rint(w.reshape(B * T, -1).astype(np.float64) @ onehot[k]).astype(np.int64))
+        wake.append(_sum_by_core(w.reshape(B * T, -1), core_of[k], C))
     return wake
 
 

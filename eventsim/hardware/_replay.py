@@ -12,7 +12,9 @@ batches of one arrival time); the entry at the top serves that group's
 batches in core order, then is re-keyed to the send's next group (one
 sift-down) or dropped after the last. The heap's work per send is one entry
 per distinct arrival time (at most the mesh's hop distances + 1), not one per
-destination core.
+destination core. An update's two sends (feed-forward to the next population,
+recurrent to its own) leave at the same time and share one entry: a group
+holds both sends' batches of one arrival time, the feed-forward ones first.
 
 Why the order is exactly the reference's. Entries are ordered by (time, seq),
 seq counting creations. One send creates its batches all at once, in
@@ -32,17 +34,24 @@ kernel numbers its entries (slots) in creation order, a send taking one
 number for all its groups (they have distinct times), so for entries of two
 different creations "slot a < slot b" holds exactly when "seq a < seq b" did;
 a re-keyed send keeps its slot, so entries created after the send still
-compare above it, those created before below. Hence, by induction over the
-entries handled, every core sees the same jobs in the same order, and every
-time, tally and floating-point sum comes out bit for bit the same.
+compare above it, those created before below. (4) An update's feed-forward
+send and recurrent send are created one after the other (seqs s0 ... s1 - 1
+and s1 ... s2 - 1) and leave at the same ``t_out``, so their batches of one
+arrival time T form one run of the order by (1) and (2): the feed-forward
+ones in core order, then the recurrent ones in core order; one entry with one
+slot serves them so, and by (3) with one slot for both they keep their rank
+against every other entry. Hence, by induction over the entries handled,
+every core sees the same jobs in the same order, and every time, tally and
+floating-point sum comes out bit for bit the same.
 
 Building the groups: from each source core (and the host) the cores holding a
 population are precomputed in (hops, core) order, cut into runs of one hop
 distance (``dcore``, ``rptr``, ``rh``); a send's group is a run with at least
-one batch, at ``t_out + h * hop_ns``. These times do not decrease with h
-(rounding is monotone); when rounding makes two runs' times equal (or hops
-take no time: then there is one run, in core order), they form one group,
-served by ascending core (``dpos``, the inverse order; rare). Each unit's
+one batch, at ``t_out + h * hop_ns`` (with the other part's run of the same
+time). These times do not decrease with h (rounding is monotone); when
+rounding makes two runs' times equal (or hops take no time: then there is one
+run, in core order), they form one group, each part served by ascending core
+(``dpos``, the inverse order; rare). Each unit's
 fan-out row (MACs per destination) is stored in its core's destination order
 (``W``) with the list of its runs that hold batches (``run_ptr``,
 ``run_idx``) and its destination cores as a 0/1 row in core order (``PM``):
@@ -99,8 +108,9 @@ ReplayActivity.__doc__ = """x_act (B*T, m) bool active inputs; y_all (B*T, N) bo
 to the next population at (b, t) (readout units never emit); y_rec (B*T, N) bool units that send
 to their own layer (for step t + 1): the same array for an EGRU, a DeltaGRU's state deltas;
 wake (L, B*T, C) units to update per core."""
-# fields of a slot
-S_KIND, S_CORE, S_POP, S_FF, S_ROW, S_GRP, S_GEND = range(7)
+# fields of a slot; a send's feed-forward (or the host's) part: S_POP, S_ROW (population, row
+# of W), its recurrent part: S_POP2 = S_POP + 2, S_ROW2 = S_ROW + 2
+S_KIND, S_CORE, S_POP, S_ROW, S_POP2, S_ROW2, S_GRP, S_GEND = range(8)
 
 
 @njit(cache=True, inline="always")
@@ -122,9 +132,11 @@ def _replay(net, chip, act):
     are collected (``nt``, ``ns``); then the top is re-keyed or removed (one sift-down) and the
     new entries pushed. They all sort after it (time >= now, a larger slot), and (time, slot)
     keys are distinct, so the order of entries handled does not depend on this. The slots'
-    fields are ``si`` (columns ``S_*``); groups: gt (arrival time), grp (first and end position,
-    merged); per core ``cf`` = (free at, busy total) and ``upd``; per population
-    ``pending``/``ff_done`` (P, C), ``done``, ``last_update``, ``barrier``."""
+    fields are ``si`` (columns ``S_*``); groups: gt (arrival time), grp; per core ``cf`` = (free
+    at, busy total) and ``upd``; per population ``pending``/``ff_done`` (P, C), ``done``,
+    ``last_update``, ``barrier``. A group's row of
+    ``grp``: first and end position and merged flag of the send's feed-forward part, then of its
+    recurrent part (first = end: no batch)."""
     P, L, C, N = net.P, net.L, net.C, net.N
     dcore, dpos, rptr, rh, nruns, n_cores_pop = net.dcore, net.dpos, net.rptr, net.rh, net.nruns, net.n_cores_pop
     unit_ptr, units = net.unit_ptr, net.units
@@ -142,19 +154,30 @@ def _replay(net, chip, act):
     emit = np.empty(max(units.size, x_act.shape[1]) + 1, np.int64)
     n_slots = 1 + P + C * L + 2 * C * L + 1
     hk = np.full((n_slots + 2, 2), np.inf)
-    si = np.zeros((n_slots, 7), np.int64)
+    si = np.zeros((n_slots, 8), np.int64)
     gt = np.empty(n_slots * (C + 1))
-    grp = np.empty((n_slots * (C + 1), 3), np.int64)
+    grp = np.empty((n_slots * (C + 1), 6), np.int64)
     W = np.empty((net.W.shape[0] + n_slots, C), net.W.dtype)  # the fan-out rows, then scratch rows
     W[:net.W.shape[0]] = net.W
     n_static = net.W.shape[0]
     nt = np.empty(C + 4)
     ns = np.empty(C + 4, np.int64)
     mpos = np.empty(C, np.int64)
+    # flat views indexed with unsigned offsets in the serve loop (the work per batch): Numba adds
+    # a negative-index wraparound to every signed index
+    Wf = W.reshape(-1)
+    dcf = dcore.reshape(-1)
+    pendf = pending.reshape(-1)
+    ffdf = ff_done.reshape(-1)
+    busy = cf[0]
+    btot = cf[1]
     PM, run_ptr, run_idx = net.PM, net.run_ptr, net.run_idx
     um = np.zeros(C, PM.dtype)
     run_on = np.zeros(C + 1, np.bool_)
-    runs = np.empty(C + 1, np.int64)
+    runs = np.empty((2, C + 1), np.int64)
+    n_runs = np.zeros(2, np.int64)
+    part_q = np.zeros(2, np.int64)
+    part_r = np.zeros(2, np.int64)
     n_queue = 0
     n_heap = 0
     t0 = 0.0
@@ -193,44 +216,51 @@ def _replay(net, chip, act):
                 kind = si[s, S_KIND]
                 nn = 0  # entries created while handling this one
                 rekey = False
-                if kind == SEND:  # serve the send's group: its batches reach their cores now, by core
+                if kind == SEND:  # serve the send's group: its batches reach their cores now
                     g = si[s, S_GRP]
-                    src, p, ff, r = si[s, S_CORE], si[s, S_POP], si[s, S_FF], si[s, S_ROW]
-                    lo = grp[g, 0]
-                    k_end = grp[g, 1] - lo
-                    merged = grp[g, 2] != 0
-                    if merged:  # several hop distances at one time (rare): positions by ascending core
-                        k_end = 0
-                        for d in range(C):
-                            i = dpos[p, src, d]
-                            if i >= lo and i < grp[g, 1]:
-                                mpos[k_end] = i
-                                k_end += 1
-                    for k in range(k_end):
-                        i = mpos[k] if merged else lo + k
-                        macs = W[r, i]
-                        if macs > 0:  # one batch: the reference's ``arrive``
-                            c = dcore[p, src, i]
-                            dur = macs * mac_ns[c]
-                            fin = (cf[0, c] if cf[0, c] > now else now) + dur
-                            cf[0, c] = fin
-                            cf[1, c] += dur
-                            n_queue += 1
-                            if fin > end:
-                                end = fin
-                            if ff:
-                                left = pending[p, c] - 1
-                                pending[p, c] = left
-                                ff_done[p, c] = fin
-                                if left == 0 and barrier[p] and p < L:  # the core is ready
-                                    si[n_slot, S_KIND] = READY
-                                    si[n_slot, S_CORE] = c
-                                    si[n_slot, S_POP] = p
-                                    nt[nn] = fin
-                                    ns[nn] = n_slot
-                                    nn += 1
-                                    n_slot += 1
-                                    n_queue += 1
+                    src = si[s, S_CORE]
+                    for part in range(2):  # its feed-forward batches by core, then its recurrent ones
+                        lo, hi = grp[g, 3 * part], grp[g, 3 * part + 1]
+                        if hi == lo:
+                            continue
+                        p, r, ff = si[s, S_POP + 2 * part], si[s, S_ROW + 2 * part], part == 0
+                        k_end = hi - lo
+                        merged = grp[g, 3 * part + 2] != 0
+                        if merged:  # several hop distances at one time (rare): positions by ascending core
+                            k_end = 0
+                            for d in range(C):
+                                i = dpos[p, src, d]
+                                if i >= lo and i < hi:
+                                    mpos[k_end] = i
+                                    k_end += 1
+                        wrow = np.uint64(r * C)
+                        drow = np.uint64((p * (C + 1) + src) * C)
+                        prow = np.uint64(p * C)
+                        for k in range(k_end):
+                            i = np.uint64(mpos[k] if merged else lo + k)
+                            macs = Wf[wrow + i]
+                            if macs > 0:  # one batch: the reference's ``arrive``
+                                c = np.uint64(dcf[drow + i])
+                                dur = macs * mac_ns[c]
+                                b0 = busy[c]
+                                fin = (b0 if b0 > now else now) + dur
+                                busy[c] = fin
+                                btot[c] += dur
+                                n_queue += 1
+                                end = max(end, fin)
+                                if ff:
+                                    left = pendf[prow + c] - 1
+                                    pendf[prow + c] = left
+                                    ffdf[prow + c] = fin
+                                    if left == 0 and barrier[p] and p < L:  # the core is ready
+                                        si[n_slot, S_KIND] = READY
+                                        si[n_slot, S_CORE] = c
+                                        si[n_slot, S_POP] = p
+                                        nt[nn] = fin
+                                        ns[nn] = n_slot
+                                        nn += 1
+                                        n_slot += 1
+                                        n_queue += 1
                     g += 1
                     if g < si[s, S_GEND]:  # the send's next group
                         si[s, S_GRP] = g
@@ -269,7 +299,8 @@ def _replay(net, chip, act):
                         c, p = C, -1
                         t_out = now + pkt_ns
                         n_sends = 1
-                    for which in range(n_sends):
+                    n_parts = 0
+                    for which in range(n_sends):  # the parts of the send: feed-forward (or the host's), recurrent
                         ne = 0
                         if kind == INJECT:  # the active input channels, to population 0
                             src, q, ff, base = C, 0, True, 2 * N
@@ -291,18 +322,18 @@ def _replay(net, chip, act):
                                     if y_rec[bt, units[j]]:
                                         emit[ne] = units[j]
                                         ne += 1
+                        n_runs[which] = 0
                         if ne == 0:
                             continue
                         m = n_cores_pop[q]
-                        g0 = n_grp
                         if ne == 1:  # one emitter: its row in place, its runs with batches
                             r = base + emit[0]
                             if ff:  # count the feed-forward batches each core waits for
                                 for d in range(C):
                                     pending[q, d] += PM[r, d]
                             for k in range(run_ptr[r], run_ptr[r + 1]):
-                                runs[k - run_ptr[r]] = run_idx[k]
-                            n_runs = run_ptr[r + 1] - run_ptr[r]
+                                runs[which, k - run_ptr[r]] = run_idx[k]
+                            n_runs[which] = run_ptr[r + 1] - run_ptr[r]
                         else:  # several: the sum of their rows in a scratch row, the union of the rest
                             r = n_static + n_acc
                             n_acc += 1
@@ -321,38 +352,56 @@ def _replay(net, chip, act):
                             if ff:
                                 for d in range(C):
                                     pending[q, d] += um[d]
-                            n_runs = 0
                             for j in range(nruns[q, src]):
                                 if run_on[j]:
                                     run_on[j] = False
-                                    runs[n_runs] = j
-                                    n_runs += 1
-                        for k in range(n_runs):  # the groups: runs of one hop distance with batches
-                            j = runs[k]
-                            ta = t_out + rh[q, src, j] * hop_ns
-                            if n_grp > g0 and ta == gt[n_grp - 1]:  # same time as the last run: by core
-                                grp[n_grp - 1, 1] = rptr[q, src, j + 1]
-                                grp[n_grp - 1, 2] = 1
-                            else:
-                                gt[n_grp] = ta
-                                grp[n_grp, 0] = rptr[q, src, j]
-                                grp[n_grp, 1] = rptr[q, src, j + 1]
-                                grp[n_grp, 2] = 0
+                                    runs[which, n_runs[which]] = j
+                                    n_runs[which] += 1
+                        part_q[which] = q
+                        part_r[which] = r
+                        n_parts += 1
+                    if n_parts > 0:
+                        # the groups: the parts' runs of one hop distance with batches, merged by
+                        # arrival time (a part's runs of equal times: one range, by core)
+                        g0 = n_grp
+                        ka = 0
+                        kb = 0
+                        while ka < n_runs[0] or kb < n_runs[1]:
+                            ta = t_out + rh[part_q[0], src, runs[0, ka]] * hop_ns if ka < n_runs[0] else np.inf
+                            tb = t_out + rh[part_q[1], src, runs[1, kb]] * hop_ns if kb < n_runs[1] else np.inf
+                            tg = ta if ta < tb else tb
+                            if not (n_grp > g0 and tg == gt[n_grp - 1]):
+                                gt[n_grp] = tg
+                                for k in range(6):
+                                    grp[n_grp, k] = 0
                                 n_grp += 1
-                        if n_grp > g0:
-                            ss = s if kind == INJECT else n_slot  # the inject's slot becomes its send
-                            if kind != INJECT:
-                                n_slot += 1
-                            si[ss, S_KIND] = SEND
-                            si[ss, S_CORE] = src
-                            si[ss, S_POP] = q
-                            si[ss, S_FF] = ff
-                            si[ss, S_ROW] = r
-                            si[ss, S_GRP] = g0
-                            si[ss, S_GEND] = n_grp
-                            nt[nn] = gt[g0]
-                            ns[nn] = ss
-                            nn += 1
+                            for part in range(2):
+                                if (ta if part == 0 else tb) == tg:
+                                    j = runs[part, ka if part == 0 else kb]
+                                    q = part_q[part]
+                                    if grp[n_grp - 1, 3 * part + 1] == grp[n_grp - 1, 3 * part]:
+                                        grp[n_grp - 1, 3 * part] = rptr[q, src, j]
+                                    else:  # joins the part's previous run: by core
+                                        grp[n_grp - 1, 3 * part + 2] = 1
+                                    grp[n_grp - 1, 3 * part + 1] = rptr[q, src, j + 1]
+                                    if part == 0:
+                                        ka += 1
+                                    else:
+                                        kb += 1
+                        ss = s if kind == INJECT else n_slot  # the inject's slot becomes its send
+                        if kind != INJECT:
+                            n_slot += 1
+                        si[ss, S_KIND] = SEND
+                        si[ss, S_CORE] = src
+                        si[ss, S_POP] = part_q[0]
+                        si[ss, S_ROW] = part_r[0]
+                        si[ss, S_POP2] = part_q[1]
+                        si[ss, S_ROW2] = part_r[1]
+                        si[ss, S_GRP] = g0
+                        si[ss, S_GEND] = n_grp
+                        nt[nn] = gt[g0]
+                        ns[nn] = ss
+                        nn += 1
                     if kind == READY:
                         done[p] += 1
                         if fin > last_update[p]:

@@ -132,11 +132,10 @@ def _replay(net, chip, act):
     are collected (``nt``, ``ns``); then the top is re-keyed or removed (one sift-down) and the
     new entries pushed. They all sort after it (time >= now, a larger slot), and (time, slot)
     keys are distinct, so the order of entries handled does not depend on this. The slots'
-    fields are ``si`` (columns ``S_*``); groups: gt (arrival time), grp; per core ``cf`` = (free
-    at, busy total) and ``upd``; per population ``pending``/``ff_done`` (P, C), ``done``,
-    ``last_update``, ``barrier``. A group's row of
-    ``grp``: first and end position and merged flag of the send's feed-forward part, then of its
-    recurrent part (first = end: no batch)."""
+    fields are ``si`` (columns ``S_*``); groups: gt (arrival time) and grp (first and end
+    position and merged flag of the send's feed-forward part, then of its recurrent part; first =
+    end: no batch); per core ``cf`` = (free at, busy total) and ``upd``; per population
+    ``pending``/``ff_done`` (P, C), ``done``, ``last_update``, ``barrier``."""
     P, L, C, N = net.P, net.L, net.C, net.N
     dcore, dpos, rptr, rh, nruns, n_cores_pop = net.dcore, net.dpos, net.rptr, net.rh, net.nruns, net.n_cores_pop
     unit_ptr, units = net.unit_ptr, net.units
@@ -152,7 +151,7 @@ def _replay(net, chip, act):
     last_update = np.zeros(P)
     barrier = np.zeros(P, np.bool_)
     emit = np.empty(max(units.size, x_act.shape[1]) + 1, np.int64)
-    n_slots = 1 + P + C * L + 2 * C * L + 1
+    n_slots = 1 + P + C * L + 2 * C * L + 1  # (an update makes one send and at most two scratch rows)
     hk = np.full((n_slots + 2, 2), np.inf)
     si = np.zeros((n_slots, 8), np.int64)
     gt = np.empty(n_slots * (C + 1))

@@ -316,3 +316,25 @@ def test_summary_files_survive_a_failed_write(tmp_path, monkeypatch):
     assert (tmp_path / "summary.md").read_text().startswith("# Study digits")
     assert (tmp_path / "summary.csv").read_text() == "old summary.csv"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.csv", "summary.json", "summary.md"]
+
+
+def test_event_totals_differing_by_rounding_are_not_a_warning(caplog):
+    """Trainer and engine compute in float32 with different exp/tanh: a few events of states
+    within rounding of their thresholds may differ. Within 1e-4 of a layer's events that is
+    logged as information; beyond it, a warning. Both are recorded."""
+    import logging
+    from types import SimpleNamespace
+    from eventsim.study.summary import silent_units
+    spec = SimpleNamespace(layer_inputs=[4], n_out=3)
+    units = [np.full(10, 5000), np.r_[np.zeros(2), np.full(8, 2000)]]  # 50,000 and 16,000 events
+    cd = lambda e: {"samples": 10, "steps": 1000, "layers": [{"events": e[0]}, {"events": e[1]}]}
+    with caplog.at_level(logging.INFO, logger="eventsim.study.summary"):
+        same = silent_units(spec, units, cd([50000, 16000]))
+        near = silent_units(spec, units, cd([50000, 16001]))
+        far = silent_units(spec, units, cd([50000, 16010]))
+    assert same["event_totals_match_engine"] and same["event_totals_within_tolerance"]
+    assert not near["event_totals_match_engine"] and near["event_totals_within_tolerance"]
+    assert not far["event_totals_match_engine"] and not far["event_totals_within_tolerance"]
+    levels = [r.levelno for r in caplog.records if "event totals" in r.getMessage()]
+    assert levels == [logging.INFO, logging.WARNING]
+    assert same["silent"] == 2 and same["per_layer"] == [0, 2]

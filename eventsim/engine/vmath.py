@@ -93,8 +93,8 @@ def gate_block(vxz, vhz, vxr, vhr, vxg, vhg, zout, kout):
     ``kout = (1 − z)·g`` for each unit, ``z = σ(vxz + vhz)``, ``r = σ(vxr + vhr)``,
     ``g = tanh(vxg + r·vhg)``. All arrays are 1-D of the block's length; ``zout``/``kout``
     may not overlap the inputs. Float32: vectorised (module docstring); float64: libm, unit
-    by unit."""
-    raise NotImplementedError("gate_block runs inside Numba kernels")
+    by unit. (Kernels call the compiled versions; from Python this runs them too.)"""
+    zout[...], kout[...] = gates_of(vxz, vhz, vxr, vhr, vxg, vhg)
 
 
 @njit(inline="always")

@@ -14,22 +14,25 @@ in parallel across threads):
       weight walked, counted) and marks the units it reaches;
    c. drain the recurrent bucket of step t: this layer's own events of step
       t - 1 - d_rec, each walking its row of ``recurrent_kernel`` into ``vh``;
-   d. update every unit with SPEC §1 (z, r, g, c_t, o_t, y_t, s_t). A unit
-      is an *event-driven update* when it was marked in b/c or emits now;
+   d. update the units that must be with SPEC §1 (z, r, g, c_t, o_t, y_t, s_t):
+      those marked in b/c and the *live* ones (those that can fire); the others
+      sleep and are caught up, bit for bit, when next marked (:func:`_update_layer`).
+      A unit is an *event-driven update* when it was marked in b/c or emits now;
    e. each emitting unit j queues (j, y_t[j]) for its own layer at step
       t + 1 + d_rec and for layer l+1 at step t + d_ff(l+1); events of the last
       layer walk their readout column into the step's logits at once.
 2. Per-step records (y, c, logits, counts) are written only when asked for;
    otherwise memory is independent of T.
 
-Every unit is updated every step here (the arithmetic of a clocked machine);
-the counts say what an asynchronous machine would do: it touches only event
-rows (``effective`` MACs) and wakes only event-driven units.
+The engine touches only event rows (``effective`` MACs, as counted) and visits only
+the units that are reached or can fire: the event-driven update of SPEC §2, with the
+live units' quiet steps on top (a unit that can fire must be stepped to know when).
+With ``c`` recorded every unit is updated at every step.
 
 The kernel: :func:`_egru_run` runs the samples in parallel, :func:`_egru_step`
 one step (layers in order), :func:`_deliver_ff` does a and b, the queue's
 ``queue_drain`` and the core's ``deliver_list`` do c, :func:`_update_layer` d
-and e. The queue, the row walks and the projections are the shared core's
+and e (with :func:`_update_some`, :func:`_new_states`, :func:`_emit`). The queue, the row walks and the projections are the shared core's
 (:mod:`eventsim.engine`); the state (``EGRUState``), the update and the run
 loop are the EGRU's.
 """

@@ -113,13 +113,10 @@ def _state(proj, net, out, carry, b, T, lazy, t0):
     """Sample b's state: its carried unit states and queue (views) and fresh scratch arrays;
     every unit current as of step t0 - 1 and live unless it may sleep (``lazy``)."""
     dt = proj.vals.dtype
-    s, y, thr = out.s_final[b], out.y_final[b], net.thr
+    s = out.s_final[b]
     live = np.ones(s.shape[0], np.uint8)
-    if lazy:
-        for u in range(s.shape[0]):
-            live[u] = 0 if (net.sleep[u] == 1 and y[u] == 0 and s[u] <= thr[u]) else 1
     L = net.lmeta.shape[0]
-    return EGRUState(out.s_final[b], out.y_final[b], np.empty(3 * net.max_n, dtype=dt),
+    st = EGRUState(out.s_final[b], out.y_final[b], np.empty(3 * net.max_n, dtype=dt),
                      np.empty(3 * net.max_n, dtype=dt), np.zeros(net.max_n, dtype=np.uint8),
                      np.empty(max(net.n_out, 1), dtype=dt),
                      EventQueue(carry.meta, carry.src[b], carry.val[b], carry.cnt[b], carry.due[b]),
@@ -127,6 +124,10 @@ def _state(proj, net, out, carry, b, T, lazy, t0):
                      np.empty(net.max_n, dtype=dt), np.empty((8, net.max_n), dtype=dt),
                      np.empty(net.max_n, np.int64), lazy, live, np.full(s.shape[0], t0 - 1, np.int64),
                      np.full(L, t0 - 1, np.int64))
+    if lazy:  # which carried units sleep: the rule of a step that updated every unit
+        for l in range(L):
+            _sleepers(net, l, st)
+    return st
 
 
 @njit(cache=True)
